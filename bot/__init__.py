@@ -1,0 +1,1 @@
+"""Kari's Law emergency call notification bot for Webex."""

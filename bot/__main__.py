@@ -1,0 +1,88 @@
+"""The command line: serve, audit export (and the operations commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.settings import Settings
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        fail(f"{name}: {first['msg']}")
+
+
+def fail(message: str, status: int = 2) -> None:  # type: ignore[misc]
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [settings.WEBEX_BOT_TOKEN, settings.WEBEX_ADMIN_TOKEN, settings.WEBEX_WEBHOOK_SECRET,
+              settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN]
+    return [v.get_secret_value() for v in values if v is not None]
+
+
+async def serve(settings: Settings) -> int:
+    from bot.app import StartupError, create_app
+
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    site = web.TCPSite(runner, settings.HOST, settings.PORT)
+    await site.start()
+    print(f"listening on http://{settings.HOST}:{settings.PORT}", file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the webhook server")
+    audit = sub.add_parser("audit", help="the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    export = audit_sub.add_parser("export", help="write the audit trail out")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    export.add_argument("--since", help="only changes at or after this date (YYYY-MM-DD or ISO)")
+    export.add_argument("--output", help="a file (default: standard output)")
+    args = parser.parse_args(argv)
+
+    from bot import logs
+
+    settings = load_settings()
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets_of(settings))
+    if args.command == "serve":
+        missing = settings.missing_for_serve()
+        if missing:
+            fail(f"{missing[0]} is not set (required for serve)")
+        return asyncio.run(serve(settings))
+    if args.command == "audit":
+        from bot.audit_export import export_audit
+
+        return asyncio.run(export_audit(settings, args.format, args.since, args.output))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""create_app(settings, services=None): routes, typed state, and the resources that need closing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+
+from bot.auth import AdminAuth, RefreshingAdminToken, StaticAdminToken
+from bot.card_tokens import CardTokens
+from bot.changes import ChangeService
+from bot.directory import Directory
+from bot.errors import BotError
+from bot.keys import RUNNER, SECRET, SERVICES, SETTINGS
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.ratelimit import RateLimiter
+from bot.replies import Replier
+from bot.retry import RetryPolicy
+from bot.runner import EventRunner
+from bot.services import BotIdentity, Services
+from bot.settings import Settings
+from bot.store import Store
+from bot.telephony import TelephonyClient
+from bot.webex import WebexGateway
+from bot.webhook import MAX_BODY, receive
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line, without secrets."""
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app[SETTINGS] = settings
+    secret = settings.WEBEX_WEBHOOK_SECRET
+    app[SECRET] = secret.get_secret_value().encode() if secret else b""
+    app.router.add_post("/webhooks/webex", receive)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.cleanup_ctx.append(_services_ctx(services))
+    return app
+
+
+def _services_ctx(given: Services | None):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        settings = app[SETTINGS]
+        async with aiohttp.ClientSession() as session:
+            services = given
+            store = None
+            try:
+                if services is None:
+                    store = await _open_store(settings)
+                    services = await build_services(settings, session, store)
+            except BaseException:
+                if store is not None:
+                    await store.close()
+                raise
+            runner = EventRunner(
+                services, concurrency=settings.MAX_CONCURRENT_EVENTS,
+                lease=timedelta(seconds=settings.INBOX_LEASE_SECONDS),
+            )
+            app[SERVICES] = services
+            app[RUNNER] = runner
+            await runner.sweep()  # resume what a crash or a restart left unfinished
+            await runner.start()
+            log.info("ready: bot %s serves organization %s", services.bot.name,
+                     services.target_org)
+            try:
+                yield
+            finally:
+                await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
+                services.webex.close()
+                if given is None:
+                    await services.store.close()
+
+    return ctx
+
+
+async def _open_store(settings: Settings) -> Store:
+    try:
+        return await Store.open(settings.DATABASE_URL)
+    except ValueError as error:
+        raise StartupError(f"DATABASE_URL: {error}") from None
+    except Exception as error:
+        raise StartupError(
+            f"The database in DATABASE_URL cannot be opened ({type(error).__name__})."
+        ) from None
+
+
+async def build_services(
+    settings: Settings, session: aiohttp.ClientSession, store: Store
+) -> Services:
+    """Everything the bot needs, checked against Webex: both tokens must be accepted."""
+    metrics = Metrics()
+    policy = RetryPolicy(max_retries=settings.WEBEX_MAX_RETRIES,
+                         retry_after_cap=settings.RETRY_AFTER_CAP_SECONDS)
+    admin = admin_auth(settings, session, store)
+    bot_token = settings.WEBEX_BOT_TOKEN
+    if bot_token is None:
+        raise StartupError("WEBEX_BOT_TOKEN is not set")
+    webex = WebexGateway(settings.WEBEX_API_URL, bot_token.get_secret_value(), admin,
+                         policy=policy, timeout=settings.WEBEX_TIMEOUT_SECONDS,
+                         observe=metrics.webex_call)
+    try:
+        me = await _identity(webex.bot_me(), "WEBEX_BOT_TOKEN")
+        admin_me = await _identity(webex.admin_me(), "the admin token")
+    except BaseException:
+        webex.close()
+        raise
+    target_org = settings.WEBEX_ORG_ID or admin_me.orgId
+    if not target_org:
+        webex.close()
+        raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
+    telephony = TelephonyClient(session, settings.WEBEX_API_URL, admin, policy=policy,
+                                timeout=settings.WEBEX_TIMEOUT_SECONDS,
+                                observe=metrics.webex_call)
+    return Services(
+        settings=settings,
+        bot=BotIdentity(me.id, me.displayName or "the bot"),
+        target_org=target_org,
+        webex=webex,
+        telephony=telephony,
+        directory=Directory(webex, target_org, person_ttl=settings.ROLE_CACHE_SECONDS),
+        store=store,
+        replier=Replier(),
+        changes=ChangeService(),
+        tokens=CardTokens(store, settings.card_token_ttl),
+        metrics=metrics,
+        rate_limiter=RateLimiter(settings.COMMAND_RATE_PER_MINUTE),
+        admin=admin,
+    )
+
+
+def admin_auth(settings: Settings, session: aiohttp.ClientSession, store: Store) -> AdminAuth:
+    if settings.uses_refresh_token:
+        assert settings.WEBEX_CLIENT_SECRET and settings.WEBEX_ADMIN_REFRESH_TOKEN
+        return RefreshingAdminToken(
+            session, settings.WEBEX_API_URL,
+            client_id=settings.WEBEX_CLIENT_ID or "",
+            client_secret=settings.WEBEX_CLIENT_SECRET.get_secret_value(),
+            refresh_token=settings.WEBEX_ADMIN_REFRESH_TOKEN.get_secret_value(),
+            secrets=store,
+            access_token=(settings.WEBEX_ADMIN_TOKEN.get_secret_value()
+                          if settings.WEBEX_ADMIN_TOKEN else None),
+            timeout=settings.WEBEX_TIMEOUT_SECONDS,
+        )
+    if settings.WEBEX_ADMIN_TOKEN is None:
+        raise StartupError("WEBEX_ADMIN_TOKEN is not set")
+    return StaticAdminToken(settings.WEBEX_ADMIN_TOKEN.get_secret_value())
+
+
+async def _identity(call, name: str):  # type: ignore[no-untyped-def]
+    try:
+        return await call
+    except BotError as error:
+        status = getattr(error, "status", None)
+        if status == 401 or (status is None and "token" in error.user_message):
+            raise StartupError(f"Webex rejected {name} (401): check it and try again.") from None
+        raise StartupError(
+            f"Could not read /people/me with {name}: {error.user_message} "
+            f"(status {status}, tracking id {error.tracking_id})"
+        ) from None
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive and ready to take events."""
+    if SERVICES not in request.app:
+        return web.json_response({"status": "starting"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready: the database answers and the admin token is usable."""
+    if SERVICES not in request.app:
+        return web.json_response({"ready": False, "why": "starting"}, status=503)
+    services = request.app[SERVICES]
+    problems = []
+    if not await services.store.ping():
+        problems.append("database unreachable")
+    if services.admin.last_error:
+        problems.append(f"admin token: {services.admin.last_error}")
+    if problems:
+        return web.json_response({"ready": False, "why": problems}, status=503)
+    return web.json_response({"ready": True})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    if SERVICES not in request.app:
+        return web.Response(status=503)
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

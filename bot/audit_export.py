@@ -1,0 +1,76 @@
+"""`python -m bot audit export`: the audit trail as CSV or JSON lines, for compliance records."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from bot.settings import Settings
+from bot.store import AuditRecord, Store
+
+COLUMNS = ("id", "at", "org_id", "person_id", "person_email", "room_id", "source", "action",
+           "outcome", "reason", "tracking_id", "before", "after", "event_key")
+
+
+def parse_since(text: str | None) -> datetime | None:
+    """A date (YYYY-MM-DD, midnight UTC) or an ISO timestamp; naive means UTC."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"error: --since {text!r} is not a date like 2026-11-01") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def row(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "at": record.at.astimezone(UTC).isoformat(), "org_id": record.org_id,
+        "person_id": record.person_id, "person_email": record.person_email,
+        "room_id": record.room_id, "source": record.source, "action": record.action,
+        "outcome": record.outcome, "reason": record.reason, "tracking_id": record.tracking_id,
+        "before": record.before, "after": record.after, "event_key": record.event_key,
+    }
+
+
+def write(records: Iterable[AuditRecord], fmt: str, out: IO[str]) -> int:
+    count = 0
+    if fmt == "jsonl":
+        for record in records:
+            out.write(json.dumps(row(record), ensure_ascii=False) + "\n")
+            count += 1
+        return count
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    for record in records:
+        data = row(record)
+        for key in ("before", "after"):
+            data[key] = json.dumps(data[key]) if data[key] is not None else ""
+        writer.writerow(data)
+        count += 1
+    return count
+
+
+def _write_file(records: list[AuditRecord], fmt: str, output: str) -> int:
+    with open(output, "w", newline="", encoding="utf-8") as out:
+        return write(records, fmt, out)
+
+
+async def export_audit(settings: Settings, fmt: str, since: str | None, output: str | None) -> int:
+    start = parse_since(since)
+    store = await Store.open(settings.DATABASE_URL)
+    try:
+        records = await store.list_audit(None, limit=None, since=start, newest_first=False)
+    finally:
+        await store.close()
+    if output:
+        count = await asyncio.to_thread(_write_file, records, fmt, output)
+        print(f"wrote {count} audit records to {output}", file=sys.stderr)
+    else:
+        write(records, fmt, sys.stdout)
+    return 0

@@ -1,0 +1,95 @@
+"""Server-side tokens that bind every actionable card to its org, its kind, its message and time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.errors import BotError
+from bot.security import Permission
+from bot.store import CardToken, Store
+
+if TYPE_CHECKING:
+    from bot.dispatch import Context
+
+log = logging.getLogger(__name__)
+
+# Which card kinds accept which submitted actions, and what pressing needs.
+KINDS: dict[str, tuple[frozenset[str], Permission]] = {
+    "edit_form": (frozenset({"save_settings", "cancel"}), Permission.CHANGE),
+    "confirm_disable": (frozenset({"confirm_disable", "cancel"}), Permission.CHANGE),
+    "menu": (frozenset({"status", "edit", "whoami", "help", "history"}), Permission.ANYONE),
+}
+
+
+class CardRefused(BotError):
+    """A card press that is not honoured; nothing changes and the token is not used up."""
+
+
+@dataclass(frozen=True)
+class Issued:
+    token: str
+    expires_at: datetime
+
+
+class CardTokens:
+    def __init__(self, store: Store, ttl: timedelta) -> None:
+        self._store = store
+        self._ttl = ttl
+
+    async def issue(
+        self, ctx: Context, kind: str, *, bound_to: str | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> Issued:
+        """A new random token (256 bits) for a card about to be posted in `ctx`'s space."""
+        now = ctx.services.clock()
+        token = CardToken(
+            token=secrets.token_urlsafe(32), org_id=ctx.org_id, kind=kind, person_id=bound_to,
+            room_id=ctx.room_id, message_id=None, payload=payload or {}, created_at=now,
+            expires_at=now + self._ttl, used_at=None, used_by=None,
+        )
+        await self._store.create_card_token(token)
+        return Issued(token.token, token.expires_at)
+
+    async def attach(self, token: str, message_id: str | None) -> None:
+        if message_id:
+            await self._store.attach_card_message(token, message_id)
+
+    async def check(self, ctx: Context, token: str | None, action: str) -> CardToken:
+        """The token behind a press, if this person may press it now; else CardRefused."""
+        found = await self._store.get_card_token(token) if token else None
+        if found is None:
+            raise CardRefused("I do not recognise this card, so I did nothing. Ask me again.")
+        accepted, needed = KINDS.get(found.kind, (frozenset(), Permission.CHANGE))
+        if (
+            action not in accepted
+            or found.room_id != ctx.room_id
+            or (found.message_id is not None and found.message_id != ctx.message_id)
+        ):
+            raise CardRefused("This card does not match what I posted, so I did nothing.")
+        if found.org_id != ctx.org_id:
+            raise CardRefused("This card belongs to another organization, so I did nothing.")
+        if found.used_at is not None:
+            raise CardRefused("This card was already used, so I did nothing. Ask me again.")
+        if found.expires_at <= ctx.services.clock():
+            raise CardRefused("This card has expired, so I did nothing. Ask me for a new one.")
+        if found.person_id is not None and found.person_id != ctx.person_id:
+            raise CardRefused("Only the person who asked for this card can confirm it.")
+        if ctx.access is None or not ctx.access.allows(needed):
+            why = ctx.access.refusal(needed, "this organization") if ctx.access else ""
+            raise CardRefused(f"You are not allowed to use this card, so I did nothing. {why}")
+        return found
+
+    async def use(self, ctx: Context, token: CardToken) -> None:
+        """Use the token up, atomically; a second press racing this one is refused."""
+        if not await self._store.consume_card_token(token.token, ctx.person_id,
+                                                    ctx.services.clock()):
+            raise CardRefused("This card was already used, so I did nothing.")
+        if token.message_id:
+            try:
+                await ctx.services.webex.delete_message(token.message_id)
+            except BotError as error:
+                log.warning("could not remove a used card (tracking id %s)", error.tracking_id)

@@ -1,0 +1,117 @@
+"""Read, modify, write the organization's setting: serialized per org, audited, exactly once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from bot.errors import WebexError
+from bot.models import NotificationSetting
+from bot.store import AuditRecord
+
+if TYPE_CHECKING:
+    from bot.dispatch import Context
+
+log = logging.getLogger(__name__)
+Modify = Callable[[NotificationSetting], NotificationSetting]
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    outcome: Literal["applied", "unchanged", "stale"]
+    before: NotificationSetting
+    after: NotificationSetting
+
+
+def _setting(data: dict[str, object] | None) -> NotificationSetting | None:
+    return NotificationSetting.model_validate(data) if data else None
+
+
+class ChangeService:
+    """The only code that writes the setting."""
+
+    async def apply(
+        self,
+        ctx: Context,
+        action: str,
+        modify: Modify,
+        *,
+        expected: NotificationSetting | None = None,
+    ) -> ChangeResult:
+        """Apply `modify` to the current setting; refuse as stale if it is no longer `expected`.
+
+        The audit row is written (pending, with the planned result) before the PUT and keyed by
+        the event, so a resumed event finishes the same change instead of making another.
+        """
+        services = ctx.services
+        org = ctx.org_id
+        async with services.store.org_lock(org):
+            current = await self._read(ctx, action, org)
+            # A resumed event may find its own write already there: that is not a stale form.
+            if expected is not None and current not in (expected, modify(expected)):
+                await self.refused(ctx, action, "the setting changed since the card was shown",
+                                   before=current)
+                return ChangeResult("stale", current, current)
+            record = await services.store.begin_change(
+                AuditRecord(
+                    id=None, at=services.clock(), event_key=ctx.event_key, org_id=org,
+                    person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
+                    source=ctx.source, action=action, before=current.to_webex(),
+                    after=modify(current).to_webex(), outcome="pending", reason=None,
+                    tracking_id=None,
+                )
+            )
+            before = _setting(record.before) or current
+            after = _setting(record.after) or modify(before)
+            if record.outcome != "pending":  # finished before a restart
+                return ChangeResult("applied" if before != after else "unchanged", before, after)
+            if current != after:
+                try:
+                    await services.telephony.put(org, after)
+                except WebexError as error:
+                    await services.store.finish_change(
+                        record.id or 0, "failed", reason=error.user_message,
+                        tracking_id=error.tracking_id,
+                    )
+                    services.metrics.change(action, "failed")
+                    raise
+            await services.store.finish_change(record.id or 0, "applied", after=after.to_webex())
+        outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
+        log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
+        services.metrics.change(action, outcome)
+        return ChangeResult(outcome, before, after)
+
+    async def refused(
+        self, ctx: Context, action: str, reason: str,
+        *, before: NotificationSetting | None = None, tracking_id: str | None = None,
+    ) -> None:
+        """Audit a change that was not made, and why."""
+        services = ctx.services
+        await services.store.add_audit(
+            AuditRecord(
+                id=None, at=services.clock(), event_key=ctx.event_key, org_id=ctx.org_id,
+                person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
+                source=ctx.source, action=action,
+                before=before.to_webex() if before else None, after=None,
+                outcome="refused", reason=reason, tracking_id=tracking_id,
+            )
+        )
+        log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
+        services.metrics.change(action, "refused")
+
+    async def _read(self, ctx: Context, action: str, org: str) -> NotificationSetting:
+        try:
+            return await ctx.services.telephony.get(org)
+        except WebexError as error:
+            await ctx.services.store.add_audit(
+                AuditRecord(
+                    id=None, at=ctx.services.clock(), event_key=ctx.event_key, org_id=org,
+                    person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
+                    source=ctx.source, action=action, before=None, after=None,
+                    outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
+                )
+            )
+            ctx.services.metrics.change(action, "failed")
+            raise

@@ -1,0 +1,17 @@
+"""Typed application state keys."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from bot.runner import EventRunner
+    from bot.services import Services
+    from bot.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+SERVICES: web.AppKey[Services] = web.AppKey("services")
+RUNNER: web.AppKey[EventRunner] = web.AppKey("runner")
+SECRET: web.AppKey[bytes] = web.AppKey("webhook_secret")

@@ -1,0 +1,69 @@
+"""Posting replies: in the thread in group spaces, once per event even when an event is resumed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.cards import CardMessage, Fact, notice_card
+from bot.errors import BotError, WebexError
+
+if TYPE_CHECKING:
+    from bot.dispatch import Context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outbox:
+    """Replies already posted for one event (loaded when an event is resumed after a crash)."""
+
+    sent: dict[str, str] = field(default_factory=dict)
+    count: int = 0
+
+
+class Replier:
+    """The one place that posts the bot's answers and turns errors into cards."""
+
+    async def send(self, ctx: Context, reply: CardMessage) -> str | None:
+        """Post `reply` where `ctx` came from; returns the new message id."""
+        outbox = ctx.outbox
+        outbox.count += 1
+        step = f"reply{outbox.count}"
+        if step in outbox.sent:
+            log.info("event %s: reply %d was posted before a restart; not again", ctx.event_key,
+                     outbox.count)
+            return outbox.sent[step]
+        message_id = await ctx.services.webex.post_message(
+            ctx.room_id,
+            reply.markdown,
+            attachments=reply.attachments(),
+            parent_id=ctx.thread_id,
+        )
+        outbox.sent[step] = message_id
+        await ctx.services.store.set_event_step(ctx.event_key, step, {"message_id": message_id})
+        return message_id
+
+    async def notice(
+        self, ctx: Context, title: str, text: str, *, style: str = "default",
+        facts: tuple[Fact, ...] = (),
+    ) -> None:
+        await self.send(ctx, notice_card(title=title, text=text, style=style, facts=facts))  # type: ignore[arg-type]
+
+    async def error(self, ctx: Context, error: BotError) -> None:
+        """A failure the person should know about, with Webex's tracking id when there is one."""
+        title = "Webex could not do that" if isinstance(error, WebexError) else "That did not work"
+        try:
+            await self.send(
+                ctx,
+                notice_card(
+                    title=title,
+                    text=error.user_message,
+                    style="attention",
+                    tracking_id=error.tracking_id,
+                ),
+            )
+        except WebexError as again:
+            log.error("event %s: could not post the error reply (tracking id %s)",
+                      ctx.event_key, again.tracking_id)

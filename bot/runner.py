@@ -1,0 +1,155 @@
+"""Runs recorded events in tasks owned by the app: bounded, leased, drained on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from bot.models import Envelope
+from bot.replies import Outbox
+from bot.services import Services
+from bot.worker import process
+
+log = logging.getLogger(__name__)
+QUEUE_LIMIT = 10_000
+
+
+class EventRunner:
+    """Takes event keys from the receiver (and from the inbox after a restart) and runs them."""
+
+    def __init__(self, services: Services, *, concurrency: int, lease: timedelta) -> None:
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._services = services
+        self._concurrency = concurrency
+        self._lease = lease
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._queued: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._sweeper: asyncio.Task[None] | None = None
+        self._accepting = True
+
+    @property
+    def busy(self) -> int:
+        return len(self._running) + self._queue.qsize()
+
+    def submit(self, key: str) -> bool:
+        """Queue `key`; when the queue is full it stays in the inbox for the sweeper."""
+        if not self._accepting or key in self._queued or key in self._running:
+            return False
+        try:
+            self._queue.put_nowait(key)
+        except asyncio.QueueFull:
+            log.warning("queue full; event %s waits in the inbox", key)
+            return False
+        self._queued.add(key)
+        self._services.metrics.queued.set(self._queue.qsize())
+        return True
+
+    async def start(self) -> None:
+        self._workers = [asyncio.create_task(self._work(), name=f"event-worker-{i}")
+                         for i in range(self._concurrency)]
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking events, let in-flight ones finish within `grace`, leave the rest queued."""
+        self._accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for worker in self._workers:
+            worker.cancel()
+        in_flight = list(self._running.values())
+        if in_flight:
+            log.info("shutdown: waiting up to %.0fs for %d events", grace, len(in_flight))
+            _, late = await asyncio.wait(in_flight, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._sweeper is not None:
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        left = len(self._queued) + len(in_flight)
+        log.info("shutdown: %d events left in the inbox for the next start", left)
+
+    async def sweep(self) -> int:
+        """Queue events that nobody is running (after a crash or restart); expire old ones."""
+        store, settings = self._services.store, self._services.settings
+        now = self._services.clock()
+        window = settings.inbox_resume_window
+        for key in await store.expire_events(now, window):
+            log.warning("event %s is older than %s and was never finished: expired", key, window)
+        submitted = 0
+        for event in await store.claimable_events(now, window, limit=500):
+            submitted += self.submit(event.key)
+        await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
+        await store.prune_card_tokens(now - timedelta(days=1))
+        return submitted
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            try:
+                resumed = await self.sweep()
+                if resumed:
+                    log.info("resumed %d unfinished events from the inbox", resumed)
+            except Exception:
+                log.exception("inbox sweep failed; trying again later")
+            await asyncio.sleep(max(self._lease.total_seconds() / 2, 0.5))
+
+    async def _work(self) -> None:
+        while True:
+            key = await self._queue.get()
+            self._queued.discard(key)
+            self._services.metrics.queued.set(self._queue.qsize())
+            task = asyncio.create_task(self._run(key))
+            self._running[key] = task
+            self._services.metrics.in_flight.set(len(self._running))
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done():  # shutdown: stop() decides how long the event may run
+                    raise
+            finally:
+                if task.done():
+                    self._running.pop(key, None)
+                self._services.metrics.in_flight.set(len(self._running))
+
+    async def _run(self, key: str) -> None:
+        services = self._services
+        store = services.store
+        event = await store.claim_event(key, self.owner, services.clock(), self._lease)
+        if event is None:
+            return  # finished, or being run by another worker or replica
+        try:
+            envelope = Envelope.model_validate(event.body)
+            outbox = Outbox()
+            if event.attempts > 1:
+                steps = await store.get_event_steps(key)
+                outbox.sent = {name: str(v.get("message_id")) for name, v in steps.items()}
+                log.info("event %s: resumed (attempt %d)", key, event.attempts)
+            renew = asyncio.create_task(self._keep_lease(key))
+            try:
+                await process(services, envelope, outbox)
+            finally:
+                renew.cancel()
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(store.release_event(key, self.owner))
+            raise
+        except Exception:
+            log.exception("event %s failed", key)
+            services.metrics.event(event.resource, "failed")
+            await store.finish_event(key, self.owner, state="failed", now=services.clock(),
+                                     detail="unexpected error")
+            return
+        services.metrics.event(event.resource, "done")
+        await store.finish_event(key, self.owner, state="done", now=services.clock())
+
+    async def _keep_lease(self, key: str) -> None:
+        period = max(self._lease.total_seconds() / 3, 0.2)
+        while True:
+            await asyncio.sleep(period)
+            await self._services.store.renew_lease(key, self.owner, self._services.clock(),
+                                                   self._lease)

@@ -1,0 +1,83 @@
+"""Configuration, read once in the entry point from the environment and an optional `.env`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REQUIRED_FOR_SERVE = ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET")
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; names are the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=True
+    )
+
+    WEBEX_BOT_TOKEN: SecretStr | None = None
+    WEBEX_ADMIN_TOKEN: SecretStr | None = None
+    WEBEX_WEBHOOK_SECRET: SecretStr | None = None
+    WEBEX_API_URL: str = "https://webexapis.com/v1"
+    WEBEX_ORG_ID: str | None = None
+    WEBEX_CLIENT_ID: str | None = None
+    WEBEX_CLIENT_SECRET: SecretStr | None = None
+    WEBEX_ADMIN_REFRESH_TOKEN: SecretStr | None = None
+    PUBLIC_URL: str | None = None
+    HOST: str = "0.0.0.0"  # noqa: S104 - a web process must listen on every interface
+    PORT: int = Field(default=8080, ge=0, le=65535)
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
+    DATABASE_URL: str = "sqlite:///ecn-bot.db"
+    CARD_TOKEN_TTL_SECONDS: int = Field(default=15 * 60, gt=0)
+    INBOX_RESUME_WINDOW_SECONDS: int = Field(default=10 * 60, gt=0)
+    INBOX_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    INBOX_RETENTION_HOURS: int = Field(default=24 * 7, gt=0)
+    ROLE_CACHE_SECONDS: float = Field(default=60.0, ge=0, le=60)
+    MAX_CONCURRENT_EVENTS: int = Field(default=64, gt=0)
+    SHUTDOWN_GRACE_SECONDS: float = Field(default=25.0, ge=0)
+    WEBEX_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    WEBEX_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
+    RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
+    COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+
+    @field_validator(
+        "WEBEX_BOT_TOKEN",
+        "WEBEX_ADMIN_TOKEN",
+        "WEBEX_WEBHOOK_SECRET",
+        "WEBEX_CLIENT_SECRET",
+        "WEBEX_ADMIN_REFRESH_TOKEN",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_missing(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("WEBEX_API_URL", "PUBLIC_URL")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def card_token_ttl(self) -> timedelta:
+        return timedelta(seconds=self.CARD_TOKEN_TTL_SECONDS)
+
+    @property
+    def inbox_resume_window(self) -> timedelta:
+        return timedelta(seconds=self.INBOX_RESUME_WINDOW_SECONDS)
+
+    @property
+    def uses_refresh_token(self) -> bool:
+        return bool(
+            self.WEBEX_CLIENT_ID and self.WEBEX_CLIENT_SECRET and self.WEBEX_ADMIN_REFRESH_TOKEN
+        )
+
+    def missing_for_serve(self) -> list[str]:
+        """Names of required settings that are missing or empty, in a stable order."""
+        missing = [name for name in REQUIRED_FOR_SERVE if getattr(self, name) is None]
+        if self.WEBEX_ADMIN_TOKEN is None and not self.uses_refresh_token:
+            missing.insert(1, "WEBEX_ADMIN_TOKEN")
+        return missing

@@ -1,0 +1,91 @@
+"""The audit trail: every change attempt and refusal, kept forever."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+
+from ._base import StoreBase
+from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
+from .schema import audit_log
+
+_t = audit_log
+
+
+def _record(row: Row[Any]) -> AuditRecord:
+    return AuditRecord(**{f.name: getattr(row, f.name) for f in dataclasses.fields(AuditRecord)})
+
+
+def _values(rec: AuditRecord) -> dict[str, Any]:
+    if rec.source not in AUDIT_SOURCES:
+        raise ValueError(f"audit source must be command or card, not {rec.source!r}")
+    if rec.outcome not in AUDIT_OUTCOMES:
+        raise ValueError(f"unknown audit outcome {rec.outcome!r}")
+    values = dataclasses.asdict(rec)
+    del values["id"]
+    return values
+
+
+class AuditMixin(StoreBase):
+    async def _insert_audit(self, values: dict[str, Any]) -> AuditRecord:
+        stmt = self._insert(_t).values(**values)
+        if values["event_key"] is not None:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["event_key"])
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(stmt.returning(*_t.c))).first()
+            if row is None:  # this event already has its row: resume with it
+                stmt = select(_t).where(_t.c.event_key == values["event_key"])
+                row = (await conn.execute(stmt)).one()
+        return _record(row)
+
+    async def begin_change(self, rec: AuditRecord) -> AuditRecord:
+        """Insert a pending row; if the event already has one (resume), return that instead."""
+        return await self._insert_audit({**_values(rec), "outcome": "pending"})
+
+    async def finish_change(
+        self,
+        audit_id: int,
+        outcome: str,
+        *,
+        after: dict[str, Any] | None = None,
+        reason: str | None = None,
+        tracking_id: str | None = None,
+    ) -> bool:
+        """Settle a pending row; False if it was already settled (a settled row never changes)."""
+        if outcome not in AUDIT_OUTCOMES - {"pending"}:
+            raise ValueError(f"finish_change outcome must be applied/refused/failed: {outcome!r}")
+        values: dict[str, Any] = {"outcome": outcome}
+        for name, value in (("after", after), ("reason", reason), ("tracking_id", tracking_id)):
+            if value is not None:
+                values[name] = value
+        stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "pending").values(**values)
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def add_audit(self, rec: AuditRecord) -> AuditRecord:
+        """Insert a one-shot row (a refusal); an existing row for the event_key wins."""
+        return await self._insert_audit(_values(rec))
+
+    async def list_audit(
+        self,
+        org_id: str | None = None,
+        *,
+        limit: int | None = 10,
+        since: datetime | None = None,
+        newest_first: bool = True,
+    ) -> list[AuditRecord]:
+        """Audit rows, optionally for one organization and from `since` on."""
+        stmt = select(_t)
+        if org_id is not None:
+            stmt = stmt.where(_t.c.org_id == org_id)
+        if since is not None:
+            stmt = stmt.where(_t.c.at >= since)
+        order = (_t.c.at.desc(), _t.c.id.desc()) if newest_first else (_t.c.at, _t.c.id)
+        stmt = stmt.order_by(*order)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        async with self._engine.begin() as conn:
+            return [_record(row) for row in await conn.execute(stmt)]

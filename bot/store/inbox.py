@@ -1,0 +1,173 @@
+"""The durable inbox: each webhook event processed once, across crashes and replicas."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+
+from ._base import StoreBase
+from .records import FINISHED_EVENT_STATES, InboxEvent
+from .schema import inbox_events, inbox_steps
+
+_t = inbox_events
+
+
+def _event(row: Any) -> InboxEvent:
+    return InboxEvent(
+        key=row.key,
+        resource=row.resource,
+        event=row.event,
+        body=row.body,
+        received_at=row.received_at,
+        attempts=row.attempts,
+        state=row.state,
+    )
+
+
+_EVENT_COLUMNS = (_t.c.key, _t.c.resource, _t.c.event, _t.c.body, _t.c.received_at,
+                  _t.c.attempts, _t.c.state)  # fmt: skip
+
+
+def _lease_free(now: datetime) -> Any:
+    return or_(_t.c.lease_until.is_(None), _t.c.lease_until <= now)
+
+
+class InboxMixin(StoreBase):
+    async def record_event(
+        self, key: str, resource: str, event: str, body: dict[str, Any], now: datetime
+    ) -> bool:
+        """Record a received event; False when that key was already recorded (any state)."""
+        stmt = (
+            self._insert(_t)
+            .values(
+                key=key,
+                resource=resource,
+                event=event,
+                body=body,
+                received_at=now,
+                attempts=0,
+                state="pending",
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(_t.c.key)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def claim_event(
+        self, key: str, owner: str, now: datetime, lease: timedelta
+    ) -> InboxEvent | None:
+        """Take the lease on a pending event if nobody holds a live one; None otherwise."""
+        # One UPDATE: on PostgreSQL a concurrent claimer blocks on the row and then
+        # re-checks the WHERE against the winner's version, so only one gets a row back.
+        stmt = (
+            update(_t)
+            .where(_t.c.key == key, _t.c.state == "pending", _lease_free(now))
+            .values(owner=owner, lease_until=now + lease, attempts=_t.c.attempts + 1)
+            .returning(*_EVENT_COLUMNS)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(stmt)).first()
+        return None if row is None else _event(row)
+
+    async def finish_event(
+        self,
+        key: str,
+        owner: str,
+        state: str = "done",
+        now: datetime | None = None,
+        detail: str | None = None,
+    ) -> bool:
+        """Mark a claimed event done or failed; False if owner no longer holds it."""
+        if state not in FINISHED_EVENT_STATES:
+            raise ValueError(f"finish_event state must be done or failed, not {state!r}")
+        stmt = (
+            update(_t)
+            .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
+            .values(
+                state=state, finished_at=now or datetime.now(UTC), detail=detail, lease_until=None
+            )
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def renew_lease(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend a held lease while a long event runs; False if owner no longer holds it."""
+        stmt = (
+            update(_t)
+            .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
+            .values(lease_until=now + lease)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def release_event(self, key: str, owner: str) -> bool:
+        """Give the lease back (shutdown); the event stays pending. False if not held."""
+        stmt = (
+            update(_t)
+            .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
+            .values(owner=None, lease_until=None)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).rowcount == 1
+
+    async def claimable_events(
+        self, now: datetime, max_age: timedelta, limit: int = 100
+    ) -> list[InboxEvent]:
+        """Pending events with a free or lapsed lease received within max_age, oldest first."""
+        stmt = (
+            select(*_EVENT_COLUMNS)
+            .where(_t.c.state == "pending", _lease_free(now), _t.c.received_at >= now - max_age)
+            .order_by(_t.c.received_at, _t.c.key)
+            .limit(limit)
+        )
+        async with self._engine.begin() as conn:
+            return [_event(row) for row in await conn.execute(stmt)]
+
+    async def expire_events(self, now: datetime, max_age: timedelta) -> list[str]:
+        """Mark pending events older than max_age expired; returns their keys.
+
+        An event whose lease is still live is left to its owner: it is expired on a later
+        sweep if the owner dies, and the owner's finish_event still counts otherwise.
+        """
+        stmt = (
+            update(_t)
+            .where(_t.c.state == "pending", _t.c.received_at < now - max_age, _lease_free(now))
+            .values(state="expired", finished_at=now, owner=None, lease_until=None)
+            .returning(_t.c.key)
+        )
+        async with self._engine.begin() as conn:
+            return sorted(row.key for row in await conn.execute(stmt))
+
+    async def prune_events(self, finished_before: datetime) -> int:
+        """Delete finished (done/expired/failed) events and their steps; the audit stays."""
+        finished = and_(
+            _t.c.state.in_(("done", "expired", "failed")), _t.c.finished_at < finished_before
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(inbox_steps).where(
+                    inbox_steps.c.event_key.in_(select(_t.c.key).where(finished))
+                )
+            )
+            return (await conn.execute(delete(_t).where(finished))).rowcount
+
+    async def set_event_step(self, key: str, step: str, value: dict[str, Any]) -> None:
+        """Record that a step of an event is done, so a resumed event skips it."""
+        stmt = self._insert(inbox_steps).values(
+            event_key=key, step=step, value=value, at=datetime.now(UTC)
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["event_key", "step"],
+            set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def get_event_steps(self, key: str) -> dict[str, dict[str, Any]]:
+        """The steps recorded for an event, by name."""
+        stmt = select(inbox_steps.c.step, inbox_steps.c.value).where(inbox_steps.c.event_key == key)
+        async with self._engine.begin() as conn:
+            return {row.step: row.value for row in await conn.execute(stmt)}

@@ -1,0 +1,178 @@
+"""Versioned schema migrations: a small runner, one transaction, one migrator at a time.
+
+Each migration is history: it describes the tables as they were at that version and must
+never be edited once released; change the schema by appending a migration (and updating
+schema.py, which a test checks against the migrated database).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .schema import UTCDateTime, schema_version
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key shared by every process migrating the same database.
+MIGRATION_LOCK_KEY = 0x45434E5F4D494752  # "ECN_MIGR"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[AsyncConnection], Awaitable[None]]
+
+
+def _v1_tables(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "inbox_events", md,
+        Column("key", String(255), primary_key=True),
+        Column("resource", String(64), nullable=False),
+        Column("event", String(64), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("received_at", UTCDateTime(), nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("owner", String(255)),
+        Column("lease_until", UTCDateTime()),
+        Column("finished_at", UTCDateTime()),
+        Column("detail", Text),
+    )  # fmt: skip
+    Table(
+        "inbox_steps", md,
+        Column("event_key", String(255), primary_key=True),
+        Column("step", String(64), primary_key=True),
+        Column("value", JSON, nullable=False),
+        Column("at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    Table(
+        "audit_log", md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("at", UTCDateTime(), nullable=False),
+        Column("event_key", String(255)),
+        Column("org_id", String(255), nullable=False),
+        Column("person_id", String(255), nullable=False),
+        Column("person_email", String(320)),
+        Column("room_id", String(255)),
+        Column("source", String(16), nullable=False),
+        Column("action", String(64), nullable=False),
+        Column("before", JSON),
+        Column("after", JSON),
+        Column("outcome", String(16), nullable=False),
+        Column("reason", Text),
+        Column("tracking_id", String(255)),
+        UniqueConstraint("event_key", name="uq_audit_log_event_key"),
+        Index("ix_audit_log_org_at", "org_id", "at"),
+    )  # fmt: skip
+    Table(
+        "card_tokens", md,
+        Column("token", String(255), primary_key=True),
+        Column("org_id", String(255), nullable=False),
+        Column("kind", String(64), nullable=False),
+        Column("person_id", String(255)),
+        Column("room_id", String(255), nullable=False),
+        Column("message_id", String(255)),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("expires_at", UTCDateTime(), nullable=False),
+        Column("used_at", UTCDateTime()),
+        Column("used_by", String(255)),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v1(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v1_tables)
+
+
+def _v2_secrets(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "secrets", md,
+        Column("name", String(255), primary_key=True),
+        Column("value", Text, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v2(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v2_secrets)
+    # The sweeper's queries (claimable / expire / prune) and token pruning.
+    await conn.execute(
+        text("CREATE INDEX ix_inbox_events_state_received ON inbox_events (state, received_at)")
+    )
+    await conn.execute(text("CREATE INDEX ix_card_tokens_expires_at ON card_tokens (expires_at)"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "inbox, audit trail, card tokens", _v1),
+    Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+async def current_version(conn: AsyncConnection) -> int:
+    """The highest applied version, 0 for an empty database."""
+    exists = await conn.run_sync(lambda c: c.dialect.has_table(c, "schema_version"))
+    if not exists:
+        return 0
+    version = (await conn.execute(select(func.max(schema_version.c.version)))).scalar()
+    return int(version or 0)
+
+
+async def run_migrations(engine: AsyncEngine, *, target: int | None = None) -> list[int]:
+    """Apply the missing migrations up to target (default: latest); returns versions applied."""
+    target = LATEST_VERSION if target is None else target
+    if not 0 <= target <= LATEST_VERSION:
+        raise ValueError(f"no migration to version {target}; latest is {LATEST_VERSION}")
+    applied: list[int] = []
+    # One transaction: all of it or none. Concurrency: on PostgreSQL the advisory lock;
+    # on SQLite every transaction of ours is BEGIN IMMEDIATE, which takes the write lock.
+    async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_KEY)))
+        await conn.run_sync(lambda c: schema_version.create(c, checkfirst=True))
+        current = await current_version(conn)
+        if current > LATEST_VERSION:
+            raise RuntimeError(
+                f"database schema is v{current}, newer than this code (v{LATEST_VERSION})"
+            )
+        for migration in MIGRATIONS:
+            if current < migration.version <= target:
+                await migration.apply(conn)
+                await conn.execute(
+                    insert(schema_version).values(
+                        version=migration.version,
+                        description=migration.description,
+                        applied_at=datetime.now(UTC),
+                    )
+                )
+                applied.append(migration.version)
+                log.info("applied migration v%d: %s", migration.version, migration.description)
+    return applied

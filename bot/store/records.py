@@ -1,0 +1,56 @@
+"""The frozen records the store hands out and takes in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+EVENT_STATES = frozenset({"pending", "done", "expired", "failed"})
+FINISHED_EVENT_STATES = frozenset({"done", "failed"})
+AUDIT_OUTCOMES = frozenset({"pending", "applied", "refused", "failed"})
+AUDIT_SOURCES = frozenset({"command", "card"})
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    key: str
+    resource: str
+    event: str
+    body: dict[str, Any]
+    received_at: datetime
+    attempts: int
+    state: str  # "pending" | "done" | "expired" | "failed"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int | None
+    at: datetime
+    event_key: str | None
+    org_id: str
+    person_id: str
+    person_email: str | None
+    room_id: str | None
+    source: str  # "command" | "card"
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    outcome: str  # "pending" | "applied" | "refused" | "failed"
+    reason: str | None
+    tracking_id: str | None
+
+
+@dataclass(frozen=True)
+class CardToken:
+    token: str
+    org_id: str
+    kind: str
+    person_id: str | None  # the bound person, or None: any authorized person
+    room_id: str
+    message_id: str | None
+    payload: dict[str, Any]
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    used_by: str | None

@@ -1,0 +1,133 @@
+"""The current shape of the tables; migrations.py is how a database gets here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on both engines (SQLite stores naive UTC text)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the store takes timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        # SQLite compares these as text: naive UTC in one fixed format sorts correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", UTCDateTime(), nullable=False),
+)
+
+inbox_events = Table(
+    "inbox_events",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("resource", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("owner", String(255)),
+    Column("lease_until", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("detail", Text),
+    Index("ix_inbox_events_state_received", "state", "received_at"),  # v2
+)
+
+inbox_steps = Table(
+    "inbox_steps",
+    metadata,
+    Column("event_key", String(255), primary_key=True),
+    Column("step", String(64), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("event_key", String(255)),
+    Column("org_id", String(255), nullable=False),
+    Column("person_id", String(255), nullable=False),
+    Column("person_email", String(320)),
+    Column("room_id", String(255)),
+    Column("source", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("outcome", String(16), nullable=False),
+    Column("reason", Text),
+    Column("tracking_id", String(255)),
+    # Several NULLs are allowed by a plain UNIQUE on both engines.
+    UniqueConstraint("event_key", name="uq_audit_log_event_key"),
+    Index("ix_audit_log_org_at", "org_id", "at"),
+)
+
+card_tokens = Table(
+    "card_tokens",
+    metadata,
+    Column("token", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("person_id", String(255)),
+    Column("room_id", String(255), nullable=False),
+    Column("message_id", String(255)),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Column("used_by", String(255)),
+    Index("ix_card_tokens_expires_at", "expires_at"),  # v2
+)
+
+secrets = Table(  # v2
+    "secrets",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -1,0 +1,105 @@
+"""The Store: one durable store on SQLite (aiosqlite) or PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+
+from .audit import AuditMixin
+from .inbox import InboxMixin
+from .locks import LocalLocks, LockMixin
+from .migrations import current_version, run_migrations
+from .tokens import SecretMixin, TokenMixin
+from .url import SQLITE_BUSY_TIMEOUT_S, connect_args_for, dialect_of, normalize_database_url
+
+log = logging.getLogger(__name__)
+
+
+def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
+    # One connection: one writer per process, and a :memory: database lives as long as it.
+    # Across processes, WAL lets readers run beside the writer and busy_timeout queues writers.
+    engine = create_async_engine(
+        url, connect_args=connect_args, poolclass=AsyncAdaptedQueuePool,
+        pool_size=1, max_overflow=0,
+    )  # fmt: skip
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (sqlite3 legacy mode off)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so a read-then-write transaction
+        # never fails half way with SQLITE_BUSY; that also serializes migrations.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
+    """Inbox, audit trail, card tokens, org locks and secrets behind one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._local_locks = LocalLocks()
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        migrate: bool = True,
+        schema: str | None = None,
+        pool_size: int = 10,
+    ) -> Store:
+        """Open the store (ValueError for an unsupported URL) and bring its schema up to date.
+
+        `schema` (PostgreSQL only) sets the search_path, which tests use for isolation.
+        """
+        async_url = normalize_database_url(url)
+        connect_args = connect_args_for(url, schema=schema)
+        if dialect_of(url) == "sqlite":
+            engine = _sqlite_engine(async_url, connect_args)
+        else:
+            engine = create_async_engine(
+                async_url, connect_args=connect_args, pool_size=pool_size,
+                max_overflow=pool_size * 2, pool_pre_ping=True,
+            )  # fmt: skip
+        store = cls(engine)
+        try:
+            if migrate:
+                await store.migrate()
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            async with self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not healthy" to the caller
+            log.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    async def migrate(self, *, target: int | None = None) -> list[int]:
+        """Apply missing migrations (all, or up to target); returns the versions applied."""
+        return await run_migrations(self._engine, target=target)
+
+    async def schema_version(self) -> int:
+        """The database's schema version, 0 when empty."""
+        async with self._engine.begin() as conn:
+            return await current_version(conn)

@@ -1,0 +1,77 @@
+"""Single-use card tokens, and the small secrets table."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, or_, select, update
+
+from ._base import StoreBase
+from .records import CardToken
+from .schema import card_tokens, secrets
+
+_t = card_tokens
+
+
+class TokenMixin(StoreBase):
+    async def create_card_token(self, ct: CardToken) -> None:
+        """Store a new token (IntegrityError if the token string exists)."""
+        async with self._engine.begin() as conn:
+            await conn.execute(_t.insert().values(**dataclasses.asdict(ct)))
+
+    async def get_card_token(self, token: str) -> CardToken | None:
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(select(_t).where(_t.c.token == token))).first()
+        if row is None:
+            return None
+        return CardToken(**{f.name: getattr(row, f.name) for f in dataclasses.fields(CardToken)})
+
+    async def attach_card_message(self, token: str, message_id: str) -> None:
+        """Remember which posted message carries the card."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(_t).where(_t.c.token == token).values(message_id=message_id))
+
+    async def consume_card_token(self, token: str, person_id: str, now: datetime) -> bool:
+        """Use a token once: True for exactly one caller, while unexpired and, if bound,
+        only for its person."""
+        stmt = (
+            update(_t)
+            .where(
+                _t.c.token == token,
+                _t.c.used_at.is_(None),
+                _t.c.expires_at > now,
+                or_(_t.c.person_id.is_(None), _t.c.person_id == person_id),
+            )
+            .values(used_at=now, used_by=person_id)
+            .returning(_t.c.token)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(stmt)).first() is not None
+
+    async def prune_card_tokens(self, expired_before: datetime) -> int:
+        """Delete tokens that expired before the given time; returns how many."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(delete(_t).where(_t.c.expires_at < expired_before))
+            return result.rowcount
+
+
+class SecretMixin(StoreBase):
+    async def get_secret(self, name: str) -> str | None:
+        async with self._engine.begin() as conn:
+            value = (
+                await conn.execute(select(secrets.c.value).where(secrets.c.name == name))
+            ).scalar()
+        return None if value is None else str(value)
+
+    async def put_secret(self, name: str, value: str) -> None:
+        """Insert or replace a secret."""
+        stmt: Any = self._insert(secrets).values(name=name, value=value,
+                                                 updated_at=datetime.now(UTC))  # fmt: skip
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
+        )
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)

@@ -1,0 +1,71 @@
+"""POST /webhooks/webex: verify → envelope → drop own and unhandled → record once → 200."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from bot.keys import RUNNER, SECRET, SERVICES
+from bot.models import Envelope
+from bot.security import SIGNATURE_HEADER, verify_signature
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+HANDLED = frozenset({"messages/created", "attachmentActions/created", "memberships/created"})
+FROM_PEOPLE = frozenset({"messages/created", "attachmentActions/created"})
+
+
+async def receive(request: web.Request) -> web.Response:
+    """Acknowledge fast: the work runs later from the inbox; no input yields a 5xx."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        return web.Response(status=413)
+    body = await request.content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        return web.Response(status=413)
+    services = request.app[SERVICES]
+    if not verify_signature(request.app[SECRET], body, request.headers.get(SIGNATURE_HEADER)):
+        services.metrics.signature_failures.inc()
+        log.warning("webhook refused: missing or wrong signature")
+        return web.Response(status=401)
+    try:
+        payload = json.loads(body)
+        envelope = Envelope.model_validate(payload)
+    except (ValueError, RecursionError, ValidationError):
+        log.warning("webhook refused: signed but not a valid envelope")
+        return web.Response(status=400, text="not a Webex webhook envelope")
+    if envelope.data_id is None:
+        return web.Response(status=400, text="data.id is missing")
+    kind = envelope.kind
+    if kind not in HANDLED:
+        services.metrics.event(kind, "ignored")
+        return _ok("ignored")
+    person_id = envelope.data.get("personId")
+    if kind in FROM_PEOPLE and person_id == services.bot.id:
+        services.metrics.event(kind, "own")
+        log.debug("event %s is the bot's own: dropped", envelope.key)
+        return _ok("own event")
+    if kind == "memberships/created" and person_id != services.bot.id:
+        services.metrics.event(kind, "ignored")
+        return _ok("ignored")
+    try:
+        recorded = await services.store.record_event(
+            envelope.key, envelope.resource, envelope.event, payload, services.clock()
+        )
+    except Exception:
+        # Not the sender's fault: 503 makes Webex deliver it again later.
+        log.exception("event %s could not be recorded", envelope.key)
+        return web.Response(status=503)
+    if not recorded:
+        services.metrics.event(kind, "duplicate")
+        log.info("event %s delivered again: already recorded", envelope.key)
+        return _ok("duplicate")
+    services.metrics.event(kind, "accepted")
+    request.app[RUNNER].submit(envelope.key)
+    return _ok("accepted")
+
+
+def _ok(status: str) -> web.Response:
+    return web.json_response({"status": status})

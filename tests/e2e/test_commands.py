@@ -1,0 +1,246 @@
+"""Text commands end to end: real server, real SDK, the emulator over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bot.emulator import Emulator
+from tests.e2e.harness import RunningBot, running_bot
+from tests.e2e.helpers import (
+    card_text,
+    envelope_for,
+    post_signed,
+    puts,
+    reply_to,
+    say,
+    settle,
+)
+
+SETTING = "/telephony/config/emergencyCallNotification"
+
+
+async def test_admin_enable_writes_all_three_fields_once_and_confirms(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    reply = await say(emu, "alice", "direct_alice", "enable ops@example.com")
+
+    writes = puts(emu)
+    assert len(writes) == 1
+    assert writes[0].query == {"orgId": emu.seed.org_id}
+    assert writes[0].json == {
+        "emergencyCallNotificationEnabled": True,
+        "allowEmailNotificationAllLocationEnabled": False,
+        "emailAddress": "ops@example.com",
+    }
+    assert emu.setting()["emergencyCallNotificationEnabled"] is True
+    assert reply["roomId"] == emu.seed.rooms["direct_alice"]
+    text = card_text(reply)
+    assert "ops@example.com" in text
+    assert emu.seed.org_name in text
+    assert "Alice" in text
+
+
+async def test_regular_user_cannot_enable(emu: Emulator, bot: RunningBot) -> None:
+    reply = await say(emu, "bob", "direct_bob", "enable ops@example.com")
+
+    assert puts(emu) == []
+    assert "Full or User Administrator" in card_text(reply)
+    assert emu.setting()["emergencyCallNotificationEnabled"] is False
+
+
+async def test_read_only_admin_reads_status_but_cannot_change(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    status = await say(emu, "rita", "direct_rita", "status")
+    assert "security@acme.example" in card_text(status)
+
+    refused = await say(emu, "rita", "direct_rita", "set email x@example.com")
+    assert puts(emu) == []
+    assert "Read-only Administrator" in card_text(refused)
+
+
+async def test_admin_of_another_org_is_refused(emu: Emulator, bot: RunningBot) -> None:
+    reply = await say(emu, "eve", "direct_eve", "enable eve@example.com")
+
+    assert puts(emu) == []
+    assert "another organization" in card_text(reply)
+
+
+async def test_user_admin_may_change(emu: Emulator, bot: RunningBot) -> None:
+    await say(emu, "uma", "direct_uma", "set all-locations on")
+
+    assert [w.json["allowEmailNotificationAllLocationEnabled"] for w in puts(emu)] == [True]
+
+
+async def test_missing_or_wrong_signature_is_401_and_calls_nothing(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    message = await emu.post_message(person="alice", room="direct_alice", text="hi")
+    await reply_to(emu, message)
+    await settle()
+    before = len(emu.calls())
+    body = envelope_for(emu, message)
+
+    assert await post_signed(bot, body, signature=None) == 401
+    assert await post_signed(bot, body, signature="0" * 40) == 401
+    assert await post_signed(bot, body + b" ", signature=None) == 401
+    await settle()
+    assert len(emu.calls()) == before
+
+
+async def test_signed_garbage_is_400(emu: Emulator, bot: RunningBot) -> None:
+    before = len(emu.calls())
+    assert await post_signed(bot, b"not json") == 400
+    assert await post_signed(bot, b'{"resource": "messages"}') == 400
+    assert await post_signed(bot, b"[" * 100_000) == 400
+    assert await post_signed(bot, b"x" * (1024 * 1024 + 10)) == 413
+    await settle()
+    assert len(emu.calls()) == before
+
+
+async def test_the_same_event_delivered_at_once_runs_once(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with running_bot(emu, tmp_path, webhooks=False) as bot:
+        message = await emu.post_message(person="alice", room="direct_alice",
+                                         text="enable twice@example.com")
+        body = envelope_for(emu, message)
+        statuses = await asyncio.gather(*(post_signed(bot, body) for _ in range(5)))
+        assert statuses == [200] * 5
+        await bot.idle()
+        await settle()
+        assert len(puts(emu)) == 1
+        replies = [m for m in emu.state.messages.values()
+                   if m["personId"] == emu.seed.bot_id]
+        assert len(replies) == 1
+
+
+async def test_the_bots_own_message_costs_no_webex_call(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    await say(emu, "alice", "direct_alice", "help")  # the bot's reply is itself delivered back
+    await bot.idle()
+    await settle()
+    own = next(m for m in emu.state.messages.values() if m["personId"] == emu.seed.bot_id)
+    before = len(emu.calls())
+
+    assert await post_signed(bot, envelope_for(emu, own)) == 200
+    await bot.idle()
+    await settle()
+    assert len(emu.calls()) == before
+
+
+async def test_a_mention_in_a_group_space_is_answered_in_its_thread(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    sent = await emu.post_message(person="alice", room="group", text="  /STATUS  ",
+                                  mention_bot=True)
+    reply = await emu.wait_for_message(
+        lambda m: m["personId"] == emu.seed.bot_id and m.get("parentId") == sent["id"])
+
+    assert reply["roomId"] == emu.seed.rooms["group"]
+    assert "security@acme.example" in card_text(reply)
+
+
+async def test_an_invalid_email_is_refused_before_any_put(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    reply = await say(emu, "alice", "direct_alice", "enable not-an-email")
+
+    assert puts(emu) == []
+    assert "not a valid email address" in card_text(reply)
+
+
+async def test_enable_alone_uses_the_stored_address(emu: Emulator, bot: RunningBot) -> None:
+    await say(emu, "alice", "direct_alice", "enable")
+    assert puts(emu)[0].json["emailAddress"] == "security@acme.example"
+
+    emu.set_setting(emailAddress="", emergencyCallNotificationEnabled=False)
+    reply = await say(emu, "alice", "direct_alice", "enable")
+    assert len(puts(emu)) == 1
+    assert "No notification address is stored" in card_text(reply)
+
+
+async def test_429_waits_for_retry_after_then_applies_once(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.faults.add(method="PUT", path=SETTING, status=429, retry_after=1, times=1)
+    started = time.monotonic()
+
+    await say(emu, "alice", "direct_alice", "enable ops@example.com")
+
+    attempts = emu.calls("PUT", SETTING)
+    assert [a.status for a in attempts] == [429, 204]
+    assert attempts[1].at - attempts[0].at >= 0.95
+    assert time.monotonic() - started >= 1.0
+    assert emu.setting()["emailAddress"] == "ops@example.com"
+
+
+async def test_503_twice_then_success_applies_once(emu: Emulator, bot: RunningBot) -> None:
+    emu.faults.add(method="PUT", path=SETTING, status=503, times=2)
+
+    await say(emu, "alice", "direct_alice", "enable ops@example.com")
+
+    assert [a.status for a in emu.calls("PUT", SETTING)] == [503, 503, 204]
+    assert emu.setting()["emergencyCallNotificationEnabled"] is True
+
+
+async def test_a_webex_error_is_answered_with_its_tracking_id(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.faults.add(method="PUT", path=SETTING, status=400, times=1)
+
+    reply = await say(emu, "alice", "direct_alice", "enable ops@example.com")
+
+    failed = emu.calls("PUT", SETTING)[0]
+    assert failed.status == 400
+    assert "tracking" in card_text(reply).lower()
+    assert emu.setting()["emergencyCallNotificationEnabled"] is False
+
+
+async def test_roles_lookup_failing_means_no(emu: Emulator, bot: RunningBot) -> None:
+    emu.faults.add(method="GET", path="/people/*", status=500, times=None)
+
+    reply = await say(emu, "alice", "direct_alice", "enable ops@example.com")
+
+    assert puts(emu) == []
+    assert "could not check your administrator roles" in card_text(reply)
+
+
+async def test_unknown_command_gets_help(emu: Emulator, bot: RunningBot) -> None:
+    reply = await say(emu, "bob", "direct_bob", "make me a sandwich")
+
+    text = card_text(reply)
+    assert "not a command I know" in text
+    assert "whoami" in text
+    assert "enable" not in text  # bob may not change anything, so help does not offer it
+
+
+async def test_whoami_shows_roles_and_what_they_allow(emu: Emulator, bot: RunningBot) -> None:
+    reply = await say(emu, "uma", "direct_uma", "whoami")
+
+    text = card_text(reply)
+    assert "User Administrator" in text
+    assert "enable" in text
+
+
+async def test_the_bot_added_to_a_space_says_hello(emu: Emulator, bot: RunningBot) -> None:
+    await emu.add_member(room="lobby", person="bot", by="alice")
+
+    message = await emu.wait_for_message(
+        lambda m: m["personId"] == emu.seed.bot_id and m["roomId"] == emu.seed.rooms["lobby"])
+    assert "Kari's Law" in card_text(message)
+
+
+async def test_disable_asks_for_confirmation_and_changes_nothing_yet(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+
+    reply = await say(emu, "alice", "direct_alice", "disable")
+
+    assert puts(emu) == []
+    assert "Kari" in card_text(reply)
+    assert emu.setting()["emergencyCallNotificationEnabled"] is True
