@@ -1,0 +1,174 @@
+"""People, roles, organizations, the emergency call notification setting and token refresh."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from bot.emulator.calls import Call, Reply
+from bot.emulator.errors import ApiError
+from bot.emulator.ids import decode_id
+from bot.emulator.seed import ROLE_NAMES, role_id
+from bot.emulator.state import Token
+
+SETTING_FIELDS = (
+    "emergencyCallNotificationEnabled",
+    "allowEmailNotificationAllLocationEnabled",
+    "emailAddress",
+)
+NO_ADMIN = "Not authorized: an administrator token with the required scope is needed."
+
+
+def people_me(call: Call) -> Reply:
+    """GET /people/me."""
+    return Reply(200, call.state.person_json(call.who, call.who))
+
+
+def people_get(call: Call) -> Reply:
+    """GET /people/{personId}: roles only for an admin of that person's org."""
+    person = call.state.people.get(call.params["personId"])
+    if person is None:
+        raise ApiError(404, "Could not find a person with the provided ID.")
+    return Reply(200, call.state.person_json(person, call.who))
+
+
+def _require_admin(call: Call, org_id: str, level: str) -> None:
+    """Raise 403 unless the caller may read (or write) the org's admin data."""
+    granted = call.state.admin_level(call.who, org_id)
+    if granted is None or (level == "write" and granted != "write"):
+        raise ApiError(403, NO_ADMIN)
+
+
+def roles_list(call: Call) -> Reply:
+    """GET /roles: admin tokens only."""
+    _require_admin(call, call.who.org_id, "read")
+    return Reply(200, {"items": [{"id": role_id(k), "name": n} for k, n in ROLE_NAMES.items()]})
+
+
+def roles_get(call: Call) -> Reply:
+    """GET /roles/{roleId}."""
+    _require_admin(call, call.who.org_id, "read")
+    names = {role_id(k): n for k, n in ROLE_NAMES.items()}
+    if call.params["roleId"] not in names:
+        raise ApiError(404, "Could not find a role with the provided ID.")
+    return Reply(200, {"id": call.params["roleId"], "name": names[call.params["roleId"]]})
+
+
+def organizations_get(call: Call) -> Reply:
+    """GET /organizations/{orgId}: an admin of that org."""
+    org_id = call.params["orgId"]
+    if call.state.admin_level(call.who, call.who.org_id) is None:
+        raise ApiError(403, NO_ADMIN)
+    if org_id != call.who.org_id:
+        raise ApiError(404 if org_id not in call.state.orgs else 403, NO_ADMIN)
+    return Reply(200, dict(call.state.orgs[org_id]))
+
+
+def _org(call: Call, level: str) -> str:
+    """Return the org a telephony call is about, after checking the caller may touch it."""
+    org_id = call.query.get("orgId") or call.who.org_id
+    if org_id not in call.state.orgs:
+        raise ApiError(404, "Organization not found.")
+    if call.who.kind == "bot":
+        raise ApiError(403, "Bots are not authorized to access telephony configuration.")
+    _require_admin(call, org_id, level)
+    return org_id
+
+
+def ecn_get(call: Call) -> Reply:
+    """GET /telephony/config/emergencyCallNotification."""
+    org_id = _org(call, "read")
+    setting = call.state.settings[org_id]
+    return Reply(200, {k: setting[k] for k in SETTING_FIELDS})
+
+
+def ecn_put(call: Call) -> Reply:
+    """PUT /telephony/config/emergencyCallNotification: 204, empty body."""
+    org_id = _org(call, "write")
+    body = call.body
+    if body.get("emergencyCallNotificationEnabled") and not body.get(
+        "emailAddress", call.state.settings[org_id]["emailAddress"]
+    ):
+        raise ApiError(400, "emailAddress is required when emergency call notification is on.")
+    call.state.settings[org_id].update({k: body[k] for k in SETTING_FIELDS if k in body})
+    return Reply(204)
+
+
+def _location(call: Call, level: str) -> dict[str, Any]:
+    """Return a location's setting after the same checks as the org-level endpoint."""
+    org_id = _org(call, level)
+    location = call.state.locations.get(call.params["locationId"])
+    if location is None or location["orgId"] != org_id:
+        raise ApiError(404, "Location not found.")
+    return location
+
+
+def location_ecn_get(call: Call) -> Reply:
+    """GET /telephony/config/locations/{locationId}/emergencyCallNotification."""
+    location = _location(call, "read")
+    org = call.state.settings[location["orgId"]]
+    return Reply(
+        200,
+        {
+            "emergencyCallNotificationEnabled": location["emergencyCallNotificationEnabled"],
+            "emailAddress": location["emailAddress"],
+            "organization": {k: org[k] for k in SETTING_FIELDS},
+        },
+    )
+
+
+def location_ecn_put(call: Call) -> Reply:
+    """PUT /telephony/config/locations/{locationId}/emergencyCallNotification: 204."""
+    location = _location(call, "write")
+    location.update(
+        {
+            k: call.body[k]
+            for k in ("emergencyCallNotificationEnabled", "emailAddress")
+            if k in call.body
+        }
+    )
+    return Reply(204)
+
+
+def _oauth_error(status: int, error: str, description: str) -> ApiError:
+    """Return an OAuth-style error (error, error_description) in Webex's error body."""
+    return ApiError(status, description, error=error, error_description=description)
+
+
+def access_token(call: Call) -> Reply:
+    """POST /access_token with grant_type=refresh_token: a new access token for the app."""
+    form, state = call.form, call.state
+    if form.get("grant_type") != "refresh_token":
+        raise _oauth_error(400, "unsupported_grant_type", "Only refresh_token is supported.")
+    if (form.get("client_id"), form.get("client_secret")) != (
+        state.seed.client_id,
+        state.seed.client_secret,
+    ):
+        raise _oauth_error(401, "invalid_client", "Client authentication failed.")
+    refresh = state.refresh_tokens.get(form.get("refresh_token", ""))
+    expired = (
+        refresh is not None and refresh.expires_at is not None and refresh.expires_at <= time.time()
+    )
+    if refresh is None or refresh.revoked or expired or refresh.client_id != form["client_id"]:
+        raise _oauth_error(400, "invalid_grant", "The refresh token is invalid or revoked.")
+    counter = len(state.tokens)
+    digest = hashlib.sha256(f"issued:{counter}:{time.time_ns()}".encode()).hexdigest()
+    org = decode_id(state.people[refresh.identity_id].org_id)
+    token = f"{digest}_PF84_{org[1] if org else 'org'}"
+    state.tokens[token] = Token(refresh.identity_id, time.time() + state.access_token_ttl)
+    remaining = (
+        state.refresh_token_ttl
+        if refresh.expires_at is None
+        else int(refresh.expires_at - time.time())
+    )
+    return Reply(
+        200,
+        {
+            "access_token": token,
+            "expires_in": state.access_token_ttl,
+            "refresh_token": form["refresh_token"],
+            "refresh_token_expires_in": remaining,
+            "token_type": "Bearer",
+        },
+    )
