@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from bot import commands
-from bot.card_tokens import CardRefused
+from bot.card_tokens import THREAD, CardRefused
 from bot.dispatch import Context, authorize, run_command
 from bot.errors import BotError
 from bot.models import CancelCard, ConfirmDisable, NotificationSetting, ShowCommand
@@ -32,6 +33,7 @@ async def dispatch(ctx: Context, submission: Any) -> None:
     name = submission.action
     try:
         token = await services.tokens.check(ctx, submission.token, name)
+        ctx = replace(ctx, thread_id=token.payload.get(THREAD))
         await ACTIONS[name](ctx, submission, token)
     except CardRefused as refused:
         services.metrics.command(f"card:{name}", "refused")

@@ -25,6 +25,9 @@ KINDS: dict[str, tuple[frozenset[str], Permission]] = {
 }
 
 
+THREAD = "_thread"  # where the card was posted: answers to a press go in the same thread
+
+
 class CardRefused(BotError):
     """A card press that is not honoured; nothing changes and the token is not used up."""
 
@@ -48,7 +51,8 @@ class CardTokens:
         now = ctx.services.clock()
         token = CardToken(
             token=secrets.token_urlsafe(32), org_id=ctx.org_id, kind=kind, person_id=bound_to,
-            room_id=ctx.room_id, message_id=None, payload=payload or {}, created_at=now,
+            room_id=ctx.room_id, message_id=None,
+            payload={**(payload or {}), THREAD: ctx.thread_id}, created_at=now,
             expires_at=now + self._ttl, used_at=None, used_by=None,
         )
         await self._store.create_card_token(token)

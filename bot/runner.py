@@ -103,18 +103,17 @@ class EventRunner:
             key = await self._queue.get()
             self._queued.discard(key)
             self._services.metrics.queued.set(self._queue.qsize())
-            task = asyncio.create_task(self._run(key))
+            task = asyncio.create_task(self._run(key), name=f"event {key}")
             self._running[key] = task
+            task.add_done_callback(lambda _, key=key: self._done(key))  # type: ignore[misc]
             self._services.metrics.in_flight.set(len(self._running))
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if not task.done():  # shutdown: stop() decides how long the event may run
-                    raise
-            finally:
-                if task.done():
-                    self._running.pop(key, None)
-                self._services.metrics.in_flight.set(len(self._running))
+            # Cancelling this worker at shutdown leaves the event's task running: stop()
+            # decides how long it may take.
+            await asyncio.wait([task])
+
+    def _done(self, key: str) -> None:
+        self._running.pop(key, None)
+        self._services.metrics.in_flight.set(len(self._running))
 
     async def _run(self, key: str) -> None:
         services = self._services
