@@ -1,4 +1,4 @@
-"""The command line: serve, audit export (and the operations commands)."""
+"""The command line: serve, webhooks, check, audit export, demo, chat."""
 
 from __future__ import annotations
 
@@ -66,7 +66,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     export.add_argument("--since", help="only changes at or after this date (YYYY-MM-DD or ISO)")
     export.add_argument("--output", help="a file (default: standard output)")
+    hooks = sub.add_parser("webhooks", help="the bot's own webhooks at Webex")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", required=True)
+    sync = hooks_sub.add_parser("sync", help="make the bot's webhooks exist, current and active")
+    sync.add_argument("--url", help="target URL (default: PUBLIC_URL/webhooks/webex)")
+    hooks_sub.add_parser("list", help="show the bot's webhooks and their status")
+    hooks_sub.add_parser("delete", help="delete the webhooks this bot created (only those)")
+    sub.add_parser("check", help="tell what works and what does not, one line each")
+    demo = sub.add_parser("demo", help="the emulator and the bot together, and a chat")
+    demo.add_argument("--no-chat", action="store_true", help="run without opening the chat")
+    chat = sub.add_parser("chat", help="chat with the bot as a seeded person (emulator only)")
+    chat.add_argument("--emulator", default="http://127.0.0.1:8900",
+                      help="the emulator's base URL (without /v1)")
+    chat.add_argument("--person", default="alice")
+    chat.add_argument("--room", default=None)
     args = parser.parse_args(argv)
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(args)
+    if args.command == "chat":
+        from bot.chat import run_chat
+
+        return run_chat(args)
 
     from bot import logs
 
@@ -77,6 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
         return asyncio.run(serve(settings))
+    if args.command == "webhooks":
+        from bot.ops.webhooks import run_webhooks
+
+        return asyncio.run(run_webhooks(settings, args))
+    if args.command == "check":
+        from bot.ops.check import run_check
+
+        return asyncio.run(run_check(settings))
     if args.command == "audit":
         from bot.audit_export import export_audit
 

@@ -16,6 +16,7 @@ from bot.directory import Directory
 from bot.errors import BotError
 from bot.keys import RUNNER, SECRET, SERVICES, SETTINGS
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.ops.webhooks import sync_webhooks, target_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Replier
 from bot.retry import RetryPolicy
@@ -57,8 +58,12 @@ def _services_ctx(given: Services | None):  # type: ignore[no-untyped-def]
                 if services is None:
                     store = await _open_store(settings)
                     services = await build_services(settings, session, store)
+                if settings.PUBLIC_URL:
+                    await _sync_webhooks(settings, services)
             except BaseException:
                 if store is not None:
+                    if services is not None:
+                        services.webex.close()
                     await store.close()
                 raise
             runner = EventRunner(
@@ -80,6 +85,22 @@ def _services_ctx(given: Services | None):  # type: ignore[no-untyped-def]
                     await services.store.close()
 
     return ctx
+
+
+async def _sync_webhooks(settings: Settings, services: Services) -> None:
+    """With PUBLIC_URL set, make the bot's webhooks exist, point here and be active."""
+    if not settings.WEBEX_WEBHOOK_SECRET:
+        raise StartupError("WEBEX_WEBHOOK_SECRET is not set (needed for the webhooks)")
+    target = target_for(settings.PUBLIC_URL or "")
+    try:
+        report = await sync_webhooks(services.webex, target,
+                                     settings.WEBEX_WEBHOOK_SECRET.get_secret_value())
+    except BotError as error:
+        raise StartupError(
+            f"Could not set up the webhooks at Webex for {target}: {error.user_message} "
+            f"(status {getattr(error, 'status', None)}, tracking id {error.tracking_id})"
+        ) from None
+    log.info("webhooks → %s: %s", target, report.summary())
 
 
 async def _open_store(settings: Settings) -> Store:

@@ -89,9 +89,15 @@ class RefreshingAdminToken:
     async def invalidate(self, token: str) -> None:
         """A 401 with `token`: refresh unless another task already has."""
         async with self._lock:
+            if self._access_token != token:
+                return
+            self._access_token = None
+            await self._load_stored()  # the refresh token may have been rotated and kept there
             if self._access_token == token:
                 self._access_token = None
-                await self._refresh()
+            elif self._access_token and time.time() < self._expires_at:
+                return
+            await self._refresh()
 
     async def _load_stored(self) -> None:
         if self._loaded:

@@ -159,7 +159,10 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
     if ctx.access is not None and ctx.access.allows(needed):
         return True
     org_name = await ctx.services.directory.org_name()
-    if ctx.access is None:
+    if ctx.access is None and ctx.services.admin.last_error:
+        why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
+               "so I did not do it. The bot's operator has been told in the logs.")
+    elif ctx.access is None:
         why = ("I could not check your administrator roles with Webex, so I did not do it. "
                "Please try again in a minute.")
     else:

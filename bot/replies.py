@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -35,15 +36,30 @@ class Replier:
             log.info("event %s: reply %d was posted before a restart; not again", ctx.event_key,
                      outbox.count)
             return outbox.sent[step]
-        message_id = await ctx.services.webex.post_message(
-            ctx.room_id,
-            reply.markdown,
-            attachments=reply.attachments(),
-            parent_id=ctx.thread_id,
-        )
-        outbox.sent[step] = message_id
-        await ctx.services.store.set_event_step(ctx.event_key, step, {"message_id": message_id})
-        return message_id
+
+        async def post_and_record() -> str:
+            message_id = await ctx.services.webex.post_message(
+                ctx.room_id,
+                reply.markdown,
+                attachments=reply.attachments(),
+                parent_id=ctx.thread_id,
+            )
+            outbox.sent[step] = message_id
+            await ctx.services.store.set_event_step(ctx.event_key, step,
+                                                    {"message_id": message_id})
+            return message_id
+
+        posting = asyncio.ensure_future(post_and_record())
+        try:
+            return await asyncio.shield(posting)
+        except asyncio.CancelledError:
+            # Shutdown: the POST already runs in an SDK thread and completes whatever happens
+            # here. Let it finish and be recorded, or a resumed event posts the reply twice.
+            await asyncio.wait({posting}, timeout=ctx.services.settings.WEBEX_TIMEOUT_SECONDS)
+            if posting.done() and not posting.cancelled():
+                posting.exception()  # seen: the event is resumed, and retried, at the next start
+            posting.cancel()
+            raise
 
     async def notice(
         self, ctx: Context, title: str, text: str, *, style: str = "default",

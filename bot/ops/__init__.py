@@ -1,0 +1,1 @@
+"""Operator commands: webhook lifecycle and the doctor."""
