@@ -1,0 +1,155 @@
+"""The emulator and the bot as real subprocesses, and what the harness reads back from them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+SECRET = "load-webhook-secret-0123456789abcdef"  # noqa: S105 - a test fixture, not a secret
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class EmulatorProcess:
+    """The emulator in its own process, driven through /_emulator."""
+
+    proc: subprocess.Popen[str]
+    base_url: str
+    control: str
+    seed: dict[str, Any]
+
+    def get(self, route: str, **params: Any) -> Any:
+        reply = requests.get(f"{self.control}{route}", params=params, timeout=30)
+        reply.raise_for_status()
+        return reply.json()
+
+    def post(self, route: str, body: dict[str, Any] | None = None) -> Any:
+        reply = requests.post(f"{self.control}{route}", json=body or {}, timeout=30)
+        reply.raise_for_status()
+        return reply.json()
+
+    def set_latency(self, seconds: float) -> None:
+        self.post("/latency", {"seconds": seconds})
+
+    def calls(self, method: str | None = None, path: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("method", method), ("path", path)) if v}
+        items: list[dict[str, Any]] = self.get("/requests", **params)["items"]
+        return items
+
+
+@contextlib.contextmanager
+def emulator_process(admins: int = 40, latency: float = 0.0) -> Iterator[EmulatorProcess]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.emulator", "--admins", str(admins),
+         "--latency", str(latency)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the emulator did not start")
+        info = json.loads(line)
+        seed = requests.get(f"{info['control']}/seed", timeout=10).json()
+        yield EmulatorProcess(proc, info["baseUrl"], info["control"], seed)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+@dataclass
+class BotProcess:
+    """`python -m bot serve` with a SQLite file of its own."""
+
+    proc: subprocess.Popen[bytes]
+    url: str
+    env: dict[str, str]
+    log_path: Path
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhooks/webex"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def status(self) -> dict[str, int]:
+        """VmRSS and VmHWM (peak RSS) of the bot process, in kB."""
+        found: dict[str, int] = {}
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            name, _, value = line.partition(":")
+            if name in ("VmRSS", "VmHWM"):
+                found[name] = int(value.split()[0])
+        return found
+
+    def metrics(self) -> str:
+        return requests.get(f"{self.url}/metrics", timeout=10).text
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+def start_bot(emu: EmulatorProcess, workdir: Path, **overrides: Any) -> BotProcess:
+    """Start the bot against the emulator and wait until /healthz answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBEX_", "DATABASE_"))}
+    env.update({
+        "WEBEX_BOT_TOKEN": emu.seed["bot"]["token"],
+        "WEBEX_ADMIN_TOKEN": emu.seed["adminToken"],
+        "WEBEX_WEBHOOK_SECRET": SECRET,
+        "WEBEX_API_URL": emu.base_url,
+        "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "INFO",
+        "COMMAND_RATE_PER_MINUTE": "1000000",
+        "PYTHONPATH": str(ROOT),
+    })
+    env.update({k: str(v) for k, v in overrides.items()})
+    log_path = workdir / f"bot-{port}.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=workdir, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+    bot = BotProcess(proc, f"http://127.0.0.1:{port}", env, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text()[-2000:]
+            raise RuntimeError(f"the bot exited ({proc.returncode}): {tail}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{bot.url}/healthz", timeout=1).status_code == 200:
+                return bot
+        time.sleep(0.05)
+    bot.stop(signal.SIGKILL)
+    raise RuntimeError("the bot did not become healthy in 30 s")

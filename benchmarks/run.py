@@ -1,0 +1,144 @@
+"""python -m benchmarks.run: the bot and the emulator as separate processes, measured.
+
+    python -m benchmarks.run [--latency 0.05] [--concurrency 64] [--events 50000]
+                             [--output benchmarks/results/latest.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from benchmarks import scenarios
+from benchmarks.client import ReplyListener, Sender, register_reply_hook
+from benchmarks.procs import SECRET, emulator_process, start_bot
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    latency = args.latency
+    results: dict[str, Any] = {
+        "latency_s": latency, "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
+                                          "platform": platform.platform()},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    with emulator_process(admins=max(args.concurrency, 40)) as emu, \
+            tempfile.TemporaryDirectory() as tmp:
+        bot = start_bot(emu, Path(tmp), LOG_LEVEL=args.log_level)
+        listener = ReplyListener()
+        await listener.start()
+        try:
+            await register_reply_hook(emu.control, emu.seed, listener.url)
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as http:
+                sender = Sender(bot.webhook_url, SECRET.encode(), http)
+                rig = scenarios.Rig(emu, bot, listener, http, sender,
+                                    admins=max(args.concurrency, 40))
+                emu.set_latency(latency)
+                await scenarios.warm_up(rig)
+                step = lambda name: print(f"… {name}", file=sys.stderr, flush=True)  # noqa: E731
+                step("acknowledgements with 200 events in flight")
+                results["ack"] = await scenarios.ack_under_load(rig, 200, args.probes)
+                step("end to end with 20 commands in flight")
+                results["e2e"] = await scenarios.e2e(rig, latency, 20)
+                step(f"status throughput at concurrency {args.concurrency}")
+                results["status_throughput"] = await scenarios.status_throughput(
+                    rig, args.concurrency, args.seconds)
+                step("enable throughput for one organization")
+                results["enable_throughput"] = await scenarios.enable_throughput(rig, latency)
+                step(f"memory over {args.events} events")
+                results["memory"] = await scenarios.memory(rig, args.events)
+        finally:
+            await listener.stop()
+            results["bot_exit_status"] = bot.stop()
+    return results
+
+
+def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """(figure, measured, target, met) rows."""
+    ack, e2e = r["ack"], r["e2e"]
+    st, en, mem = r["status_throughput"], r["enable_throughput"], r["memory"]
+    calls = e2e["calls_per_status"]
+    roles = calls.get("GET /roles", 0)
+    rows = [
+        ("ack p99, one at a time, bot saturated", f"{ack['steady']['p99_ms']:.1f} ms "
+         f"(p50 {ack['steady']['p50_ms']:.1f})", "(≤ 5 ms)", ack["steady"]["p99_ms"] <= 5),
+        ("ack p99, 200 in flight (burst)", f"{ack['burst']['p99_ms']:.1f} ms "
+         f"(p50 {ack['burst']['p50_ms']:.1f})", "≤ 5 ms", ack["burst"]["p99_ms"] <= 5),
+        ("status p50, 20 in flight", f"{e2e['status']['p50_x_latency']:.2f} × L "
+         f"({e2e['status']['p50_ms']:.0f} ms)", "≤ 3.3 × L", e2e["status"]["p50_x_latency"] <= 3.3),
+        ("status p99, 20 in flight", f"{e2e['status']['p99_x_latency']:.2f} × L "
+         f"({e2e['status']['p99_ms']:.0f} ms)", "≤ 5 × L", e2e["status"]["p99_x_latency"] <= 5),
+        ("enable p50, 20 in flight", f"{e2e['enable']['p50_x_latency']:.2f} × L "
+         f"({e2e['enable']['p50_ms']:.0f} ms)", "≤ 4.3 × L", e2e["enable"]["p50_x_latency"] <= 4.3),
+        ("GET /roles per status", f"{roles:.3f}", "≈ 0 (cached)", roles <= 0.05),
+        ("own events fetched", str(mem["own_events_fetched"]), "0", mem["own_events_fetched"] == 0),
+        (f"status/s sustained (c={st['concurrency']})", f"{st['per_second']:.0f}/s", "≥ 100/s",
+         st["per_second"] >= 100),
+        ("enable/s, one org", f"{en['per_second']:.2f}/s ({en['ratio_to_bound']:.2f} × bound)",
+         f"≥ {0.9 * en['bound_1_over_2L']:.1f}/s", en["ratio_to_bound"] >= 0.9),
+        (f"RSS after {mem['events']} events", f"{mem['rss_mb_after']} MB "
+         f"(peak {mem['peak_rss_mb']} MB)", "≤ 120 MB", mem["rss_mb_after"] <= 120),
+        ("RSS growth over the last 80 %", f"{mem['rss_growth_mb_last_80pct']} MB", "flat",
+         (mem["rss_growth_mb_last_80pct"] or 0) <= 5),
+    ]
+    return rows
+
+
+def table(r: dict[str, Any]) -> str:
+    rows = targets(r)
+    width = max(len(f) for f, *_ in rows)
+    lines = [f"Webex latency L = {r['latency_s'] * 1000:.0f} ms, {r['machine']['cpus']} CPUs",
+             f"{'figure'.ljust(width)}  {'measured':32}  {'target':14}  met"]
+    for figure, measured, target, met in rows:
+        lines.append(f"{figure.ljust(width)}  {measured:32}  {target:14}  {'yes' if met else 'NO'}")
+    lines.append("")
+    lines.append("Webex calls per status: " + ", ".join(
+        f"{k} {v}" for k, v in r["e2e"]["calls_per_status"].items()))
+    lines.append("Webex calls per enable: " + ", ".join(
+        f"{k} {v}" for k, v in r["enable_throughput"]["calls_per_enable"].items()))
+    lines.append("RSS (events, MB): " + ", ".join(
+        f"{n}: {mb}" for n, mb in r["memory"]["rss_mb_samples"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.05,
+                        help="seconds the emulator adds to every Webex call (default 0.05)")
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="commands in flight for the status throughput run (default 64)")
+    parser.add_argument("--events", type=int, default=50_000,
+                        help="webhooks sent for the memory run (default 50000)")
+    parser.add_argument("--probes", type=int, default=1000,
+                        help="acknowledgements timed with 200 events in flight (default 1000)")
+    parser.add_argument("--seconds", type=float, default=10.0,
+                        help="length of the status throughput run (default 10)")
+    parser.add_argument("--log-level", default="INFO", help="the bot's LOG_LEVEL (default INFO)")
+    parser.add_argument("--output", default="benchmarks/results/latest.json")
+    args = parser.parse_args(argv)
+    results = asyncio.run(measure(args))
+    results["targets"] = [dict(zip(("figure", "measured", "target", "met"), row, strict=True))
+                          for row in targets(results)]
+    results["command"] = "python -m benchmarks.run " + " ".join(sys.argv[1:] if argv is None
+                                                                  else argv)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, sort_keys=True))
+    print(table(results))
+    print(f"\nJSON: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

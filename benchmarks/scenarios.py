@@ -1,0 +1,288 @@
+"""The measured scenarios; each returns plain numbers for the table and the JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from benchmarks.client import (
+    ReplyListener,
+    Sender,
+    create_message,
+    endpoint_of,
+    envelope,
+    percentile,
+)
+from benchmarks.procs import BotProcess, EmulatorProcess
+from benchmarks.seed import admin_name, space_name
+
+
+@dataclass
+class Rig:
+    emu: EmulatorProcess
+    bot: BotProcess
+    listener: ReplyListener
+    http: aiohttp.ClientSession
+    sender: Sender
+    admins: int
+
+    @property
+    def seed(self) -> dict[str, Any]:
+        return self.emu.seed
+
+    async def message(self, i: int, text: str) -> dict[str, Any]:
+        n = i % self.admins
+        return await create_message(self.http, self.emu.control, admin_name(n), space_name(n),
+                                    text)
+
+    async def command(self, i: int, text: str) -> tuple[float, str]:
+        """One command, waited for until its reply lands: returns (webhook sent at, its id)."""
+        message = await self.message(i, text)
+        waiter = self.listener.expect(message["id"])
+        status, sent_at, _ = await self.sender.post(envelope(self.seed, message))
+        assert status == 200, status
+        await asyncio.wait_for(waiter, 60)
+        return sent_at, message["id"]
+
+    async def landing_times(self, since: float) -> dict[str, float]:
+        """When each bot reply landed in the emulator, by the command (parent) it answers."""
+        async with self.http.get(f"{self.emu.control}/requests",
+                                 params={"method": "POST", "path": "/messages"}) as reply:
+            items = (await reply.json())["items"]
+        bot_id = self.seed["bot"]["id"]
+        return {r["json"].get("parentId"): r["at"] for r in items
+                if r["person_id"] == bot_id and r["at"] >= since and r["status"] == 200
+                and r["json"]}
+
+    async def calls_since(self, since: float) -> Counter[str]:
+        async with self.http.get(f"{self.emu.control}/requests") as reply:
+            items = (await reply.json())["items"]
+        machine = {self.seed["bot"]["id"], self.seed["adminIdentityId"]}
+        return Counter(endpoint_of(r["method"], r["path"]) for r in items
+                       if r["at"] >= since and r["person_id"] in machine)
+
+    async def gauges(self) -> dict[str, float]:
+        async with self.http.get(f"{self.bot.url}/metrics") as reply:
+            text = await reply.text()
+        found = {}
+        for line in text.splitlines():
+            for name in ("ecn_bot_events_in_flight", "ecn_bot_events_queued"):
+                if line.startswith(name + " "):
+                    found[name] = float(line.split()[1])
+        return found
+
+
+async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream: int
+                      ) -> tuple[dict[str, list[float]], float, int]:
+    """`len(streams)` people each send `per_stream` commands one after another (stream k
+    sends texts[k % len(texts)]); returns latencies by command word, elapsed seconds, count."""
+    started_wall = time.time()
+    started = time.perf_counter()
+    sent: list[tuple[str, float, str]] = []
+    counter = itertools.count()
+
+    async def stream(k: int, person: int) -> None:
+        word = texts[k % len(texts)]
+        for _ in range(per_stream):
+            text = word.format(n=next(counter), uid=uuid.uuid4().hex[:8])
+            sent_at, message_id = await rig.command(person, text)
+            sent.append((word.split()[0], sent_at, message_id))
+
+    await asyncio.gather(*(stream(k, p) for k, p in enumerate(streams)))
+    elapsed = time.perf_counter() - started
+    landed = await rig.landing_times(started_wall)
+    latencies: dict[str, list[float]] = {}
+    for word, sent_at, message_id in sent:
+        latencies.setdefault(word, []).append(landed[message_id] - sent_at)
+    return latencies, elapsed, len(sent)
+
+
+def summary(values: list[float], latency: float | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": len(values), "p50_ms": percentile(values, 50) * 1000,
+                           "p99_ms": percentile(values, 99) * 1000,
+                           "max_ms": max(values) * 1000 if values else float("nan")}
+    if latency:
+        out["p50_x_latency"] = percentile(values, 50) / latency
+        out["p99_x_latency"] = percentile(values, 99) / latency
+    return out
+
+
+async def warm_up(rig: Rig) -> None:
+    """One command so the bot has its role names and organization name."""
+    await rig.command(0, "status")
+
+
+async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 1000) -> dict[str, Any]:
+    """Acknowledgements while `in_flight` events are being worked on: first a burst of that
+    many at once, then one webhook at a time, topped up so about `in_flight` stay unanswered."""
+    messages = [await rig.message(i, "status") for i in range(in_flight + probes)]
+    bodies = [envelope(rig.seed, m) for m in messages]
+    for m in messages:
+        rig.listener.expect(m["id"])
+    burst_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    await asyncio.gather(*(burst_sender.post(b) for b in bodies[:in_flight]))
+    gauges = await rig.gauges()
+    outstanding_seen: list[int] = []
+    probe_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    done_before = len(rig.listener.replies)
+    for index, body in enumerate(bodies[in_flight:]):
+        while True:
+            answered = len(rig.listener.replies) - done_before
+            outstanding = in_flight + index - answered
+            if outstanding < in_flight:
+                break
+            await asyncio.sleep(0.001)
+        outstanding_seen.append(outstanding)
+        await probe_sender.post(body)
+    deadline = time.monotonic() + 60
+    while any(m["id"] not in rig.listener.replies for m in messages):
+        if time.monotonic() > deadline:
+            raise TimeoutError("not every event was answered")
+        await asyncio.sleep(0.05)
+    return {
+        "in_flight_target": in_flight,
+        "burst": summary(burst_sender.acks),
+        "steady": summary(probe_sender.acks),
+        "steady_outstanding_median": sorted(outstanding_seen)[len(outstanding_seen) // 2],
+        "bot_gauges_after_burst": gauges,
+        "statuses": dict(Counter(burst_sender.statuses) + Counter(probe_sender.statuses)),
+    }
+
+
+async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int = 15
+              ) -> dict[str, Any]:
+    """Webhook → reply landing, with `concurrency` commands in flight from different people."""
+    streams = list(range(1, concurrency + 1))
+    since = time.time()
+    status, _, n_status = await closed_loop(rig, ["status"], streams, per_stream)
+    status_calls = await rig.calls_since(since)
+    # One enable stream among status streams: every enable waits for nothing but Webex.
+    mixed, _, _ = await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
+                                    (concurrency - 1), streams, per_stream)
+    return {
+        "concurrency": concurrency,
+        "status": summary(status["status"], latency),
+        "enable": summary(mixed["enable"], latency),
+        "status_in_mixed": summary(mixed["status"], latency),
+        "calls_per_status": {k: round(v / n_status, 3) for k, v in sorted(status_calls.items())},
+    }
+
+
+async def status_throughput(rig: Rig, concurrency: int, seconds: float) -> dict[str, Any]:
+    """`status` sustained: closed loop at `concurrency`, for about `seconds`."""
+    per_stream = 1
+    # A calibration pass gives the per-stream count that fills `seconds`.
+    _, elapsed, count = await closed_loop(rig, ["status"], list(range(concurrency)), 2)
+    rate = count / elapsed
+    per_stream = max(2, round(rate * seconds / concurrency))
+    lat, elapsed, count = await closed_loop(rig, ["status"], list(range(concurrency)),
+                                            per_stream)
+    return {"concurrency": concurrency, "commands": count, "seconds": elapsed,
+            "per_second": count / elapsed, "latency": summary(lat["status"])}
+
+
+async def enable_throughput(rig: Rig, latency: float, concurrency: int = 20,
+                            per_stream: int = 6) -> dict[str, Any]:
+    """`enable <email>` for one organization, `concurrency` at once: serialized by the org lock."""
+    since = time.time()
+    lat, elapsed, count = await closed_loop(
+        rig, ["enable t{n}@acme.example"], list(range(concurrency)), per_stream)
+    calls = await rig.calls_since(since)
+    bound = 1 / (2 * latency) if latency else float("inf")
+    return {"concurrency": concurrency, "commands": count, "seconds": elapsed,
+            "per_second": count / elapsed, "bound_1_over_2L": bound,
+            "ratio_to_bound": (count / elapsed) / bound, "latency": summary(lat["enable"]),
+            "calls_per_enable": {k: round(v / count, 3) for k, v in sorted(calls.items())}}
+
+
+async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]:
+    """RSS across `events` webhooks: mostly cheap (ignored, own, duplicate), 2% real commands."""
+    since = time.time()
+    seed = rig.seed
+    bot_id = seed["bot"]["id"]
+    done_messages: list[dict[str, Any]] = []
+    samples: list[tuple[int, int]] = [(0, rig.bot.status()["VmRSS"])]
+    own_ids: list[str] = []
+    sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    real = 0
+
+    async def body_for(i: int) -> bytes:
+        nonlocal real
+        slot = i % 50
+        if slot == 0:
+            real += 1
+            message = await rig.message(i, "help" if i % 100 else "status")
+            done_messages.append(message)
+            return envelope(seed, message)
+        if slot < 21:  # 40 %: an event the bot does not handle
+            fake = {"id": uuid.uuid4().hex, "roomId": "r", "personId": "p",
+                    "created": "2026-11-27T10:00:00.000Z"}
+            return envelope(seed, fake).replace(b'"resource": "messages"',
+                                                  b'"resource": "rooms"')
+        if slot < 36:  # 30 %: the bot's own message
+            own = {"id": f"own-{uuid.uuid4().hex}", "roomId": "r", "personId": bot_id,
+                   "created": "2026-11-27T10:00:00.000Z"}
+            own_ids.append(own["id"])
+            return envelope(seed, own)
+        if done_messages:  # 28 %: a redelivery of a real event
+            return envelope(seed, done_messages[i % len(done_messages)])
+        fake = {"id": uuid.uuid4().hex, "roomId": "r", "personId": bot_id,
+                "created": "2026-11-27T10:00:00.000Z"}
+        return envelope(seed, fake)
+
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(events):
+        queue.put_nowait(i)
+    step = max(events // 10, 1)
+
+    async def worker() -> None:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await sender.post(await body_for(i))
+            if (i + 1) % step == 0:
+                samples.append((i + 1, rig.bot.status()["VmRSS"]))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    deadline = time.monotonic() + 120
+    while any(m["id"] not in rig.listener.replies for m in done_messages):
+        if time.monotonic() > deadline:
+            raise TimeoutError("real events were not all answered")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    final = rig.bot.status()
+    calls = await rig.calls_since(since)
+    own_fetched = 0
+    async with rig.http.get(f"{rig.emu.control}/requests",
+                            params={"method": "GET", "path": "/messages/*"}) as reply:
+        for r in (await reply.json())["items"]:
+            own_fetched += r["path"].rsplit("/", 1)[-1] in set(own_ids)
+    samples.sort()
+    tail = [kb for n, kb in samples if n >= events // 5]
+    return {
+        "events": events, "real_commands": real, "seconds": elapsed,
+        "events_per_second": events / elapsed,
+        "rss_mb_samples": [(n, round(kb / 1024, 1)) for n, kb in samples],
+        "rss_mb_after": round(final["VmRSS"] / 1024, 1),
+        "peak_rss_mb": round(final["VmHWM"] / 1024, 1),
+        "rss_growth_mb_last_80pct": round((max(tail) - min(tail)) / 1024, 1) if tail else None,
+        "statuses": dict(sender.statuses),
+        "own_events_fetched": own_fetched,
+        "calls": dict(sorted(calls.items())),
+    }
+
+
+def dumps(result: dict[str, Any]) -> str:
+    return json.dumps(result, indent=2, sort_keys=True)
