@@ -11,6 +11,7 @@ from datetime import timedelta
 from bot.models import Envelope
 from bot.replies import Outbox
 from bot.services import Services
+from bot.store import InboxEvent
 from bot.worker import process
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ class EventRunner:
         self._services = services
         self._concurrency = concurrency
         self._lease = lease
-        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._queue: asyncio.Queue[tuple[str, InboxEvent | None]] = asyncio.Queue(
+            maxsize=QUEUE_LIMIT)
         self._queued: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._workers: list[asyncio.Task[None]] = []
@@ -36,12 +38,17 @@ class EventRunner:
     def busy(self) -> int:
         return len(self._running) + self._queue.qsize()
 
-    def submit(self, key: str) -> bool:
-        """Queue `key`; when the queue is full it stays in the inbox for the sweeper."""
+    @property
+    def lease(self) -> timedelta:
+        return self._lease
+
+    def submit(self, key: str, leased: InboxEvent | None = None) -> bool:
+        """Queue `key` (`leased`: recorded with this runner's lease, so no claim is needed);
+        when the queue is full it stays in the inbox for the sweeper."""
         if not self._accepting or key in self._queued or key in self._running:
             return False
         try:
-            self._queue.put_nowait(key)
+            self._queue.put_nowait((key, leased))
         except asyncio.QueueFull:
             log.warning("queue full; event %s waits in the inbox", key)
             return False
@@ -71,6 +78,13 @@ class EventRunner:
         await asyncio.gather(*self._workers, return_exceptions=True)
         if self._sweeper is not None:
             await asyncio.gather(self._sweeper, return_exceptions=True)
+        # Queued events recorded with our lease: give the leases back so that the next start
+        # (or another replica) takes them at once instead of after the lease runs out.
+        for key in list(self._queued):
+            try:
+                await self._services.store.release_event(key, self.owner)
+            except Exception:
+                log.warning("could not release event %s; it is resumed after its lease", key)
         left = len(self._queued) + len(in_flight)
         log.info("shutdown: %d events left in the inbox for the next start", left)
 
@@ -100,10 +114,10 @@ class EventRunner:
 
     async def _work(self) -> None:
         while True:
-            key = await self._queue.get()
+            key, leased = await self._queue.get()
             self._queued.discard(key)
             self._services.metrics.queued.set(self._queue.qsize())
-            task = asyncio.create_task(self._run(key), name=f"event {key}")
+            task = asyncio.create_task(self._run(key, leased), name=f"event {key}")
             self._running[key] = task
             task.add_done_callback(lambda _, key=key: self._done(key))  # type: ignore[misc]
             self._services.metrics.in_flight.set(len(self._running))
@@ -115,10 +129,17 @@ class EventRunner:
         self._running.pop(key, None)
         self._services.metrics.in_flight.set(len(self._running))
 
-    async def _run(self, key: str) -> None:
+    async def _run(self, key: str, leased: InboxEvent | None) -> None:
         services = self._services
         store = services.store
-        event = await store.claim_event(key, self.owner, services.clock(), self._lease)
+        now = services.clock()
+        event = leased
+        if event is not None and now - event.received_at > self._lease / 2:
+            # It waited in the queue: make sure the lease is still ours before running it.
+            if not await store.renew_lease(key, self.owner, now, self._lease):
+                event = None
+        elif event is None:
+            event = await store.claim_event(key, self.owner, now, self._lease)
         if event is None:
             return  # finished, or being run by another worker or replica
         try:

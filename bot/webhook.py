@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from bot.keys import RUNNER, SECRET, SERVICES
 from bot.models import Envelope
 from bot.security import SIGNATURE_HEADER, verify_signature
+from bot.store import InboxEvent
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -50,9 +51,12 @@ async def receive(request: web.Request) -> web.Response:
     if kind == "memberships/created" and person_id != services.bot.id:
         services.metrics.event(kind, "ignored")
         return _ok("ignored")
+    runner = request.app[RUNNER]
+    now = services.clock()
     try:
         recorded = await services.store.record_event(
-            envelope.key, envelope.resource, envelope.event, payload, services.clock()
+            envelope.key, envelope.resource, envelope.event, payload, now,
+            owner=runner.owner, lease=runner.lease,
         )
     except Exception:
         # Not the sender's fault: 503 makes Webex deliver it again later.
@@ -63,7 +67,8 @@ async def receive(request: web.Request) -> web.Response:
         log.info("event %s delivered again: already recorded", envelope.key)
         return _ok("duplicate")
     services.metrics.event(kind, "accepted")
-    request.app[RUNNER].submit(envelope.key)
+    runner.submit(envelope.key, InboxEvent(envelope.key, envelope.resource, envelope.event,
+                                           payload, now, attempts=1, state="pending"))
     return _ok("accepted")
 
 

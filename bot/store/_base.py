@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .sqlite_worker import SQLiteWorker
+
+T = TypeVar("T")
 
 
 class StoreBase:
     _engine: AsyncEngine
+    _worker: SQLiteWorker | None = None
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in one transaction; on a SQLite file, in the store's thread with others'."""
+        if self._worker is not None:
+            return await self._worker.run(work)
+        async with self._engine.begin() as conn:
+            return await conn.run_sync(work)
 
     @property
     def dialect(self) -> str:

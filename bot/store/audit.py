@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Connection, Row, select, update
 
 from ._base import StoreBase
 from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
@@ -34,12 +34,14 @@ class AuditMixin(StoreBase):
         stmt = self._insert(_t).values(**values)
         if values["event_key"] is not None:
             stmt = stmt.on_conflict_do_nothing(index_elements=["event_key"])
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(stmt.returning(*_t.c))).first()
-            if row is None:  # this event already has its row: resume with it
-                stmt = select(_t).where(_t.c.event_key == values["event_key"])
-                row = (await conn.execute(stmt)).one()
-        return _record(row)
+        existing = select(_t).where(_t.c.event_key == values["event_key"])
+
+        def insert(conn: Connection) -> Row[Any]:
+            row = conn.execute(stmt.returning(*_t.c)).first()
+            # None: this event already has its row; resume with it.
+            return row if row is not None else conn.execute(existing).one()
+
+        return _record(await self._run(insert))
 
     async def begin_change(self, rec: AuditRecord) -> AuditRecord:
         """Insert a pending row; if the event already has one (resume), return that instead."""
@@ -62,8 +64,7 @@ class AuditMixin(StoreBase):
             if value is not None:
                 values[name] = value
         stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "pending").values(**values)
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def add_audit(self, rec: AuditRecord) -> AuditRecord:
         """Insert a one-shot row (a refusal); an existing row for the event_key wins."""
@@ -87,5 +88,4 @@ class AuditMixin(StoreBase):
         stmt = stmt.order_by(*order)
         if limit is not None:
             stmt = stmt.limit(limit)
-        async with self._engine.begin() as conn:
-            return [_record(row) for row in await conn.execute(stmt)]
+        return await self._run(lambda conn: [_record(row) for row in conn.execute(stmt)])

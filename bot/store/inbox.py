@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, delete, or_, select, update
 
 from ._base import StoreBase
 from .records import FINISHED_EVENT_STATES, InboxEvent
@@ -36,9 +36,22 @@ def _lease_free(now: datetime) -> Any:
 
 class InboxMixin(StoreBase):
     async def record_event(
-        self, key: str, resource: str, event: str, body: dict[str, Any], now: datetime
+        self,
+        key: str,
+        resource: str,
+        event: str,
+        body: dict[str, Any],
+        now: datetime,
+        *,
+        owner: str | None = None,
+        lease: timedelta | None = None,
     ) -> bool:
-        """Record a received event; False when that key was already recorded (any state)."""
+        """Record a received event; False when that key was already recorded (any state).
+
+        With `owner` and `lease` the recorder also holds the lease, as claim_event would
+        (attempt 1), saving the receiving process a second transaction.
+        """
+        held = owner is not None and lease is not None
         stmt = (
             self._insert(_t)
             .values(
@@ -47,14 +60,15 @@ class InboxMixin(StoreBase):
                 event=event,
                 body=body,
                 received_at=now,
-                attempts=0,
+                attempts=1 if held else 0,
                 state="pending",
+                owner=owner if held else None,
+                lease_until=now + lease if held and lease is not None else None,
             )
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(_t.c.key)
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).first() is not None
+        return await self._run(lambda conn: conn.execute(stmt).first() is not None)
 
     async def claim_event(
         self, key: str, owner: str, now: datetime, lease: timedelta
@@ -68,8 +82,7 @@ class InboxMixin(StoreBase):
             .values(owner=owner, lease_until=now + lease, attempts=_t.c.attempts + 1)
             .returning(*_EVENT_COLUMNS)
         )
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(stmt)).first()
+        row = await self._run(lambda conn: conn.execute(stmt).first())
         return None if row is None else _event(row)
 
     async def finish_event(
@@ -90,8 +103,7 @@ class InboxMixin(StoreBase):
                 state=state, finished_at=now or datetime.now(UTC), detail=detail, lease_until=None
             )
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def renew_lease(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend a held lease while a long event runs; False if owner no longer holds it."""
@@ -100,8 +112,7 @@ class InboxMixin(StoreBase):
             .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
             .values(lease_until=now + lease)
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def release_event(self, key: str, owner: str) -> bool:
         """Give the lease back (shutdown); the event stays pending. False if not held."""
@@ -110,8 +121,7 @@ class InboxMixin(StoreBase):
             .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
             .values(owner=None, lease_until=None)
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount == 1
+        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def claimable_events(
         self, now: datetime, max_age: timedelta, limit: int = 100
@@ -123,8 +133,7 @@ class InboxMixin(StoreBase):
             .order_by(_t.c.received_at, _t.c.key)
             .limit(limit)
         )
-        async with self._engine.begin() as conn:
-            return [_event(row) for row in await conn.execute(stmt)]
+        return await self._run(lambda conn: [_event(row) for row in conn.execute(stmt)])
 
     async def expire_events(self, now: datetime, max_age: timedelta) -> list[str]:
         """Mark pending events older than max_age expired; returns their keys.
@@ -138,21 +147,22 @@ class InboxMixin(StoreBase):
             .values(state="expired", finished_at=now, owner=None, lease_until=None)
             .returning(_t.c.key)
         )
-        async with self._engine.begin() as conn:
-            return sorted(row.key for row in await conn.execute(stmt))
+        return await self._run(lambda conn: sorted(row.key for row in conn.execute(stmt)))
 
     async def prune_events(self, finished_before: datetime) -> int:
         """Delete finished (done/expired/failed) events and their steps; the audit stays."""
         finished = and_(
             _t.c.state.in_(("done", "expired", "failed")), _t.c.finished_at < finished_before
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                delete(inbox_steps).where(
-                    inbox_steps.c.event_key.in_(select(_t.c.key).where(finished))
-                )
-            )
-            return (await conn.execute(delete(_t).where(finished))).rowcount
+        steps = delete(inbox_steps).where(
+            inbox_steps.c.event_key.in_(select(_t.c.key).where(finished))
+        )
+
+        def prune(conn: Connection) -> int:
+            conn.execute(steps)
+            return conn.execute(delete(_t).where(finished)).rowcount
+
+        return await self._run(prune)
 
     async def set_event_step(self, key: str, step: str, value: dict[str, Any]) -> None:
         """Record that a step of an event is done, so a resumed event skips it."""
@@ -163,11 +173,9 @@ class InboxMixin(StoreBase):
             index_elements=["event_key", "step"],
             set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._run(lambda conn: conn.execute(stmt))
 
     async def get_event_steps(self, key: str) -> dict[str, dict[str, Any]]:
         """The steps recorded for an event, by name."""
         stmt = select(inbox_steps.c.step, inbox_steps.c.value).where(inbox_steps.c.event_key == key)
-        async with self._engine.begin() as conn:
-            return {row.step: row.value for row in await conn.execute(stmt)}
+        return await self._run(lambda conn: {row.step: row.value for row in conn.execute(stmt)})

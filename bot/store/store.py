@@ -13,8 +13,15 @@ from .audit import AuditMixin
 from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
+from .sqlite_worker import SQLiteWorker, sqlite_sync_engine
 from .tokens import SecretMixin, TokenMixin
-from .url import SQLITE_BUSY_TIMEOUT_S, connect_args_for, dialect_of, normalize_database_url
+from .url import (
+    SQLITE_BUSY_TIMEOUT_S,
+    connect_args_for,
+    dialect_of,
+    is_memory_sqlite,
+    normalize_database_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: safe across a process crash
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -77,12 +85,18 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
         try:
             if migrate:
                 await store.migrate()
+            if dialect_of(url) == "sqlite" and not is_memory_sqlite(url):
+                store._worker = SQLiteWorker(
+                    sqlite_sync_engine(async_url, SQLITE_BUSY_TIMEOUT_S))
         except BaseException:
             await store.close()
             raise
         return store
 
     async def close(self) -> None:
+        if self._worker is not None:
+            await self._worker.close()
+            self._worker = None
         await self._engine.dispose()
 
     async def ping(self) -> bool:

@@ -18,20 +18,20 @@ _t = card_tokens
 class TokenMixin(StoreBase):
     async def create_card_token(self, ct: CardToken) -> None:
         """Store a new token (IntegrityError if the token string exists)."""
-        async with self._engine.begin() as conn:
-            await conn.execute(_t.insert().values(**dataclasses.asdict(ct)))
+        stmt = _t.insert().values(**dataclasses.asdict(ct))
+        await self._run(lambda conn: conn.execute(stmt))
 
     async def get_card_token(self, token: str) -> CardToken | None:
-        async with self._engine.begin() as conn:
-            row = (await conn.execute(select(_t).where(_t.c.token == token))).first()
+        stmt = select(_t).where(_t.c.token == token)
+        row = await self._run(lambda conn: conn.execute(stmt).first())
         if row is None:
             return None
         return CardToken(**{f.name: getattr(row, f.name) for f in dataclasses.fields(CardToken)})
 
     async def attach_card_message(self, token: str, message_id: str) -> None:
         """Remember which posted message carries the card."""
-        async with self._engine.begin() as conn:
-            await conn.execute(update(_t).where(_t.c.token == token).values(message_id=message_id))
+        stmt = update(_t).where(_t.c.token == token).values(message_id=message_id)
+        await self._run(lambda conn: conn.execute(stmt))
 
     async def consume_card_token(self, token: str, person_id: str, now: datetime) -> bool:
         """Use a token once: True for exactly one caller, while unexpired and, if bound,
@@ -47,22 +47,18 @@ class TokenMixin(StoreBase):
             .values(used_at=now, used_by=person_id)
             .returning(_t.c.token)
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).first() is not None
+        return await self._run(lambda conn: conn.execute(stmt).first() is not None)
 
     async def prune_card_tokens(self, expired_before: datetime) -> int:
         """Delete tokens that expired before the given time; returns how many."""
-        async with self._engine.begin() as conn:
-            result = await conn.execute(delete(_t).where(_t.c.expires_at < expired_before))
-            return result.rowcount
+        stmt = delete(_t).where(_t.c.expires_at < expired_before)
+        return await self._run(lambda conn: conn.execute(stmt).rowcount)
 
 
 class SecretMixin(StoreBase):
     async def get_secret(self, name: str) -> str | None:
-        async with self._engine.begin() as conn:
-            value = (
-                await conn.execute(select(secrets.c.value).where(secrets.c.name == name))
-            ).scalar()
+        stmt = select(secrets.c.value).where(secrets.c.name == name)
+        value = await self._run(lambda conn: conn.execute(stmt).scalar())
         return None if value is None else str(value)
 
     async def put_secret(self, name: str, value: str) -> None:
@@ -73,5 +69,4 @@ class SecretMixin(StoreBase):
             index_elements=["name"],
             set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
         )
-        async with self._engine.begin() as conn:
-            await conn.execute(stmt)
+        await self._run(lambda conn: conn.execute(stmt))

@@ -172,3 +172,11 @@ async def test_a_renewed_lease_keeps_a_long_event_from_being_reclaimed(store: St
     assert not await store.renew_lease("messages:1", "other", NOW + LEASE / 2, LEASE)
     assert await store.claim_event("messages:1", "w2", NOW + LEASE, LEASE) is None
     assert await store.claim_event("messages:1", "w2", NOW + 2 * LEASE, LEASE) is not None
+
+
+async def test_recording_with_a_lease_holds_the_event_like_a_claim(store: Store) -> None:
+    assert await store.record_event("messages:1", "messages", "created", {}, NOW,
+                                    owner="w1", lease=LEASE)
+    assert await store.claim_event("messages:1", "w2", NOW, LEASE) is None
+    assert await store.claimable_events(NOW, MAX_AGE) == []
+    assert await store.finish_event("messages:1", "w1", now=NOW)
