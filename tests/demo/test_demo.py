@@ -1,0 +1,153 @@
+"""`python -m bot demo` driven as a person would, in a real terminal, from start to Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 10  # seconds for anything the bot or the emulator should do
+SETTING = "[webex] Acme Health emergency call notifications: "
+
+
+@pytest.fixture
+def demo() -> Iterator[pexpect.spawn]:
+    env = {**os.environ, "TERM": "xterm", "LOG_LEVEL": "WARNING"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot", "demo"],
+        cwd=str(ROOT),
+        env=env,
+        encoding="utf-8",
+        timeout=WAIT,
+        dimensions=(50, 200),
+    )
+    try:
+        yield child
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
+
+
+def expect_all(child: pexpect.spawn, *texts: str) -> None:
+    """Wait until every text has appeared, in any order (replies and setting lines race)."""
+    remaining = list(texts)
+    while remaining:
+        found = child.expect_exact(remaining)
+        remaining.pop(found)
+
+
+def type_line(child: pexpect.spawn, prompt: str, line: str) -> None:
+    child.expect_exact(prompt)
+    child.sendline(line)
+
+
+def stop_with_ctrl_c(child: pexpect.spawn) -> None:
+    """Press Ctrl-C; press it again if it was not noticed (see below), as a person would."""
+    started = time.monotonic()
+    child.sendintr()
+    # Python's input() can miss a signal that lands in the microseconds between drawing the
+    # prompt and waiting for a key; a second press is then seen. Never more than two.
+    if child.expect_exact(["Stopping the bot", pexpect.TIMEOUT], timeout=3) == 1:
+        child.sendintr()
+        child.expect_exact("Stopping the bot")
+    child.expect_exact("Stopped.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert time.monotonic() - started < 5
+
+
+def test_admin_changes_the_setting_and_others_are_refused(demo: pexpect.spawn) -> None:
+    child = demo
+    child.expect_exact("Webex emulator  http://127.0.0.1:")
+    child.expect(r"bot database\s+(\S+)")
+    database = Path(child.match.group(1))
+    assert database.exists()
+    child.expect_exact("Stop with Ctrl-C or /quit.")
+    type_line(child, "alice@direct> ", "enable ops@example.com")
+    expect_all(child, "Setting changed", SETTING + "ON → ops@example.com (all locations: off)")
+    type_line(child, "alice@direct> ", "/setting")
+    child.expect_exact(SETTING + "ON → ops@example.com")
+
+    # a regular user is refused and nothing changes
+    type_line(child, "alice@direct> ", "/as bob")
+    type_line(child, "bob@direct> ", "enable evil@example.com")
+    child.expect_exact("Not allowed")
+    type_line(child, "bob@direct> ", "/setting")
+    child.expect_exact(SETTING + "ON → ops@example.com")
+
+    # a person not in a space cannot post there: the emulator's answer is shown
+    type_line(child, "bob@direct> ", "/as rita")
+    type_line(child, "rita@direct> ", "/in lobby")
+    type_line(child, "rita@lobby @Kari> ", "status")
+    child.expect_exact("[webex] Webex answered 404: Could not find a room")
+
+    # the edit form, filled in the terminal and saved
+    type_line(child, "rita@lobby @Kari> ", "/as alice")
+    type_line(child, "alice@lobby @Kari> ", "/in direct")
+    type_line(child, "alice@direct> ", "edit")
+    child.expect_exact("[1] Save  [2] Cancel")
+    type_line(child, "alice@direct> ", "/press Save")
+    type_line(child, "Emergency call notifications: [on]", "")
+    type_line(child, "Notification email address: [ops@example.com] > ", "desk@example.com")
+    type_line(child, "Send the notification email for all locations > ", "")
+    expect_all(
+        child,
+        "│ Notification email | ops@example.com | desk@example.com",
+        SETTING + "ON → desk@example.com (all locations: off)",
+    )
+
+    # disable asks for confirmation; only the person who asked may confirm
+    type_line(child, "alice@direct> ", "/in group")
+    type_line(child, "alice@group @Kari> ", "disable")
+    child.expect(
+        r"card (\d+) ─+\r\n│ Emergency call notifications — Acme Health\r\n"
+        r"│ Turn off emergency call notifications\?"
+    )
+    card = child.match.group(1)
+    child.expect_exact("[1] Turn off notifications  [2] Keep them on")
+    type_line(child, "alice@group @Kari> ", "/as uma")
+    type_line(child, "uma@group @Kari> ", "/press 1")
+    child.expect_exact(f"uma pressed 'Turn off notifications' on card {card}")
+    child.expect_exact("Only the person who asked for this card can confirm it.")
+    type_line(child, "uma@group @Kari> ", "/setting")
+    child.expect_exact(SETTING + "ON → desk@example.com")
+    type_line(child, "uma@group @Kari> ", "/as alice")
+    type_line(child, "alice@group @Kari> ", f"/press 1 on card {card}")
+    expect_all(
+        child,
+        f"alice pressed 'Turn off notifications' on card {card}",
+        SETTING + "OFF (email: desk@example.com",
+    )
+    type_line(child, "alice@group @Kari> ", "/setting")
+    child.expect_exact(SETTING + "OFF")
+
+    child.expect_exact("alice@group @Kari> ")
+    stop_with_ctrl_c(child)
+    assert not database.exists()
+
+
+def test_no_chat_runs_until_ctrl_c() -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "bot", "demo", "--no-chat"],
+        cwd=str(ROOT),
+        encoding="utf-8",
+        timeout=WAIT,
+    )
+    try:
+        child.expect(r"bot\s+(http://127\.0\.0\.1:\d+)")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", child.match.group(1))
+        child.expect_exact("Stop with Ctrl-C.")
+        stop_with_ctrl_c(child)
+    finally:
+        if child.isalive():
+            child.terminate(force=True)
