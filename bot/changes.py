@@ -77,7 +77,10 @@ class ChangeService:
                     )
                     services.metrics.change(action, "failed")
                     raise
-            await services.store.finish_change(record.id or 0, "applied", after=after.to_webex())
+            # Settling the audit row need not delay the reply; the event is not done until it is
+            # settled, and a crash before that is resumed as a pending row already applied.
+            ctx.outbox.defer(services.store.finish_change(
+                record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
         log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
         services.metrics.change(action, outcome)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.cards import CardMessage, Fact, notice_card
 from bot.errors import BotError, WebexError
@@ -18,10 +19,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Outbox:
-    """Replies already posted for one event (loaded when an event is resumed after a crash)."""
+    """Replies already posted for one event (loaded when an event is resumed after a crash),
+    and bookkeeping that must finish before the event is done but need not delay a reply."""
 
     sent: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    deferred: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def defer(self, work: Coroutine[Any, Any, Any]) -> None:
+        self.deferred.append(asyncio.ensure_future(work))
+
+    async def settle(self) -> None:
+        """Wait for the deferred work; its failures are raised here."""
+        if self.deferred:
+            await asyncio.gather(*self.deferred)
 
 
 class Replier:

@@ -152,6 +152,7 @@ class EventRunner:
             renew = asyncio.create_task(self._keep_lease(key))
             try:
                 await process(services, envelope, outbox)
+                await outbox.settle()
             finally:
                 renew.cancel()
         except asyncio.CancelledError:

@@ -18,10 +18,11 @@ class StoreBase:
     _engine: AsyncEngine
     _worker: SQLiteWorker | None = None
 
-    async def _run(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one transaction; on a SQLite file, in the store's thread with others'."""
+    async def _run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
+        """Run `work` in one transaction; on a SQLite file, in the store's thread with others'
+        (`urgent`: ahead of background work)."""
         if self._worker is not None:
-            return await self._worker.run(work)
+            return await self._worker.run(work, urgent=urgent)
         async with self._engine.begin() as conn:
             return await conn.run_sync(work)
 

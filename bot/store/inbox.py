@@ -68,7 +68,7 @@ class InboxMixin(StoreBase):
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(_t.c.key)
         )
-        return await self._run(lambda conn: conn.execute(stmt).first() is not None)
+        return await self._run(lambda conn: conn.execute(stmt).first() is not None, urgent=True)
 
     async def claim_event(
         self, key: str, owner: str, now: datetime, lease: timedelta

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,8 +20,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
-MAX_BATCH = 512
-_STOP = object()
+Item = tuple[Work, asyncio.AbstractEventLoop, Any]
+MAX_BATCH = 64  # bounds how long urgent work can wait behind a batch in progress
 
 
 def sqlite_sync_engine(async_url: str, busy_timeout: float) -> Engine:
@@ -49,40 +49,51 @@ def sqlite_sync_engine(async_url: str, busy_timeout: float) -> Engine:
 
 
 class SQLiteWorker:
-    """One thread, one connection; `await run(fn)` returns fn's result once it is committed."""
+    """One thread, one connection; `await run(fn)` returns fn's result once it is committed.
+
+    Urgent work (recording a webhook before it is acknowledged) goes ahead of the rest, so an
+    acknowledgement never waits behind more than one batch of background work.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._urgent: deque[Item] = deque()
+        self._normal: deque[Item] = deque()
+        self._ready = threading.Condition()
+        self._stopping = False
         self._thread = threading.Thread(target=self._main, name="sqlite-store", daemon=True)
         self._thread.start()
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
+    async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((work, loop, future))
+        with self._ready:
+            (self._urgent if urgent else self._normal).append((work, loop, future))
+            self._ready.notify()
         return await future
 
     async def close(self) -> None:
-        self._queue.put(_STOP)
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
         await asyncio.to_thread(self._thread.join)
         self._engine.dispose()
 
+    def _next_batch(self) -> list[Item] | None:
+        with self._ready:
+            while not (self._urgent or self._normal or self._stopping):
+                self._ready.wait()
+            source = self._urgent or self._normal
+            if not source:
+                return None  # stopping, and nothing left to do
+            return [source.popleft() for _ in range(min(len(source), MAX_BATCH))]
+
     def _main(self) -> None:
         with self._engine.connect() as conn:
-            stopping = False
-            while not stopping:
-                batch = [self._queue.get()]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self._queue.get_nowait())
-                    except queue.Empty:
-                        break
-                stopping = any(item is _STOP for item in batch)
-                self._commit([item for item in batch if item is not _STOP], conn)
+            while (batch := self._next_batch()) is not None:
+                self._commit(batch, conn)
 
-    def _commit(self, batch: list[tuple[Work, asyncio.AbstractEventLoop, Any]],
-                conn: Connection) -> None:
+    def _commit(self, batch: list[Item], conn: Connection) -> None:
         if not batch:
             return
         try:
