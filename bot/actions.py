@@ -36,6 +36,8 @@ async def dispatch(ctx: Context, submission: Any) -> None:
         ctx = replace(ctx, thread_id=token.payload.get(THREAD))
         await ACTIONS[name](ctx, submission, token)
     except CardRefused as refused:
+        if refused.thread is not None:
+            ctx = replace(ctx, thread_id=refused.thread)
         services.metrics.command(f"card:{name}", "refused")
         log.info("event %s: card %s refused for %s: %s", ctx.event_key, name, ctx.person_id,
                  refused.user_message)

@@ -31,6 +31,10 @@ THREAD = "_thread"  # where the card was posted: answers to a press go in the sa
 class CardRefused(BotError):
     """A card press that is not honoured; nothing changes and the token is not used up."""
 
+    def __init__(self, user_message: str, *, thread: str | None = None) -> None:
+        super().__init__(user_message)
+        self.thread = thread  # the card's thread, when the card is known
+
 
 @dataclass(frozen=True)
 class Issued:
@@ -68,23 +72,26 @@ class CardTokens:
         if found is None:
             raise CardRefused("I do not recognise this card, so I did nothing. Ask me again.")
         accepted, needed = KINDS.get(found.kind, (frozenset(), Permission.CHANGE))
+        why: str | None = None
         if (
             action not in accepted
             or found.room_id != ctx.room_id
             or (found.message_id is not None and found.message_id != ctx.message_id)
         ):
-            raise CardRefused("This card does not match what I posted, so I did nothing.")
-        if found.org_id != ctx.org_id:
-            raise CardRefused("This card belongs to another organization, so I did nothing.")
-        if found.used_at is not None:
-            raise CardRefused("This card was already used, so I did nothing. Ask me again.")
-        if found.expires_at <= ctx.services.clock():
-            raise CardRefused("This card has expired, so I did nothing. Ask me for a new one.")
-        if found.person_id is not None and found.person_id != ctx.person_id:
-            raise CardRefused("Only the person who asked for this card can confirm it.")
-        if ctx.access is None or not ctx.access.allows(needed):
-            why = ctx.access.refusal(needed, "this organization") if ctx.access else ""
-            raise CardRefused(f"You are not allowed to use this card, so I did nothing. {why}")
+            why = "This card does not match what I posted, so I did nothing."
+        elif found.org_id != ctx.org_id:
+            why = "This card belongs to another organization, so I did nothing."
+        elif found.used_at is not None:
+            why = "This card was already used, so I did nothing. Ask me again."
+        elif found.expires_at <= ctx.services.clock():
+            why = "This card has expired, so I did nothing. Ask me for a new one."
+        elif found.person_id is not None and found.person_id != ctx.person_id:
+            why = "Only the person who asked for this card can confirm it."
+        elif ctx.access is None or not ctx.access.allows(needed):
+            roles = ctx.access.refusal(needed, "this organization") if ctx.access else ""
+            why = f"You are not allowed to use this card, so I did nothing. {roles}".strip()
+        if why is not None:
+            raise CardRefused(why, thread=found.payload.get(THREAD))
         return found
 
     async def use(self, ctx: Context, token: CardToken) -> None:

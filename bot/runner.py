@@ -161,11 +161,11 @@ class EventRunner:
             raise
         except Exception:
             log.exception("event %s failed", key)
-            services.metrics.event(event.resource, "failed")
+            services.metrics.event(f"{event.resource}/{event.event}", "failed")
             await store.finish_event(key, self.owner, state="failed", now=services.clock(),
                                      detail="unexpected error")
             return
-        services.metrics.event(event.resource, "done")
+        services.metrics.event(f"{event.resource}/{event.event}", "done")
         await store.finish_event(key, self.owner, state="done", now=services.clock())
 
     async def _keep_lease(self, key: str) -> None:

@@ -206,6 +206,13 @@ class WebexGateway:
             raise TransientWebexError(
                 "Webex did not answer in time.", endpoint=endpoint
             ) from error
+        except Exception as error:  # the SDK choking on an answer must not fail the event
+            status = -1
+            log.warning("webex %s: the SDK could not read the answer (%s)", endpoint,
+                        type(error).__name__)
+            raise WebexError(
+                "Webex answered in a way I could not read.", endpoint=endpoint
+            ) from error
         finally:
             if self._observe is not None:
                 self._observe(endpoint, endpoint.split()[0], status, time.perf_counter() - started)

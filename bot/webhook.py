@@ -41,7 +41,7 @@ async def receive(request: web.Request) -> web.Response:
         return web.Response(status=400, text="data.id is missing")
     kind = envelope.kind
     if kind not in HANDLED:
-        services.metrics.event(kind, "ignored")
+        services.metrics.event("other", "ignored")  # bounded labels: Webex adds resources
         return _ok("ignored")
     person_id = envelope.data.get("personId")
     if kind in FROM_PEOPLE and person_id == services.bot.id:

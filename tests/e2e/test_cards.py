@@ -224,3 +224,17 @@ async def test_status_offers_edit_to_admins_only(emu: Emulator, bot: RunningBot)
 
     read_only = await say(emu, "rita", "direct_rita", "status")
     assert "Edit" not in {a.get("title") for a in card_of(read_only).get("actions", [])}
+
+
+async def test_a_refused_press_is_answered_in_the_cards_thread(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    sent = await emu.post_message(person="alice", room="group", text="disable", mention_bot=True)
+    confirm = await emu.wait_for_message(
+        lambda m: m["personId"] == emu.seed.bot_id and m.get("parentId") == sent["id"])
+
+    refused = await press(emu, "uma", confirm, "Turn off notifications")
+
+    assert refused.get("parentId") == sent["id"]
+    assert "Only the person who asked" in card_text(refused)

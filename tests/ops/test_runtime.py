@@ -114,7 +114,7 @@ async def test_metrics_count_events_commands_and_webex_calls(emu: Emulator, tmp_
 
     # the receiver labels events by resource/event, the runner by resource
     assert delta("ecn_bot_events_total", type="messages/created", outcome="accepted") >= 1
-    assert delta("ecn_bot_events_total", type="messages", outcome="done") >= 1
+    assert delta("ecn_bot_events_total", type="messages/created", outcome="done") >= 1
     assert delta("ecn_bot_commands_total", command="enable", outcome="ok") == 1
     applied = {
         k: v
