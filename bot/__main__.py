@@ -7,7 +7,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -24,7 +24,7 @@ def load_settings() -> Settings:
         fail(f"{name}: {first['msg']}")
 
 
-def fail(message: str, status: int = 2) -> None:  # type: ignore[misc]
+def fail(message: str, status: int = 2) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(status)
 

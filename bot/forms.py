@@ -38,11 +38,8 @@ async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) ->
             "Nothing was changed.", style="warning")
         return
     shown = NotificationSetting.model_validate(token.payload["shown"])
-    wanted = NotificationSetting(
-        emergencyCallNotificationEnabled=submission.enabled,
-        allowEmailNotificationAllLocationEnabled=submission.allLocations,
-        emailAddress=email,
-    )
+    wanted = shown.changed(enabled=submission.enabled, all_locations=submission.allLocations,
+                           email=email)
     await ctx.services.tokens.use(ctx, token)
     if shown.enabled and not wanted.enabled:
         await ask_to_disable(ctx, shown, wanted)

@@ -28,10 +28,10 @@ class RetryPolicy:
     def delay(self, attempt: int, error: TransientWebexError) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
         if error.retry_after is not None:
-            return min(max(error.retry_after, 0.0), self.retry_after_cap)
+            return min(max(float(error.retry_after), 0.0), self.retry_after_cap)
         if error.status in WAIT_STATUSES:
-            return min(self.base_delay * 2**attempt, self.retry_after_cap)
-        backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+            return min(self.base_delay * 2.0**attempt, self.retry_after_cap)
+        backoff = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
         return random.uniform(backoff / 2, backoff)  # full jitter, half floor
 
 

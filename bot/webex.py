@@ -101,17 +101,20 @@ class WebexGateway:
         await self._as_bot("DELETE /messages/{id}", lambda a: a.messages.delete(message_id))
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
-        return await self._as_bot(
+        hooks: list[dict[str, Any]] = await self._as_bot(
             "GET /webhooks", lambda a: [_json(w) for w in a.webhooks.list()], raw=True
         )
+        return hooks
 
     async def create_webhook(self, **fields: Any) -> dict[str, Any]:
-        return await self._as_bot("POST /webhooks", lambda a: a.webhooks.create(**fields))
+        created: dict[str, Any] = await self._as_bot(
+            "POST /webhooks", lambda a: a.webhooks.create(**fields))
+        return created
 
     async def update_webhook(self, webhook_id: str, **fields: Any) -> dict[str, Any]:
-        return await self._as_bot(
-            "PUT /webhooks/{id}", lambda a: a.webhooks.update(webhook_id, **fields)
-        )
+        updated: dict[str, Any] = await self._as_bot(
+            "PUT /webhooks/{id}", lambda a: a.webhooks.update(webhook_id, **fields))
+        return updated
 
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._as_bot("DELETE /webhooks/{id}", lambda a: a.webhooks.delete(webhook_id))
