@@ -89,4 +89,4 @@ async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardT
             style="warning")
         await commands.status_command(ctx, "")
         return
-    await commands.reply_change(ctx, result.before, result.after)
+    await commands.reply_change(ctx, result)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from bot.errors import WebexError
 from bot.models import NotificationSetting
+from bot.shielding import complete_despite_cancel
 from bot.store import AuditRecord
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ Modify = Callable[[NotificationSetting], NotificationSetting]
 
 @dataclass(frozen=True)
 class ChangeResult:
-    outcome: Literal["applied", "unchanged", "stale"]
+    outcome: Literal["applied", "unchanged", "stale", "superseded"]
     before: NotificationSetting
     after: NotificationSetting
 
@@ -67,16 +68,19 @@ class ChangeService:
             after = _setting(record.after) or modify(before)
             if record.outcome != "pending":  # finished before a restart
                 return ChangeResult("applied" if before != after else "unchanged", before, after)
-            if current != after:
-                try:
-                    await services.telephony.put(org, after)
-                except WebexError as error:
-                    await services.store.finish_change(
-                        record.id or 0, "failed", reason=error.user_message,
-                        tracking_id=error.tracking_id,
-                    )
-                    services.metrics.change(action, "failed")
-                    raise
+            if before != after and current not in (before, after):
+                # A restart resumed this change after other changes were made: whether or not
+                # its PUT landed before the crash, writing it now would undo a newer change.
+                await services.store.finish_change(
+                    record.id or 0, "failed",
+                    reason="superseded: the setting was changed by someone else while this "
+                           "change was interrupted by a restart")
+                services.metrics.change(action, "superseded")
+                return ChangeResult("superseded", before, current)
+            if current == before != after:
+                await complete_despite_cancel(
+                    self._write(ctx, action, record.id or 0, after),
+                    services.settings.WEBEX_TIMEOUT_SECONDS * 2)
             # Settling the audit row need not delay the reply; the event is not done until it is
             # settled, and a crash before that is resumed as a pending row already applied.
             ctx.outbox.defer(services.store.finish_change(
@@ -85,6 +89,17 @@ class ChangeService:
         log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
         services.metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
+
+    async def _write(self, ctx: Context, action: str, audit_id: int,
+                     after: NotificationSetting) -> None:
+        """The PUT; a failure is settled in the audit trail before it is raised."""
+        try:
+            await ctx.services.telephony.put(ctx.org_id, after)
+        except WebexError as error:
+            await ctx.services.store.finish_change(
+                audit_id, "failed", reason=error.user_message, tracking_id=error.tracking_id)
+            ctx.services.metrics.change(action, "failed")
+            raise
 
     async def refused(
         self, ctx: Context, action: str, reason: str,

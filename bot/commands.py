@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import ValidationError
 
 from bot import cards
+from bot.changes import ChangeResult
 from bot.dispatch import CommandTable, Context
 from bot.models import EMAIL, NotificationSetting
 from bot.security import Permission
@@ -31,9 +34,17 @@ async def bad_input(ctx: Context, action: str, text: str) -> None:
     await ctx.services.replier.notice(ctx, "Nothing changed", text, style="warning")
 
 
-async def reply_change(ctx: Context, result_before: NotificationSetting,
-                       result_after: NotificationSetting) -> None:
+async def reply_change(ctx: Context, result: ChangeResult) -> None:
+    """The confirmation card for an applied change, or why there is nothing to confirm."""
     org_name = await ctx.services.directory.org_name()
+    result_before, result_after = result.before, result.after
+    if result.outcome == "superseded":
+        await ctx.services.replier.notice(
+            ctx, f"Not applied — {org_name}",
+            "I was restarted while making your change, and someone else changed the setting "
+            "meanwhile, so I did not write over theirs. Check `status` and ask again if needed.",
+            style="warning")
+        return
     if result_before == result_after:
         await ctx.services.replier.notice(
             ctx, f"Nothing to change — {org_name}",
@@ -51,7 +62,7 @@ async def reply_change(ctx: Context, result_before: NotificationSetting,
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
     result = await ctx.services.changes.apply(ctx, action, lambda s: s.changed(**fields))
-    await reply_change(ctx, result.before, result.after)
+    await reply_change(ctx, result)
 
 
 @COMMANDS.register("help", permission=Permission.ANYONE, usage="help",
@@ -85,10 +96,13 @@ async def help_reply(
                    summary="The organization's current emergency call notification setting.",
                    aliases=("show", "get"))
 async def status_command(ctx: Context, args: str) -> None:
-    setting = await ctx.services.telephony.get(ctx.org_id)
-    token = None
-    if ctx.level >= Permission.CHANGE:
-        token = (await ctx.services.tokens.issue(ctx, "menu")).token
+    issuing = None
+    if ctx.level >= Permission.CHANGE:  # the Edit button's token, while the setting is read
+        issuing = asyncio.ensure_future(ctx.services.tokens.issue(ctx, "menu"))
+    try:
+        setting = await ctx.services.telephony.get(ctx.org_id)
+    finally:
+        token = (await issuing).token if issuing is not None else None
     card = cards.status_card(
         org_name=await ctx.services.directory.org_name(), setting=view(setting),
         checked_at=ctx.services.clock(), edit_token=token,
@@ -116,7 +130,7 @@ async def enable_command(ctx: Context, args: str) -> None:
         return
     result = await ctx.services.changes.apply(
         ctx, "enable", lambda s: s.changed(enabled=True) if s.email else s)
-    await reply_change(ctx, result.before, result.after)
+    await reply_change(ctx, result)
 
 
 @COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable",

@@ -52,4 +52,4 @@ async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) ->
             "Here is a fresh form with the current setting.", style="warning")
         await post_form(ctx, result.before)
         return
-    await reply_change(ctx, result.before, result.after)
+    await reply_change(ctx, result)

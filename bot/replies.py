@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cards import CardMessage, Fact, notice_card
 from bot.errors import BotError, WebexError
+from bot.shielding import complete_despite_cancel
 
 if TYPE_CHECKING:
     from bot.dispatch import Context
@@ -60,17 +61,10 @@ class Replier:
                                                     {"message_id": message_id})
             return message_id
 
-        posting = asyncio.ensure_future(post_and_record())
-        try:
-            return await asyncio.shield(posting)
-        except asyncio.CancelledError:
-            # Shutdown: the POST already runs in an SDK thread and completes whatever happens
-            # here. Let it finish and be recorded, or a resumed event posts the reply twice.
-            await asyncio.wait({posting}, timeout=ctx.services.settings.WEBEX_TIMEOUT_SECONDS)
-            if posting.done() and not posting.cancelled():
-                posting.exception()  # seen: the event is resumed, and retried, at the next start
-            posting.cancel()
-            raise
+        # Shutdown: the POST runs in an SDK thread and completes whatever happens here. Let it
+        # finish and be recorded, or a resumed event posts the reply twice.
+        return await complete_despite_cancel(
+            post_and_record(), ctx.services.settings.WEBEX_TIMEOUT_SECONDS)
 
     async def notice(
         self, ctx: Context, title: str, text: str, *, style: str = "default",

@@ -58,6 +58,9 @@ class WebexGateway:
         self._timeout = timeout
         self._observe = observe
         self._local = threading.local()
+        # Proxies from the environment are read once: with trust_env on, requests would scan
+        # the environment and ~/.netrc again on every call, on the SDK's threads.
+        self._proxies = requests.utils.get_environ_proxies(self._base_url)
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="webex-sdk")
 
     def close(self) -> None:
@@ -234,7 +237,9 @@ class WebexGateway:
                 base_url=self._base_url,
                 single_request_timeout=math.ceil(self._timeout),  # the SDK takes whole seconds
                 wait_on_rate_limit=False,
+                proxies=dict(self._proxies) or None,
             )
+            client._session._req_session.trust_env = False
         return client
 
 

@@ -1,0 +1,27 @@
+"""Finishing a step that must not be cut in half by a shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+async def complete_despite_cancel(work: Coroutine[Any, Any, T], grace: float) -> T:
+    """Await `work`; if the caller is cancelled meanwhile, give it `grace` seconds more.
+
+    For a Webex write and its record: cut between the two, a restart could not tell whether
+    the write happened. The cancellation is still raised afterwards.
+    """
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task}, timeout=grace)
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: the caller is gone, a restart sees the outcome
+        else:
+            task.cancel()
+        raise
