@@ -36,7 +36,7 @@ class StartupError(Exception):
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
     secret = settings.WEBEX_WEBHOOK_SECRET
     app[SECRET] = secret.get_secret_value().encode() if secret else b""

@@ -81,9 +81,9 @@ class CardTokens:
             why = "This card does not match what I posted, so I did nothing."
         elif found.org_id != ctx.org_id:
             why = "This card belongs to another organization, so I did nothing."
-        elif found.used_at is not None:
+        elif found.used_at is not None and found.used_event != ctx.event_key:
             why = "This card was already used, so I did nothing. Ask me again."
-        elif found.expires_at <= ctx.services.clock():
+        elif found.used_at is None and found.expires_at <= ctx.services.clock():
             why = "This card has expired, so I did nothing. Ask me for a new one."
         elif found.person_id is not None and found.person_id != ctx.person_id:
             why = "Only the person who asked for this card can confirm it."
@@ -95,12 +95,20 @@ class CardTokens:
         return found
 
     async def use(self, ctx: Context, token: CardToken) -> None:
-        """Use the token up, atomically; a second press racing this one is refused."""
+        """Use the token up, atomically; a second press racing this one is refused.
+
+        The card is removed from the space once the press has been answered (and not before:
+        a press cut short by a restart must still be readable when it is resumed).
+        """
         if not await self._store.consume_card_token(token.token, ctx.person_id,
-                                                    ctx.services.clock()):
-            raise CardRefused("This card was already used, so I did nothing.")
+                                                    ctx.services.clock(), ctx.event_key):
+            raise CardRefused("This card was already used, so I did nothing.",
+                              thread=token.payload.get(THREAD))
         if token.message_id:
-            try:
-                await ctx.services.webex.delete_message(token.message_id)
-            except BotError as error:
-                log.warning("could not remove a used card (tracking id %s)", error.tracking_id)
+            ctx.outbox.finally_(self._remove(ctx, token.message_id))
+
+    async def _remove(self, ctx: Context, message_id: str) -> None:
+        try:
+            await ctx.services.webex.delete_message(message_id)
+        except BotError as error:
+            log.warning("could not remove a used card (tracking id %s)", error.tracking_id)

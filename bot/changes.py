@@ -66,8 +66,11 @@ class ChangeService:
             )
             before = _setting(record.before) or current
             after = _setting(record.after) or modify(before)
-            if record.outcome != "pending":  # finished before a restart
+            if record.outcome == "applied":  # finished before a restart
                 return ChangeResult("applied" if before != after else "unchanged", before, after)
+            if record.outcome != "pending":  # failed or refused before a restart: say so again
+                raise WebexError(record.reason or "This change did not go through.",
+                                 tracking_id=record.tracking_id)
             if before != after and current not in (before, after):
                 # A restart resumed this change after other changes were made: whether or not
                 # its PUT landed before the crash, writing it now would undo a newer change.

@@ -26,14 +26,22 @@ class Outbox:
     sent: dict[str, str] = field(default_factory=dict)
     count: int = 0
     deferred: list[asyncio.Task[Any]] = field(default_factory=list)
+    last: list[Coroutine[Any, Any, Any]] = field(default_factory=list)
 
     def defer(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Start `work` now; the event is not done until it has finished."""
         self.deferred.append(asyncio.ensure_future(work))
 
+    def finally_(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run `work` once the event has been answered (e.g. remove a used card)."""
+        self.last.append(work)
+
     async def settle(self) -> None:
-        """Wait for the deferred work; its failures are raised here."""
+        """Wait for the deferred work, then run the final steps; failures are raised here."""
         if self.deferred:
             await asyncio.gather(*self.deferred)
+        while self.last:
+            await self.last.pop(0)
 
 
 class Replier:

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from bot.models import Envelope
 from bot.replies import Outbox
@@ -16,6 +17,7 @@ from bot.worker import process
 
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
+MAX_ATTEMPTS = 3
 
 
 class EventRunner:
@@ -149,7 +151,7 @@ class EventRunner:
                 steps = await store.get_event_steps(key)
                 outbox.sent = {name: str(v.get("message_id")) for name, v in steps.items()}
                 log.info("event %s: resumed (attempt %d)", key, event.attempts)
-            renew = asyncio.create_task(self._keep_lease(key))
+            renew = asyncio.create_task(self._keep_lease(key, asyncio.current_task()))
             try:
                 await process(services, envelope, outbox)
                 await outbox.settle()
@@ -159,8 +161,16 @@ class EventRunner:
             with contextlib.suppress(Exception):
                 await asyncio.shield(store.release_event(key, self.owner))
             raise
-        except Exception:
-            log.exception("event %s failed", key)
+        except Exception as error:
+            # A bug or an outage of our own (the database): try again later, a few times, so
+            # that nothing is lost to a passing fault; then give up and say so in the log.
+            if event.attempts < MAX_ATTEMPTS:
+                log.warning("event %s failed (attempt %d, %s); it will be retried", key,
+                            event.attempts, type(error).__name__, exc_info=True)
+                with contextlib.suppress(Exception):
+                    await store.release_event(key, self.owner)
+                return
+            log.exception("event %s failed %d times; giving up", key, event.attempts)
             services.metrics.event(f"{event.resource}/{event.event}", "failed")
             await store.finish_event(key, self.owner, state="failed", now=services.clock(),
                                      detail="unexpected error")
@@ -168,9 +178,21 @@ class EventRunner:
         services.metrics.event(f"{event.resource}/{event.event}", "done")
         await store.finish_event(key, self.owner, state="done", now=services.clock())
 
-    async def _keep_lease(self, key: str) -> None:
+    async def _keep_lease(self, key: str, run: asyncio.Task[Any] | None) -> None:
+        """Renew the lease while the event runs; if it was lost, stop running the event."""
         period = max(self._lease.total_seconds() / 3, 0.2)
         while True:
             await asyncio.sleep(period)
-            await self._services.store.renew_lease(key, self.owner, self._services.clock(),
-                                                   self._lease)
+            try:
+                held = await self._services.store.renew_lease(
+                    key, self.owner, self._services.clock(), self._lease)
+            except Exception:
+                log.warning("event %s: lease renewal failed; trying again", key, exc_info=True)
+                continue
+            if not held:
+                # Another process took the event over after our lease ran out: running on
+                # would answer twice. Writes in progress still complete (they are shielded).
+                log.error("event %s: lease lost to another process; stopping here", key)
+                if run is not None:
+                    run.cancel()
+                return

@@ -53,10 +53,18 @@ class LockMixin(StoreBase):
         PostgreSQL: a session advisory lock on a connection kept for the block, so replicas
         exclude each other. SQLite: an in-process lock (one process per SQLite file).
         """
-        if self.dialect != "postgresql":
-            async with self._local_locks.hold(org_id):
+        async with self._local_locks.hold(org_id):
+            if self.dialect != "postgresql":
                 yield
-            return
+                return
+            # Within a process the local lock queues the waiters, so at most one pooled
+            # connection per organization waits on the advisory lock: a burst for one org can
+            # no longer take every connection and starve the lock holder's own queries.
+            async with self._advisory_lock(org_id):
+                yield
+
+    @asynccontextmanager
+    async def _advisory_lock(self, org_id: str) -> AsyncIterator[None]:
         key = org_lock_key(org_id)
         conn = await self._engine.connect()
         try:

@@ -130,9 +130,14 @@ async def _v2(conn: AsyncConnection) -> None:
     await conn.execute(text("CREATE INDEX ix_card_tokens_expires_at ON card_tokens (expires_at)"))
 
 
+async def _v3(conn: AsyncConnection) -> None:
+    await conn.execute(text("ALTER TABLE card_tokens ADD COLUMN used_event VARCHAR(512)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
+    Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -54,3 +54,4 @@ class CardToken:
     expires_at: datetime
     used_at: datetime | None
     used_by: str | None
+    used_event: str | None = None  # the inbox event that used it: that event may resume

@@ -121,6 +121,7 @@ card_tokens = Table(
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("used_at", UTCDateTime()),
     Column("used_by", String(255)),
+    Column("used_event", String(512)),  # v3
     Index("ix_card_tokens_expires_at", "expires_at"),  # v2
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,22 +25,45 @@ Item = tuple[Work, asyncio.AbstractEventLoop, Any]
 MAX_BATCH = 64  # bounds how long urgent work can wait behind a batch in progress
 
 
+def prepare_sqlite(dbapi_conn: Any, busy_timeout: float) -> None:
+    """Per-connection settings: our own BEGINs, a busy timeout, WAL, NORMAL sync.
+
+    Switching to WAL needs the database to itself and SQLite does not always wait for that
+    (several processes opening a new file at once get "database is locked" at once), so the
+    switch is retried within the busy timeout, and skipped when the file is WAL already.
+    """
+    dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (sqlite3 legacy mode off)
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        deadline = time.monotonic() + busy_timeout
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode")
+                if str(cursor.fetchone()[0]).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
+                break
+            except Exception as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        # WAL with NORMAL survives a process crash (kill -9) intact; only power loss can
+        # drop the last commits. That is the durability the inbox promises.
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
 def sqlite_sync_engine(async_url: str, busy_timeout: float) -> Engine:
     """The synchronous (pysqlite) engine for a file the async engine also opens."""
     url = async_url.replace("sqlite+aiosqlite://", "sqlite://", 1)
     engine = create_engine(url, connect_args={"timeout": busy_timeout,
-                                              "check_same_thread": False})
+                                              "check_same_thread": False},
+                           hide_parameters=True)  # bound values hold tokens and personal data
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        # WAL with NORMAL survives a process crash (kill -9) intact; only power loss can
-        # drop the last commits. That is the durability the inbox promises.
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
+        prepare_sqlite(dbapi_conn, busy_timeout)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:

@@ -13,7 +13,7 @@ from .audit import AuditMixin
 from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
-from .sqlite_worker import SQLiteWorker, sqlite_sync_engine
+from .sqlite_worker import SQLiteWorker, prepare_sqlite, sqlite_sync_engine
 from .tokens import SecretMixin, TokenMixin
 from .url import (
     SQLITE_BUSY_TIMEOUT_S,
@@ -31,17 +31,12 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     # Across processes, WAL lets readers run beside the writer and busy_timeout queues writers.
     engine = create_async_engine(
         url, connect_args=connect_args, poolclass=AsyncAdaptedQueuePool,
-        pool_size=1, max_overflow=0,
+        pool_size=1, max_overflow=0, hide_parameters=True,
     )  # fmt: skip
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (sqlite3 legacy mode off)
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: safe across a process crash
-        cursor.close()
+        prepare_sqlite(dbapi_conn, SQLITE_BUSY_TIMEOUT_S)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -80,6 +75,7 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
             engine = create_async_engine(
                 async_url, connect_args=connect_args, pool_size=pool_size,
                 max_overflow=pool_size * 2, pool_pre_ping=True,
+                hide_parameters=True,  # bound values hold tokens and personal data
             )  # fmt: skip
         store = cls(engine)
         try:

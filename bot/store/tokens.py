@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import and_, delete, false, or_, select, update
 
 from ._base import StoreBase
 from .records import CardToken
@@ -18,7 +18,10 @@ _t = card_tokens
 class TokenMixin(StoreBase):
     async def create_card_token(self, ct: CardToken) -> None:
         """Store a new token (IntegrityError if the token string exists)."""
-        stmt = _t.insert().values(**dataclasses.asdict(ct))
+        # A new token is unused: its used_* columns are left out (and so work on any version).
+        values = {k: v for k, v in dataclasses.asdict(ct).items()
+                  if not (k.startswith("used_") and v is None)}
+        stmt = _t.insert().values(**values)
         await self._run(lambda conn: conn.execute(stmt))
 
     async def get_card_token(self, token: str) -> CardToken | None:
@@ -33,18 +36,21 @@ class TokenMixin(StoreBase):
         stmt = update(_t).where(_t.c.token == token).values(message_id=message_id)
         await self._run(lambda conn: conn.execute(stmt))
 
-    async def consume_card_token(self, token: str, person_id: str, now: datetime) -> bool:
+    async def consume_card_token(
+        self, token: str, person_id: str, now: datetime, event_key: str | None = None
+    ) -> bool:
         """Use a token once: True for exactly one caller, while unexpired and, if bound,
-        only for its person."""
+        only for its person. The event that used it gets True again (a resumed press)."""
+        unused = and_(
+            _t.c.used_at.is_(None),
+            _t.c.expires_at > now,
+            or_(_t.c.person_id.is_(None), _t.c.person_id == person_id),
+        )
+        mine = _t.c.used_event == event_key if event_key is not None else false()
         stmt = (
             update(_t)
-            .where(
-                _t.c.token == token,
-                _t.c.used_at.is_(None),
-                _t.c.expires_at > now,
-                or_(_t.c.person_id.is_(None), _t.c.person_id == person_id),
-            )
-            .values(used_at=now, used_by=person_id)
+            .where(_t.c.token == token, or_(unused, mine))
+            .values(used_at=now, used_by=person_id, used_event=event_key)
             .returning(_t.c.token)
         )
         return await self._run(lambda conn: conn.execute(stmt).first() is not None)

@@ -64,6 +64,7 @@ async def test_admin_save_writes_once_confirms_and_removes_the_form(
         "emailAddress": "desk@acme.example",
     }]
     assert "desk@acme.example" in card_text(answer)
+    await bot.idle()  # the used card is removed once the press has been answered
     assert form["id"] not in emu.state.messages or emu.state.messages[form["id"]].get("deleted")
 
 
@@ -212,6 +213,7 @@ async def test_cancel_changes_nothing_and_uses_the_card(emu: Emulator, bot: Runn
 
     cancelled = await press(emu, "alice", form, "Cancel")
     assert "Nothing was changed" in card_text(cancelled)
+    await bot.idle()
     with pytest.raises(ApiError):
         await press(emu, "alice", form, "Save", enabled="true")
     assert puts(emu) == []

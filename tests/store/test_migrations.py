@@ -77,13 +77,14 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
         used_at=None, used_by=None,
     ))  # fmt: skip
 
-    assert await store.migrate() == [2]
-    assert await store.schema_version() == 2
+    assert await store.migrate() == [2, 3]
+    assert await store.schema_version() == 3
     [event] = await store.claimable_events(NOW, timedelta(hours=1))
     assert (event.key, event.body, event.received_at) == ("messages:1", {"id": "1"}, NOW)
     assert await store.get_event_steps("messages:1") == {"reply_sent": {"message_id": "m"}}
     assert await store.list_audit() == [audit]
-    assert await store.consume_card_token("t", "p-1", NOW)
+    assert await store.consume_card_token("t", "p-1", NOW, event_key="e-1")  # the v3 column
+    assert (await store.get_card_token("t")).used_event == "e-1"  # type: ignore[union-attr]
     await store.put_secret("oauth", "v")  # the v2 table
     assert await store.get_secret("oauth") == "v"
 

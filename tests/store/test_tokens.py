@@ -81,3 +81,14 @@ async def test_secrets_upsert(store: Store) -> None:
     await store.put_secret("oauth", "v2")
     await store.put_secret("other", "x")
     assert (await store.get_secret("oauth"), await store.get_secret("other")) == ("v2", "x")
+
+
+async def test_the_event_that_used_a_token_may_use_it_again_after_a_restart(
+    store: Store,
+) -> None:
+    await store.create_card_token(token("resume"))
+    assert await store.consume_card_token("resume", "p-1", NOW, event_key="attachmentActions:1")
+    assert await store.consume_card_token("resume", "p-1", NOW, event_key="attachmentActions:1")
+    assert not await store.consume_card_token("resume", "p-1", NOW,
+                                              event_key="attachmentActions:2")
+    assert not await store.consume_card_token("resume", "p-1", NOW)

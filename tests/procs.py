@@ -1,0 +1,146 @@
+"""`python -m bot …` as real processes against an emulator served by the test's own loop."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from bot.emulator import Emulator
+from bot.security import sign
+from tests.e2e.harness import SECRET
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def bot_env(emu: Emulator, **extra: str) -> dict[str, str]:
+    """The environment of a bot process pointed at `emu` (nothing inherited but the basics)."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
+    env.update(
+        WEBEX_BOT_TOKEN=emu.seed.bot_token,
+        WEBEX_ADMIN_TOKEN=emu.seed.admin_token,
+        WEBEX_WEBHOOK_SECRET=SECRET,
+        WEBEX_API_URL=emu.base_url,
+        WEBEX_TIMEOUT_SECONDS="5",
+        COMMAND_RATE_PER_MINUTE="1000",
+        LOG_LEVEL="INFO",
+        PYTHONPATH=str(ROOT),
+    )
+    env.update(extra)
+    return env
+
+
+async def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class BotProcess:
+    """One `python -m bot serve`; its output goes to `log`."""
+
+    process: asyncio.subprocess.Process
+    port: int
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhooks/webex"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as in a crash or an OOM kill."""
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        if self.process.returncode is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(self.process.wait(), timeout)
+        assert status == 0, self.output()
+
+    async def busy(self) -> float:
+        """Events queued or running, from the process's /metrics."""
+        async with aiohttp.ClientSession() as http, http.get(f"{self.url}/metrics") as reply:
+            text = await reply.text()
+        return sum(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith(("ecn_bot_events_in_flight ", "ecn_bot_events_queued "))
+        )
+
+
+async def start_serve(
+    emu: Emulator, cwd: Path, *, port: int | None = None, log: Path | None = None, **env: str
+) -> BotProcess:
+    """Start `python -m bot serve` and return once /healthz answers 200."""
+    port = port or free_port()
+    log = log or cwd / f"bot-{port}.log"
+    full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), **env)
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env, stdout=out, stderr=out
+        )
+    bot = BotProcess(process, port, log)
+    deadline = asyncio.get_running_loop().time() + 20
+    async with aiohttp.ClientSession() as http:
+        while True:
+            assert process.returncode is None, bot.output()
+            try:
+                async with http.get(f"{bot.url}/healthz") as reply:
+                    if reply.status == 200:
+                        return bot
+            except aiohttp.ClientError:
+                pass
+            assert asyncio.get_running_loop().time() < deadline, bot.output()
+            await asyncio.sleep(0.05)
+
+
+async def run_cli(emu: Emulator, cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    """Run `python -m bot ARGS` to completion while this loop keeps serving the emulator."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env=bot_env(emu, LOG_LEVEL="WARNING", **env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def post_to(webhook_url: str, body: bytes, secret: str = SECRET) -> int:
+    """POST an envelope to a bot's webhook, signed as Webex signs it."""
+    headers = {"Content-Type": "application/json", "X-Spark-Signature": sign(secret.encode(), body)}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(webhook_url, data=io.BytesIO(body), headers=headers) as reply,
+    ):
+        return reply.status
