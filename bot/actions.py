@@ -17,6 +17,7 @@ from bot.store import CardToken
 log = logging.getLogger(__name__)
 ActionHandler = Callable[[Context, Any, CardToken], Awaitable[None]]
 ACTIONS: dict[str, ActionHandler] = {}
+CHANGES = {"save_settings": "save", "confirm_disable": "disable"}  # audited action names
 
 
 def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
@@ -41,6 +42,8 @@ async def dispatch(ctx: Context, submission: Any) -> None:
         services.metrics.command(f"card:{name}", "refused")
         log.info("event %s: card %s refused for %s: %s", ctx.event_key, name, ctx.person_id,
                  refused.user_message)
+        if name in CHANGES:  # an attempted change, refused: the audit trail shows it
+            await services.changes.refused(ctx, CHANGES[name], refused.user_message)
         await services.replier.notice(ctx, "Card not accepted", refused.user_message,
                                       style="attention")
         return

@@ -92,7 +92,8 @@ class RefreshingAdminToken:
             if self._access_token != token:
                 return
             self._access_token = None
-            await self._load_stored()  # the refresh token may have been rotated and kept there
+            self._loaded = False  # another replica may have rotated the tokens since
+            await self._load_stored()
             if self._access_token == token:
                 self._access_token = None
             elif self._access_token and time.time() < self._expires_at:

@@ -68,12 +68,12 @@ async def change(ctx: Context, action: str, **fields: object) -> None:
 @COMMANDS.register("help", permission=Permission.ANYONE, usage="help",
                    summary="What you can ask me.", aliases=("?", "hi", "hello", "menu"))
 async def help_command(ctx: Context, args: str) -> None:
-    await ctx.services.replier.send(ctx, await help_reply(ctx, "What I can do for you", ""))
+    await send_help(ctx, "What I can do for you", "")
 
 
-async def help_reply(
+async def send_help(
     ctx: Context, title: str, intro: str, *, level: Permission | None = None
-) -> cards.CardMessage:
+) -> None:
     """Help for what `level` (default: the sender's) may use; the welcome shows everything."""
     level = ctx.level if level is None else level
     buttons = [(label, name) for label, name, needed in (
@@ -85,11 +85,12 @@ async def help_reply(
         "I manage your organization's Kari's Law emergency call notifications: the email sent "
         "whenever someone calls emergency services."
     )
-    return cards.help_card(
+    card = cards.help_card(
         title=title, intro=intro,
         commands=[(c.usage, c.summary) for c in COMMANDS.available_to(level)],
         buttons=buttons, token=issued.token,
     )
+    await ctx.services.tokens.attach(issued.token, await ctx.services.replier.send(ctx, card))
 
 
 @COMMANDS.register("status", permission=Permission.READ, usage="status",
@@ -134,7 +135,8 @@ async def enable_command(ctx: Context, args: str) -> None:
 
 
 @COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable",
-                   summary="Turn notifications off (asks you to confirm first).", aliases=("off",))
+                   summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
+                   changes=True)
 async def disable_command(ctx: Context, args: str) -> None:
     current = await ctx.services.telephony.get(ctx.org_id)
     if not current.enabled:

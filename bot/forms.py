@@ -32,6 +32,7 @@ async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) ->
     email = valid_email(submission.email) if submission.email else None
     if email is None:
         # The card stays usable: the person fixes the field and presses Save again.
+        await ctx.services.changes.refused(ctx, "save", "the email address is not valid")
         await ctx.services.replier.notice(
             ctx, "Please check “email”",
             "The notification email address is missing or not a valid address. "

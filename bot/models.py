@@ -64,8 +64,11 @@ class Envelope(_Webex):
 
     @property
     def data_id(self) -> str | None:
+        """`data.id` when it looks like a Webex id (printable, at most 200 characters)."""
         value = self.data.get("id")
-        return value if isinstance(value, str) and value else None
+        if isinstance(value, str) and 0 < len(value) <= 200 and value.isprintable():
+            return value
+        return None
 
     @property
     def kind(self) -> str:

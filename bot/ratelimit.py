@@ -14,6 +14,7 @@ class RateLimiter:
         self._capacity = float(per_minute)
         self._max_people = max_people
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._told: OrderedDict[str, float] = OrderedDict()
 
     def allow(self, person_id: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
@@ -24,3 +25,13 @@ class RateLimiter:
         while len(self._buckets) > self._max_people:
             self._buckets.popitem(last=False)
         return allowed
+
+    def first_refusal(self, person_id: str, now: float | None = None) -> bool:
+        """True once a minute per person: whether to tell them they are over the limit."""
+        now = time.monotonic() if now is None else now
+        last = self._told.pop(person_id, None)
+        first = last is None or now - last >= 60.0
+        self._told[person_id] = now if first else last  # type: ignore[assignment]
+        while len(self._told) > self._max_people:
+            self._told.popitem(last=False)
+        return first

@@ -40,7 +40,7 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("webhook refused: signed but not a valid envelope")
         return web.Response(status=400, text="not a Webex webhook envelope")
     if envelope.data_id is None:
-        return web.Response(status=400, text="data.id is missing")
+        return web.Response(status=400, text="data.id is missing or not a Webex id")
     kind = envelope.kind
     if kind not in HANDLED:
         services.metrics.event("other", "ignored")  # bounded labels: Webex adds resources

@@ -48,6 +48,10 @@ async def _access(services: Services, person_id: str) -> Access | None:
 
 async def on_message(services: Services, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
+    if not services.rate_limiter.allow(data.personId):
+        # Before any Webex call: a flood must not spend the organization's API quota.
+        await _slow_down(services, envelope, data, outbox)
+        return
     # The message and the sender's roles are independent: fetch them at the same time.
     message_task = asyncio.ensure_future(services.webex.get_message(data.id))
     access = await _access(services, data.personId)
@@ -66,21 +70,33 @@ async def on_message(services: Services, envelope: Envelope, outbox: Outbox) -> 
     )
     text = command_text(text=message.text, html=message.html, room_type=message.roomType,
                         bot_id=services.bot.id, bot_name=services.bot.name)
-    if not services.rate_limiter.allow(ctx.person_id):
-        services.metrics.command("rate_limited", "refused")
-        await services.replier.notice(
-            ctx, "Please slow down",
-            f"You have sent more than {services.settings.COMMAND_RATE_PER_MINUTE} commands in "
-            "a minute. I will take new ones again shortly.", style="warning")
-        return
     command, args = commands.COMMANDS.find(text)
     if command is None:
         services.metrics.command("unknown", "answered")
-        card = await commands.help_reply(ctx, "I did not understand that",
-                                         f"“{text[:100]}” is not a command I know.")
-        await services.replier.send(ctx, card)
+        await commands.send_help(ctx, "I did not understand that",
+                                 f"“{text[:100]}” is not a command I know.")
         return
     await run_command(ctx, command, args)
+
+
+async def _slow_down(services: Services, envelope: Envelope, data: MessageEventData,
+                     outbox: Outbox) -> None:
+    """Tell a person once per minute that they are over the limit; otherwise stay quiet."""
+    services.metrics.command("rate_limited", "refused")
+    log.info("event %s: %s is over the command rate limit", envelope.key, data.personId)
+    if not services.rate_limiter.first_refusal(data.personId):
+        return
+    ctx = Context(
+        services=services, event_key=envelope.key, room_id=data.roomId,
+        room_type=data.roomType or "direct", person_id=data.personId,
+        person_email=data.personEmail, access=None, source="command",
+        thread_id=_thread(data.roomType, data.parentId, data.id), outbox=outbox,
+    )
+    await services.replier.notice(
+        ctx, "Please slow down",
+        f"You have sent more than {services.settings.COMMAND_RATE_PER_MINUTE} commands in a "
+        "minute. I will take new ones again shortly; until then I ignore them.",
+        style="warning")
 
 
 async def on_card(services: Services, envelope: Envelope, outbox: Outbox) -> None:
@@ -129,13 +145,12 @@ async def on_membership(services: Services, envelope: Envelope, outbox: Outbox) 
         person_id=envelope.actorId or "", person_email=None, access=None, source="command",
         outbox=outbox,
     )
-    card = await commands.help_reply(
+    await commands.send_help(
         ctx, "Hello! I manage Kari's Law emergency call notifications",
         "Administrators of the organization can check and change the email sent for every "
         "emergency call, right here. Mention me in group spaces, or message me directly.",
         level=Permission.CHANGE,
     )
-    await services.replier.send(ctx, card)
 
 
 def _thread(room_type: str | None, parent_id: str | None, message_id: str) -> str | None:

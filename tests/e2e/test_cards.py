@@ -240,3 +240,19 @@ async def test_a_refused_press_is_answered_in_the_cards_thread(
 
     assert refused.get("parentId") == sent["id"]
     assert "Only the person who asked" in card_text(refused)
+
+
+async def test_refused_presses_are_in_the_audit_trail(emu: Emulator, bot: RunningBot) -> None:
+    form = await say(emu, "alice", "group", "edit")
+    await press(emu, "bob", form, "Save", enabled="true")
+    await press(emu, "alice", form, "Save", email="not an email")
+    await bot.idle()
+
+    rows = await bot.services.store.list_audit(emu.seed.org_id)
+    assert [(r.person_email, r.action, r.outcome) for r in rows] == [
+        ("alice@acme.example", "save", "refused"),
+        ("bob@acme.example", "save", "refused"),
+    ]
+    assert "not valid" in (rows[0].reason or "")
+    assert "not allowed" in (rows[1].reason or "")
+    assert puts(emu) == []

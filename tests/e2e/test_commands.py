@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
+import pytest
+
 from bot.emulator import Emulator
-from tests.e2e.harness import RunningBot, running_bot
+from bot.security import sign
+from tests.e2e.harness import SECRET, RunningBot, running_bot
 from tests.e2e.helpers import (
     card_text,
     envelope_for,
@@ -244,3 +250,53 @@ async def test_disable_asks_for_confirmation_and_changes_nothing_yet(
     assert puts(emu) == []
     assert "Kari" in card_text(reply)
     assert emu.setting()["emergencyCallNotificationEnabled"] is True
+
+
+async def test_a_body_that_arrives_in_pieces_is_verified_whole(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with running_bot(emu, tmp_path, webhooks=False) as bot:
+        message = await emu.post_message(person="alice", room="direct_alice", text="status")
+        body = envelope_for(emu, message)
+
+        async def in_pieces() -> AsyncIterator[bytes]:
+            yield body[:40]
+            await asyncio.sleep(0.2)
+            yield body[40:]
+
+        headers = {"Content-Type": "application/json",
+                   "X-Spark-Signature": sign(SECRET.encode(), body)}
+        async with aiohttp.ClientSession() as http, http.post(
+            bot.webhook_url, data=in_pieces(), headers=headers
+        ) as reply:
+            assert reply.status == 200
+        assert "security@acme.example" in card_text(await reply_to(emu, message))
+
+
+@pytest.mark.parametrize("data_id", ["x" * 300, "m3\u0000", ""])
+async def test_a_signed_envelope_with_an_impossible_id_is_400(
+    emu: Emulator, bot: RunningBot, data_id: str
+) -> None:
+    body = json.dumps({"resource": "messages", "event": "created",
+                       "data": {"id": data_id, "roomId": "r", "personId": "p"}}).encode()
+    assert await post_signed(bot, body) == 400
+
+
+async def test_over_the_rate_limit_a_person_is_told_once_and_costs_no_webex_call(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with running_bot(emu, tmp_path, COMMAND_RATE_PER_MINUTE=2):
+        for _ in range(2):
+            await say(emu, "bob", "direct_bob", "whoami")
+        await emu.idle()
+        before = len(emu.calls())
+
+        told = await say(emu, "bob", "direct_bob", "whoami")
+        assert "slow down" in card_text(told)
+        await emu.post_message(person="bob", room="direct_bob", text="whoami")
+        await emu.post_message(person="bob", room="direct_bob", text="whoami")
+        await emu.idle()
+        await settle(0.5)
+
+        # One reply (the warning) and nothing fetched: neither messages nor roles.
+        assert [(c.method, c.path) for c in emu.calls()[before:]] == [("POST", "/messages")]
