@@ -31,6 +31,15 @@ class StoreBase:
         """`sqlite` or `postgresql`."""
         return self._engine.dialect.name
 
+    def _prepared(self, name: str, build: Callable[[], Any]) -> Any:
+        """A statement built once per store and then executed with parameters: building one
+        per call cost more CPU on the event loop than running it."""
+        statements: dict[str, Any] = self.__dict__.setdefault("_statements", {})
+        statement = statements.get(name)
+        if statement is None:
+            statement = statements[name] = build()
+        return statement
+
     def _insert(self, table: Table) -> Any:
         """An INSERT that knows ON CONFLICT on this engine (both dialects spell it the same)."""
         if self.dialect == "postgresql":

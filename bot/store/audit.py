@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Row, bindparam, select, update
 
 from ._base import StoreBase
 from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
@@ -31,15 +31,19 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
 
 class AuditMixin(StoreBase):
     async def _insert_audit(self, values: dict[str, Any]) -> AuditRecord:
-        stmt = self._insert(_t).values(**values)
-        if values["event_key"] is not None:
-            stmt = stmt.on_conflict_do_nothing(index_elements=["event_key"])
-        existing = select(_t).where(_t.c.event_key == values["event_key"])
+        stmt = self._prepared("insert_audit", lambda: (
+            self._insert(_t).on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(*_t.c)))
+        existing = self._prepared("audit_of_event", lambda: (
+            select(_t).where(_t.c.event_key == bindparam("b_event"))))
 
         def insert(conn: Connection) -> Row[Any]:
-            row = conn.execute(stmt.returning(*_t.c)).first()
+            # Rows without an event key never conflict (NULLs are distinct in the index).
+            row = conn.execute(stmt, values).first()
             # None: this event already has its row; resume with it.
-            return row if row is not None else conn.execute(existing).one()
+            if row is None:
+                row = conn.execute(existing, {"b_event": values["event_key"]}).one()
+            return row
 
         return _record(await self._run(insert))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
 
 from ._base import StoreBase
 from .records import FINISHED_EVENT_STATES, InboxEvent
@@ -52,23 +52,16 @@ class InboxMixin(StoreBase):
         (attempt 1), saving the receiving process a second transaction.
         """
         held = owner is not None and lease is not None
-        stmt = (
-            self._insert(_t)
-            .values(
-                key=key,
-                resource=resource,
-                event=event,
-                body=body,
-                received_at=now,
-                attempts=1 if held else 0,
-                state="pending",
-                owner=owner if held else None,
-                lease_until=now + lease if held and lease is not None else None,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(_t.c.key)
-        )
-        return await self._run(lambda conn: conn.execute(stmt).first() is not None, urgent=True)
+        stmt = self._prepared("record_event", lambda: (
+            self._insert(_t).on_conflict_do_nothing(index_elements=["key"]).returning(_t.c.key)))
+        params = {
+            "key": key, "resource": resource, "event": event, "body": body,
+            "received_at": now, "attempts": 1 if held else 0, "state": "pending",
+            "owner": owner if held else None,
+            "lease_until": now + lease if held and lease is not None else None,
+        }
+        return await self._run(lambda conn: conn.execute(stmt, params).first() is not None,
+                               urgent=True)
 
     async def claim_event(
         self, key: str, owner: str, now: datetime, lease: timedelta
@@ -96,14 +89,15 @@ class InboxMixin(StoreBase):
         """Mark a claimed event done or failed; False if owner no longer holds it."""
         if state not in FINISHED_EVENT_STATES:
             raise ValueError(f"finish_event state must be done or failed, not {state!r}")
-        stmt = (
+        stmt = self._prepared("finish_event", lambda: (
             update(_t)
-            .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
-            .values(
-                state=state, finished_at=now or datetime.now(UTC), detail=detail, lease_until=None
-            )
-        )
-        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+            .where(_t.c.key == bindparam("b_key"), _t.c.owner == bindparam("b_owner"),
+                   _t.c.state == "pending")
+            .values(state=bindparam("b_state"), finished_at=bindparam("b_at"),
+                    detail=bindparam("b_detail"), lease_until=None)))
+        params = {"b_key": key, "b_owner": owner, "b_state": state,
+                  "b_at": now or datetime.now(UTC), "b_detail": detail}
+        return await self._run(lambda conn: conn.execute(stmt, params).rowcount == 1)
 
     async def renew_lease(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend a held lease while a long event runs; False if owner no longer holds it."""
@@ -166,14 +160,16 @@ class InboxMixin(StoreBase):
 
     async def set_event_step(self, key: str, step: str, value: dict[str, Any]) -> None:
         """Record that a step of an event is done, so a resumed event skips it."""
-        stmt = self._insert(inbox_steps).values(
-            event_key=key, step=step, value=value, at=datetime.now(UTC)
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["event_key", "step"],
-            set_={"value": stmt.excluded.value, "at": stmt.excluded.at},
-        )
-        await self._run(lambda conn: conn.execute(stmt))
+        def build() -> Any:
+            insert = self._insert(inbox_steps)
+            return insert.on_conflict_do_update(
+                index_elements=["event_key", "step"],
+                set_={"value": insert.excluded.value, "at": insert.excluded.at},
+            )
+
+        stmt = self._prepared("set_event_step", build)
+        params = {"event_key": key, "step": step, "value": value, "at": datetime.now(UTC)}
+        await self._run(lambda conn: conn.execute(stmt, params))
 
     async def get_event_steps(self, key: str) -> dict[str, dict[str, Any]]:
         """The steps recorded for an event, by name."""

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, false, or_, select, update
+from sqlalchemy import and_, bindparam, delete, false, or_, select, update
 
 from ._base import StoreBase
 from .records import CardToken
@@ -21,20 +21,23 @@ class TokenMixin(StoreBase):
         # A new token is unused: its used_* columns are left out (and so work on any version).
         values = {k: v for k, v in dataclasses.asdict(ct).items()
                   if not (k.startswith("used_") and v is None)}
-        stmt = _t.insert().values(**values)
-        await self._run(lambda conn: conn.execute(stmt))
+        await self._run(lambda conn: conn.execute(_t.insert(), values))
 
     async def get_card_token(self, token: str) -> CardToken | None:
-        stmt = select(_t).where(_t.c.token == token)
-        row = await self._run(lambda conn: conn.execute(stmt).first())
+        stmt = self._prepared("get_card_token", lambda: (
+            select(_t).where(_t.c.token == bindparam("b_token"))))
+        row = await self._run(lambda conn: conn.execute(stmt, {"b_token": token}).first())
         if row is None:
             return None
         return CardToken(**{f.name: getattr(row, f.name) for f in dataclasses.fields(CardToken)})
 
     async def attach_card_message(self, token: str, message_id: str) -> None:
         """Remember which posted message carries the card."""
-        stmt = update(_t).where(_t.c.token == token).values(message_id=message_id)
-        await self._run(lambda conn: conn.execute(stmt))
+        stmt = self._prepared("attach_card_message", lambda: (
+            update(_t).where(_t.c.token == bindparam("b_token"))
+            .values(message_id=bindparam("b_message"))))
+        params = {"b_token": token, "b_message": message_id}
+        await self._run(lambda conn: conn.execute(stmt, params))
 
     async def consume_card_token(
         self, token: str, person_id: str, now: datetime, event_key: str | None = None
