@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -52,6 +53,9 @@ async def serve(settings: Settings) -> int:
     # rest wait for a SYN retry (a second or more) before they are even read.
     site = web.TCPSite(runner, settings.HOST, settings.PORT, backlog=1024)
     await site.start()
+    # What start-up built lives as long as the process: keep the cyclic collector from
+    # scanning it again and again (its pauses were the tail of webhook acknowledgements).
+    gc.freeze()
     print(f"listening on http://{settings.HOST}:{settings.PORT}", file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
