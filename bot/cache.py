@@ -51,7 +51,14 @@ class TTLCache(Generic[K, V]):
             return cached
         pending = self._loading.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is None or task.cancelling() or not pending.cancelled():
+                    raise
+                # The task that was loading it was cancelled, not this one: load it here.
+                return await self.get_or_load(key, load)
         future: asyncio.Future[V] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
         try:

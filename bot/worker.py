@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot import actions, commands, forms, history  # noqa: F401 - they register handlers
+from bot import handlers
 from bot.directory import AuthorizationUnavailable
 from bot.dispatch import Context, command_text, run_command
 from bot.errors import WebexError
@@ -70,10 +70,10 @@ async def on_message(services: Services, envelope: Envelope, outbox: Outbox) -> 
     )
     text = command_text(text=message.text, html=message.html, room_type=message.roomType,
                         bot_id=services.bot.id, bot_name=services.bot.name)
-    command, args = commands.COMMANDS.find(text)
+    command, args = handlers.COMMANDS.find(text)
     if command is None:
         services.metrics.command("unknown", "answered")
-        await commands.send_help(ctx, "I did not understand that",
+        await handlers.send_help(ctx, "I did not understand that",
                                  f"“{text[:100]}” is not a command I know.")
         return
     await run_command(ctx, command, args)
@@ -123,7 +123,7 @@ async def on_card(services: Services, envelope: Envelope, outbox: Outbox) -> Non
         await services.replier.notice(ctx, "I could not use that card",
                                       _describe(error, action.inputs), style="warning")
         return
-    await actions.dispatch(ctx, submission)
+    await handlers.dispatch(ctx, submission)
 
 
 def _describe(error: ValidationError, inputs: dict[str, Any]) -> str:
@@ -145,7 +145,7 @@ async def on_membership(services: Services, envelope: Envelope, outbox: Outbox) 
         person_id=envelope.actorId or "", person_email=None, access=None, source="command",
         outbox=outbox,
     )
-    await commands.send_help(
+    await handlers.send_help(
         ctx, "Hello! I manage Kari's Law emergency call notifications",
         "Administrators of the organization can check and change the email sent for every "
         "emergency call, right here. Mention me in group spaces, or message me directly.",
