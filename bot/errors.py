@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class BotError(Exception):
     """A failure the user is told about; `user_message` never holds a token or a raw body."""
@@ -31,16 +33,9 @@ class WebexError(BotError):
 class TransientWebexError(WebexError):
     """Worth another try: 429/423 (with `retry_after`), 502/503/504, timeouts, connection errors."""
 
-    def __init__(
-        self,
-        user_message: str,
-        *,
-        status: int | None = None,
-        tracking_id: str | None = None,
-        endpoint: str = "",
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(user_message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+    def __init__(self, user_message: str, *, retry_after: float | None = None,
+                 **details: Any) -> None:
+        super().__init__(user_message, **details)
         self.retry_after = retry_after
 
 

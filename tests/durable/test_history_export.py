@@ -6,30 +6,17 @@ import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator, running_emulator
-from tests.e2e.harness import RunningBot, running_bot
+from bot.emulator import Emulator
+from tests.e2e.harness import RunningBot
 from tests.e2e.helpers import card_text, puts, say
 from tests.procs import run_cli
 
 SETTING = "/telephony/config/emergencyCallNotification"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-async def bot(emu: Emulator, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with running_bot(emu, tmp_path) as running:
-        yield running
 
 
 def email(emu: Emulator, person: str) -> str:

@@ -16,7 +16,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from bot.emulator import Emulator, running_emulator
+from bot.emulator import Emulator
 from tests.e2e.harness import SECRET
 from tests.e2e.helpers import card_text, envelope_for, puts, submit_data
 from tests.procs import BotProcess, post_to, run_cli, start_serve, wait_for
@@ -24,12 +24,6 @@ from tests.procs import BotProcess, post_to, run_cli, start_serve, wait_for
 pytestmark = pytest.mark.postgres
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 SETTING = "/telephony/config/emergencyCallNotification"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

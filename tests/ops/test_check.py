@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from bot.emulator import Emulator, running_emulator
+from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks
 from bot.retry import RetryPolicy
 from bot.store import LATEST_VERSION, Store
@@ -18,12 +17,6 @@ from tests.ops.test_webhooks import cli
 PUBLIC_URL = "https://bot.example.com"
 TARGET = f"{PUBLIC_URL}/webhooks/webex"
 SETTING = "/telephony/config/emergencyCallNotification"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.emulator import Emulator, running_emulator
+from bot.emulator import Emulator
 from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.helpers import card_text, puts, say
 
 SETTING = "/telephony/config/emergencyCallNotification"
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
 
 
 def oauth(emu: Emulator) -> dict[str, object]:

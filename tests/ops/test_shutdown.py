@@ -7,25 +7,17 @@ import signal
 import socket
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from bot.emulator import Emulator, running_emulator
+from bot.emulator import Emulator
 from tests.e2e.harness import SECRET
 from tests.e2e.helpers import puts
 from tests.ops.test_webhooks import cli_env
 
 GRACE = 1.0
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
 
 
 def logged(log: Path) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bot.emulator import Emulator, running_emulator
+from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks, webhook_name
 from bot.retry import RetryPolicy
 from bot.webex import WebexGateway
@@ -18,12 +18,6 @@ from tests.e2e.harness import SECRET
 
 TARGET = "https://bot.example.com/webhooks/webex"
 EVENTS = {("messages", "created"), ("attachmentActions", "created"), ("memberships", "created")}
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[Emulator]:
-    async with running_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture

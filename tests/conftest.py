@@ -1,3 +1,5 @@
+"""Fixtures every layer shares: the Webex emulator on a real socket, and the bot wired to it."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
