@@ -73,14 +73,14 @@ def card_text(message: dict[str, Any]) -> str:
     return "\n".join(strings)
 
 
-def submit_data(message: dict[str, Any], title: str) -> dict[str, Any]:
-    """The `data` of the card's Action.Submit button called `title`."""
+def elements(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every element and action of the card, depth first."""
     found: list[dict[str, Any]] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "Action.Submit" and node.get("title") == title:
-                found.append(dict(node.get("data") or {}))
+            if "type" in node:
+                found.append(node)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
@@ -88,8 +88,21 @@ def submit_data(message: dict[str, Any], title: str) -> dict[str, Any]:
                 walk(item)
 
     walk(card_of(message))
+    return found
+
+
+def submit_data(message: dict[str, Any], title: str) -> dict[str, Any]:
+    """The `data` of the card's Action.Submit button called `title`."""
+    found = [dict(e.get("data") or {}) for e in elements(message)
+             if e["type"] == "Action.Submit" and e.get("title") == title]
     assert found, f"no button {title!r}"
     return found[0]
+
+
+def inputs_of(message: dict[str, Any]) -> dict[str, Any]:
+    """The values a Webex client would submit untouched: every input's id and value."""
+    return {e["id"]: e.get("value", "") for e in elements(message)
+            if str(e["type"]).startswith("Input.") and "id" in e}
 
 
 def puts(emu: Emulator) -> list[Any]:

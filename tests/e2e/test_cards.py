@@ -12,25 +12,15 @@ import pytest
 from bot.emulator import ApiError, Emulator
 from bot.store import CardToken
 from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_of, card_text, next_bot_message, puts, say, submit_data
-
-
-def inputs_of(message: dict[str, Any]) -> dict[str, Any]:
-    """The values a Webex client would submit untouched: every input's id and value."""
-    values: dict[str, Any] = {}
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Input.") and "id" in node:
-                values[node["id"]] = node.get("value", "")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card_of(message))
-    return values
+from tests.e2e.helpers import (
+    card_of,
+    card_text,
+    inputs_of,
+    next_bot_message,
+    puts,
+    say,
+    submit_data,
+)
 
 
 async def press(emu: Emulator, person: str, card: dict[str, Any], button: str,
