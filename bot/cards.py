@@ -26,7 +26,6 @@ __all__ = [
     "history_card",
     "notice_card",
     "status_card",
-    "used_card_notice",
     "validate_card",
     "whoami_card",
 ]
@@ -366,15 +365,3 @@ def history_card(*, org_name: str, rows: Sequence[HistoryRow]) -> CardMessage:
         if len(rows) > len(shown):
             lines.append(f"…and {len(rows) - len(shown)} more not shown here.")
     return _message("history", data, lines)
-
-
-def used_card_notice(*, used_by: str, at: datetime, what: str) -> CardMessage:
-    """What replaces a card once it has been used."""
-    when = format_utc(at)
-    data = {"what": what, "usedBy": used_by, "at": when}
-    lines = [
-        f"**{escape_markdown(what)}**",
-        f"By {escape_markdown(used_by)}, {when}.",
-        "This card has been used and no longer accepts input.",
-    ]
-    return _message("used", data, lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -118,7 +119,7 @@ def command_text(
             stripped = _MENTION.sub(
                 lambda m: "" if m.group(1) == bot_id else m.group(2), html
             )
-            body = _unescape(_TAG.sub(" ", stripped))
+            body = html_lib.unescape(_TAG.sub(" ", stripped))
         else:
             for name in (bot_name, bot_name.split(" ")[0]):
                 if name and body.lower().startswith(name.lower()):
@@ -126,13 +127,6 @@ def command_text(
                     break
     body = " ".join(body.split())
     return body[1:].lstrip() if body.startswith("/") else body
-
-
-def _unescape(text: str) -> str:
-    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"),
-                         ("&nbsp;", " "), ("&amp;", "&")):
-        text = text.replace(entity, char)
-    return text
 
 
 async def run_command(ctx: Context, command: Command, args: str) -> None:

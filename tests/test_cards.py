@@ -30,7 +30,6 @@ from bot.cards import (
     history_card,
     notice_card,
     status_card,
-    used_card_notice,
     validate_card,
     whoami_card,
 )
@@ -149,7 +148,6 @@ BUILDERS: dict[str, Callable[[str, str, SettingView], CardMessage]] = {
     "history_empty": lambda org, who, s: history_card(org_name=org, rows=[]),
     "history_one": lambda org, who, s: history_card(org_name=org, rows=history_rows(1, who)),
     "history_many": lambda org, who, s: history_card(org_name=org, rows=history_rows(500, who)),
-    "used": lambda org, who, s: used_card_notice(used_by=who, at=AT, what="Notifications on"),
 }
 
 
@@ -273,7 +271,8 @@ def test_change_card_highlights_only_changed_fields() -> None:
 
 def test_times_are_shown_in_utc() -> None:
     eastern = datetime(2024, 5, 1, 10, 3, tzinfo=timezone(timedelta(hours=-4)))
-    message = used_card_notice(used_by="Ann", at=eastern, what="Turned off")
+    message = change_card(org_name="Acme", before=OFF, after=ON, changed_by="Ann",
+                          at=eastern, source="command")
     assert "2024-05-01 14:03 UTC" in message.markdown
 
 
@@ -356,7 +355,6 @@ def test_every_template_file_is_used() -> None:
         "history",
         "notice",
         "status",
-        "used",
         "whoami",
     }
 

@@ -110,10 +110,6 @@ def puts(emu: Emulator) -> list[Any]:
             if c.status == 204]
 
 
-def bot_posts(emu: Emulator) -> list[Any]:
-    return [c for c in emu.calls("POST", "/messages") if c.person_id == emu.seed.bot_id]
-
-
 async def post_signed(bot: RunningBot, body: bytes, *, signature: str | None = "auto",
                       headers: dict[str, str] | None = None) -> int:
     """POST raw bytes to the bot's webhook, signed like Webex unless told otherwise."""
