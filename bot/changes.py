@@ -110,15 +110,12 @@ class ChangeService:
     ) -> None:
         """Audit a change that was not made, and why."""
         services = ctx.services
-        await services.store.add_audit(
-            AuditRecord(
-                id=None, at=services.clock(), event_key=ctx.event_key, org_id=ctx.org_id,
-                person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
-                source=ctx.source, action=action,
-                before=before.to_webex() if before else None, after=None,
-                outcome="refused", reason=reason, tracking_id=tracking_id,
-            )
-        )
+        await self._settle_once(ctx, AuditRecord(
+            id=None, at=services.clock(), event_key=ctx.event_key, org_id=ctx.org_id,
+            person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
+            source=ctx.source, action=action, before=before.to_webex() if before else None,
+            after=None, outcome="refused", reason=reason, tracking_id=tracking_id,
+        ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         services.metrics.change(action, "refused")
 
@@ -126,13 +123,19 @@ class ChangeService:
         try:
             return await ctx.services.telephony.get(org)
         except WebexError as error:
-            await ctx.services.store.add_audit(
-                AuditRecord(
-                    id=None, at=ctx.services.clock(), event_key=ctx.event_key, org_id=org,
-                    person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
-                    source=ctx.source, action=action, before=None, after=None,
-                    outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
-                )
-            )
+            await self._settle_once(ctx, AuditRecord(
+                id=None, at=ctx.services.clock(), event_key=ctx.event_key, org_id=org,
+                person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
+                source=ctx.source, action=action, before=None, after=None,
+                outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
+            ))
             ctx.services.metrics.change(action, "failed")
             raise
+
+    async def _settle_once(self, ctx: Context, record: AuditRecord) -> None:
+        """Audit a refusal or failure; if a resumed event's earlier attempt left its row
+        pending, that row is the one settled (an event has one audit row)."""
+        row = await ctx.services.store.add_audit(record)
+        if row.outcome == "pending" and row.id is not None:
+            await ctx.services.store.finish_change(
+                row.id, record.outcome, reason=record.reason, tracking_id=record.tracking_id)

@@ -12,6 +12,7 @@ from pydantic import (
     EmailStr,
     Field,
     TypeAdapter,
+    field_validator,
 )
 
 
@@ -139,6 +140,12 @@ class NotificationSetting(_Webex):
     enabled: bool = Field(alias="emergencyCallNotificationEnabled")
     all_locations: bool = Field(default=False, alias="allowEmailNotificationAllLocationEnabled")
     email: str | None = Field(default=None, alias="emailAddress")
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _no_address(cls, value: Any) -> Any:
+        """Webex says "no address" as "" or by leaving it out: one value for both."""
+        return value or None
 
     def to_webex(self) -> dict[str, Any]:
         """All three fields, always: an omitted one may be reset by Webex."""

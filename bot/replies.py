@@ -25,6 +25,7 @@ class Outbox:
 
     sent: dict[str, str] = field(default_factory=dict)
     count: int = 0
+    resumed: bool = False
     deferred: list[asyncio.Task[Any]] = field(default_factory=list)
     last: list[Coroutine[Any, Any, Any]] = field(default_factory=list)
 
@@ -35,6 +36,14 @@ class Outbox:
     def finally_(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run `work` once the event has been answered (e.g. remove a used card)."""
         self.last.append(work)
+
+    def abandon(self) -> None:
+        """The event failed or was cancelled: drop the final steps, log deferred failures."""
+        for work in self.last:
+            work.close()
+        self.last.clear()
+        for task in self.deferred:
+            task.add_done_callback(_log_failure)
 
     async def settle(self) -> None:
         """Wait for the deferred work, then run the final steps; failures are raised here."""
@@ -96,3 +105,8 @@ class Replier:
         except WebexError as again:
             log.error("event %s: could not post the error reply (tracking id %s)",
                       ctx.event_key, again.tracking_id)
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("deferred bookkeeping failed: %r", task.exception())

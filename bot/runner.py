@@ -144,9 +144,9 @@ class EventRunner:
             event = await store.claim_event(key, self.owner, now, self._lease)
         if event is None:
             return  # finished, or being run by another worker or replica
+        outbox = Outbox(resumed=event.attempts > 1)
         try:
             envelope = Envelope.model_validate(event.body)
-            outbox = Outbox()
             if event.attempts > 1:
                 steps = await store.get_event_steps(key)
                 outbox.sent = {name: str(v.get("message_id")) for name, v in steps.items()}
@@ -158,10 +158,12 @@ class EventRunner:
             finally:
                 renew.cancel()
         except asyncio.CancelledError:
+            outbox.abandon()
             with contextlib.suppress(Exception):
                 await asyncio.shield(store.release_event(key, self.owner))
             raise
         except Exception as error:
+            outbox.abandon()
             # A bug or an outage of our own (the database): try again later, a few times, so
             # that nothing is lost to a passing fault; then give up and say so in the log.
             if event.attempts < MAX_ATTEMPTS:
@@ -171,12 +173,20 @@ class EventRunner:
                     await store.release_event(key, self.owner)
                 return
             log.exception("event %s failed %d times; giving up", key, event.attempts)
-            services.metrics.event(f"{event.resource}/{event.event}", "failed")
-            await store.finish_event(key, self.owner, state="failed", now=services.clock(),
-                                     detail="unexpected error")
+            await self._finish(event, "failed", "unexpected error")
             return
-        services.metrics.event(f"{event.resource}/{event.event}", "done")
-        await store.finish_event(key, self.owner, state="done", now=services.clock())
+        await self._finish(event, "done", None)
+
+    async def _finish(self, event: InboxEvent, state: str, detail: str | None) -> None:
+        services = self._services
+        services.metrics.event(f"{event.resource}/{event.event}", state)
+        try:
+            await services.store.finish_event(event.key, self.owner, state=state,
+                                              now=services.clock(), detail=detail)
+        except Exception:
+            # The work is done; the event runs again after its lease, and its steps and audit
+            # row make that a no-op.
+            log.exception("event %s: could not mark it %s", event.key, state)
 
     async def _keep_lease(self, key: str, run: asyncio.Task[Any] | None) -> None:
         """Renew the lease while the event runs; if it was lost, stop running the event."""

@@ -48,7 +48,7 @@ async def _access(services: Services, person_id: str) -> Access | None:
 
 async def on_message(services: Services, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
-    if not services.rate_limiter.allow(data.personId):
+    if not outbox.resumed and not services.rate_limiter.allow(data.personId):
         # Before any Webex call: a flood must not spend the organization's API quota.
         await _slow_down(services, envelope, data, outbox)
         return

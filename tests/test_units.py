@@ -130,6 +130,14 @@ def test_help_lists_only_what_a_level_may_use() -> None:
     assert {"enable", "disable", "set email", "set all-locations", "edit"} == changer - reader
 
 
+@pytest.mark.parametrize("stored", [{}, {"emailAddress": ""}, {"emailAddress": None}])
+def test_no_address_is_one_value_however_webex_says_it(stored: dict[str, object]) -> None:
+    read = NotificationSetting.model_validate(
+        {"emergencyCallNotificationEnabled": False, **stored})
+    assert read == NotificationSetting.model_validate(read.to_webex())
+    assert read.email is None
+
+
 def test_the_setting_is_always_written_whole() -> None:
     setting = NotificationSetting.model_validate({"emergencyCallNotificationEnabled": True})
     assert setting.to_webex() == {

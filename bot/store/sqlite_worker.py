@@ -26,7 +26,7 @@ Item = tuple[Work, asyncio.AbstractEventLoop, Any]
 MAX_BATCH = 64  # bounds how long urgent work can wait behind a batch in progress
 
 
-def prepare_sqlite(dbapi_conn: Any, busy_timeout: float) -> None:
+def prepare_sqlite(dbapi_conn: Any, busy_timeout: float, *, checkpoints: bool = True) -> None:
     """Per-connection settings: our own BEGINs, a busy timeout, WAL, NORMAL sync.
 
     Switching to WAL needs the database to itself and SQLite does not always wait for that
@@ -51,11 +51,14 @@ def prepare_sqlite(dbapi_conn: Any, busy_timeout: float) -> None:
         # WAL with NORMAL survives a process crash (kill -9) intact; only power loss can
         # drop the last commits. That is the durability the inbox promises.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        if not checkpoints:  # the event loop's connection: checkpoints are the thread's job
+            cursor.execute("PRAGMA wal_autocheckpoint = 0")
     finally:
         cursor.close()
 
 
-def sqlite_sync_engine(async_url: str, busy_timeout: float) -> Engine:
+def sqlite_sync_engine(async_url: str, busy_timeout: float, *,
+                       checkpoints: bool = True) -> Engine:
     """The synchronous (pysqlite) engine for a file the async engine also opens."""
     url = async_url.replace("sqlite+aiosqlite://", "sqlite://", 1)
     engine = create_engine(url, connect_args={"timeout": busy_timeout,
@@ -64,7 +67,7 @@ def sqlite_sync_engine(async_url: str, busy_timeout: float) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        prepare_sqlite(dbapi_conn, busy_timeout)
+        prepare_sqlite(dbapi_conn, busy_timeout, checkpoints=checkpoints)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -100,11 +103,13 @@ class SQLiteWorker:
                 with self._fast.begin():
                     return work(self._fast)
             except OperationalError as error:
-                if "locked" not in str(error) and "busy" not in str(error):
+                if not _locked(error):
                     raise
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._ready:
+            if self._stopping:
+                raise RuntimeError("the store is closed")
             (self._urgent if urgent else self._normal).append((work, loop, future))
             self._ready.notify()
         return await future
@@ -142,9 +147,10 @@ class SQLiteWorker:
             with conn.begin():
                 results = [work(conn) for work, _, _ in batch]
         except Exception as error:
-            if len(batch) == 1:
-                _, loop, future = batch[0]
-                _settle(loop, future, error=error)
+            if len(batch) == 1 or _locked(error):
+                # Another process holds the database: every item would wait as long again.
+                for _, loop, future in batch:
+                    _settle(loop, future, error=error)
                 return
             # One piece of work failed the shared transaction: give each its own.
             for item in batch:
@@ -152,6 +158,10 @@ class SQLiteWorker:
             return
         for (_, loop, future), result in zip(batch, results, strict=True):
             _settle(loop, future, result=result)
+
+
+def _locked(error: Exception) -> bool:
+    return isinstance(error, OperationalError) and ("locked" in str(error) or "busy" in str(error))
 
 
 def _settle(loop: asyncio.AbstractEventLoop, future: Any, *, result: Any = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,15 @@ import pytest
 from bot.emulator import Emulator
 from bot.store import AuditRecord
 from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_text, envelope_for, next_bot_message, post_signed, puts
+from tests.e2e.helpers import (
+    card_text,
+    envelope_for,
+    inputs_of,
+    next_bot_message,
+    post_signed,
+    puts,
+    submit_data,
+)
 
 BEFORE = {"emergencyCallNotificationEnabled": False,
           "allowEmailNotificationAllLocationEnabled": False,
@@ -83,3 +92,38 @@ async def test_a_resumed_write_never_undoes_a_newer_change(
     assert "Not applied" in card_text(reply)
     [row] = await quiet_bot.services.store.list_audit(emu.seed.org_id)
     assert (row.outcome, row.reason is not None and "superseded" in row.reason) == ("failed", True)
+
+
+async def test_a_resumed_press_that_finds_a_newer_setting_settles_its_audit_row(
+    emu: Emulator, quiet_bot: RunningBot
+) -> None:
+    sent = await emu.post_message(person="alice", room="direct_alice", text="edit")
+    assert await post_signed(quiet_bot, envelope_for(emu, sent)) == 200
+    form = await next_bot_message(emu, sent["roomId"])
+    await quiet_bot.idle()
+    values = {**inputs_of(form), "enabled": "true", **submit_data(form, "Save")}
+    action = await emu.press_card(person="alice", message_id=form["id"], inputs=values)
+    # Its first run crashed after writing the audit row; then another admin changed the setting.
+    await quiet_bot.services.store.begin_change(AuditRecord(
+        id=None, at=datetime.now(UTC), event_key=f"attachmentActions:{action['id']}",
+        org_id=emu.seed.org_id, person_id=action["personId"], person_email="alice@acme.example",
+        room_id=action["roomId"], source="card", action="save", before=BEFORE,
+        after={**BEFORE, "emergencyCallNotificationEnabled": True}, outcome="pending",
+        reason=None, tracking_id=None))
+    emu.set_setting(emailAddress="newer@acme.example")
+
+    body = json.dumps({
+        "id": "hook", "name": "ecn-bot attachmentActions", "resource": "attachmentActions",
+        "event": "created", "orgId": emu.seed.org_id, "actorId": action["personId"],
+        "data": {"id": action["id"], "type": "submit", "messageId": form["id"],
+                 "personId": action["personId"], "roomId": action["roomId"],
+                 "created": action["created"]},
+    }).encode()
+    assert await post_signed(quiet_bot, body) == 200
+    reply = await next_bot_message(emu, form["roomId"])
+    await quiet_bot.idle()
+
+    assert puts(emu) == []
+    assert "changed" in card_text(reply)
+    rows = await quiet_bot.services.store.list_audit(emu.seed.org_id)
+    assert [(r.action, r.outcome) for r in rows] == [("save", "refused")]
