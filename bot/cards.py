@@ -339,6 +339,7 @@ def _history_line(r: HistoryRow) -> str:
         f"- {format_utc(r.at)} · {escape_markdown(r.who)} via {escape_markdown(r.source)}: "
         f"{escape_markdown(r.action)} ({escape_markdown(r.outcome)})"
         + (f". {escape_markdown(change)}" if change else "")
+        + (f" — {escape_markdown(r.detail)}" if r.detail else "")  # why refused, tracking id
     )
 
 

@@ -415,3 +415,11 @@ def test_escaped_markdown_has_no_bare_special_characters(text: str) -> None:
     unescaped = re.sub(r"\\(.)", r"\1", escaped, flags=re.S)
     assert unescaped == " ".join(text.splitlines())
     assert not re.search(r"(?<!\\)(\\\\)*[`*_\[\]<>#|~&]", escaped.replace("\\\\", ""))
+
+
+def test_history_fallback_says_why_an_attempt_was_refused_or_failed() -> None:
+    row = HistoryRow(at=AT, who="bob@acme.example", source="command", action="enable",
+                     before=None, after=None, outcome="failed",
+                     detail="Invalid domain (tracking id EMU_123)")
+    message = history_card(org_name="Acme", rows=[row])
+    assert "Invalid domain" in message.markdown and "EMU\\_123" in message.markdown
