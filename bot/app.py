@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import aiohttp
@@ -16,6 +16,7 @@ from bot.directory import Directory
 from bot.errors import BotError
 from bot.keys import RUNNER, SECRET, SERVICES, SETTINGS
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.models import Person
 from bot.ops.webhooks import sync_webhooks, target_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Replier
@@ -48,7 +49,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     return app
 
 
-def _services_ctx(given: Services | None):  # type: ignore[no-untyped-def]
+def _services_ctx(
+    given: Services | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
         async with aiohttp.ClientSession() as session:
@@ -176,7 +179,7 @@ def admin_auth(settings: Settings, session: aiohttp.ClientSession, store: Store)
     return StaticAdminToken(settings.WEBEX_ADMIN_TOKEN.get_secret_value())
 
 
-async def _identity(call, name: str):  # type: ignore[no-untyped-def]
+async def _identity(call: Awaitable[Person], name: str) -> Person:
     try:
         return await call
     except BotError as error:

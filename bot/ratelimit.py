@@ -31,7 +31,7 @@ class RateLimiter:
         now = time.monotonic() if now is None else now
         last = self._told.pop(person_id, None)
         first = last is None or now - last >= 60.0
-        self._told[person_id] = now if first else last  # type: ignore[assignment]
+        self._told[person_id] = now if first or last is None else last
         while len(self._told) > self._max_people:
             self._told.popitem(last=False)
         return first

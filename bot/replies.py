@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.cards import CardMessage, Fact, notice_card
 from bot.errors import BotError, WebexError
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.dispatch import Context
 
 log = logging.getLogger(__name__)
+Style = Literal["good", "attention", "warning", "default"]
 
 
 @dataclass
@@ -84,10 +85,10 @@ class Replier:
             post_and_record(), ctx.services.settings.WEBEX_TIMEOUT_SECONDS)
 
     async def notice(
-        self, ctx: Context, title: str, text: str, *, style: str = "default",
+        self, ctx: Context, title: str, text: str, *, style: Style = "default",
         facts: tuple[Fact, ...] = (),
     ) -> None:
-        await self.send(ctx, notice_card(title=title, text=text, style=style, facts=facts))  # type: ignore[arg-type]
+        await self.send(ctx, notice_card(title=title, text=text, style=style, facts=facts))
 
     async def error(self, ctx: Context, error: BotError) -> None:
         """A failure the person should know about, with Webex's tracking id when there is one."""

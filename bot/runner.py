@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from datetime import timedelta
@@ -121,13 +122,13 @@ class EventRunner:
             self._services.metrics.queued.set(self._queue.qsize())
             task = asyncio.create_task(self._run(key, leased), name=f"event {key}")
             self._running[key] = task
-            task.add_done_callback(lambda _, key=key: self._done(key))  # type: ignore[misc]
+            task.add_done_callback(functools.partial(self._done, key))
             self._services.metrics.in_flight.set(len(self._running))
             # Cancelling this worker at shutdown leaves the event's task running: stop()
             # decides how long it may take.
             await asyncio.wait([task])
 
-    def _done(self, key: str) -> None:
+    def _done(self, key: str, _task: object = None) -> None:
         self._running.pop(key, None)
         self._services.metrics.in_flight.set(len(self._running))
 
