@@ -104,8 +104,11 @@ class CardTokens:
                                                     ctx.services.clock(), ctx.event_key):
             raise CardRefused("This card was already used, so I did nothing.",
                               thread=token.payload.get(THREAD))
-        if token.message_id:
-            ctx.outbox.finally_(self._remove(ctx, token.message_id))
+        # The card pressed (check() made sure it is the token's own card once that is known; a
+        # press can beat the bot's recording of which message carries it).
+        pressed = token.message_id or ctx.message_id
+        if pressed:
+            ctx.outbox.finally_(self._remove(ctx, pressed))
 
     async def _remove(self, ctx: Context, message_id: str) -> None:
         try:
