@@ -11,7 +11,13 @@ from bot import commands
 from bot.card_tokens import THREAD, CardRefused
 from bot.dispatch import Context, authorize, run_command
 from bot.errors import BotError
-from bot.models import CancelCard, ConfirmDisable, NotificationSetting, ShowCommand
+from bot.models import (
+    MENU_ACTIONS,
+    CancelCard,
+    ConfirmDisable,
+    NotificationSetting,
+    ShowCommand,
+)
 from bot.store import CardToken
 
 log = logging.getLogger(__name__)
@@ -67,7 +73,7 @@ def _show(name: str) -> ActionHandler:
     return show
 
 
-for _name in ("status", "edit", "whoami", "help", "history"):
+for _name in MENU_ACTIONS:
     action(_name)(_show(_name))
 
 

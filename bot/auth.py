@@ -94,10 +94,8 @@ class RefreshingAdminToken:
             self._access_token = None
             self._loaded = False  # another replica may have rotated the tokens since
             await self._load_stored()
-            if self._access_token == token:
-                self._access_token = None
-            elif self._access_token and time.time() < self._expires_at:
-                return
+            if self._access_token not in (None, token):
+                return  # a replica refreshed meanwhile: use its token
             await self._refresh()
 
     async def _load_stored(self) -> None:

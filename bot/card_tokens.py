@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import BotError
+from bot.models import MENU_ACTIONS
 from bot.security import Permission
 from bot.store import CardToken, Store
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 KINDS: dict[str, tuple[frozenset[str], Permission]] = {
     "edit_form": (frozenset({"save_settings", "cancel"}), Permission.CHANGE),
     "confirm_disable": (frozenset({"confirm_disable", "cancel"}), Permission.CHANGE),
-    "menu": (frozenset({"status", "edit", "whoami", "help", "history"}), Permission.ANYONE),
+    "menu": (frozenset(MENU_ACTIONS), Permission.ANYONE),
 }
 
 

@@ -18,7 +18,7 @@ MAX_HISTORY = 50
 
 
 def view(setting: NotificationSetting) -> cards.SettingView:
-    return cards.SettingView(setting.enabled, setting.email or None, setting.all_locations)
+    return cards.SettingView(setting.enabled, setting.email, setting.all_locations)
 
 
 def valid_email(text: str) -> str | None:

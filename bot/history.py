@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import cards
-from bot.commands import COMMANDS
+from bot.commands import COMMANDS, view
 from bot.dispatch import Context
 from bot.models import NotificationSetting
 from bot.security import Permission
@@ -14,10 +14,7 @@ MAX_ROWS = 50
 
 
 def _view(data: dict[str, object] | None) -> cards.SettingView | None:
-    if not data:
-        return None
-    setting = NotificationSetting.model_validate(data)
-    return cards.SettingView(setting.enabled, setting.email or None, setting.all_locations)
+    return view(NotificationSetting.model_validate(data)) if data else None
 
 
 def history_row(record: AuditRecord) -> cards.HistoryRow:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -195,10 +195,14 @@ class CancelCard(_CardAction):
     token: Token
 
 
-class ShowCommand(_CardAction):
-    """A button that runs a read-only or form-opening command: status, edit, whoami, help."""
+MenuAction = Literal["status", "edit", "whoami", "help", "history"]
+MENU_ACTIONS: tuple[str, ...] = get_args(MenuAction)
 
-    action: Literal["status", "edit", "whoami", "help", "history"]
+
+class ShowCommand(_CardAction):
+    """A button that runs the text command of the same name (status, edit, whoami, …)."""
+
+    action: MenuAction
     token: Token | None = None
 
 

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.models import Envelope
@@ -19,6 +19,7 @@ from bot.worker import process
 log = logging.getLogger(__name__)
 QUEUE_LIMIT = 10_000
 MAX_ATTEMPTS = 3
+PRUNE_EVERY = timedelta(minutes=10)
 
 
 class EventRunner:
@@ -36,6 +37,7 @@ class EventRunner:
         self._workers: list[asyncio.Task[None]] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._accepting = True
+        self._pruned_at: datetime | None = None
 
     @property
     def busy(self) -> int:
@@ -101,19 +103,22 @@ class EventRunner:
         submitted = 0
         for event in await store.claimable_events(now, window, limit=500):
             submitted += self.submit(event.key)
-        await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
-        await store.prune_card_tokens(now - timedelta(days=1))
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
+            await store.prune_card_tokens(now - timedelta(days=1))
+            self._pruned_at = now
         return submitted
 
     async def _sweep_forever(self) -> None:
+        """Sweep every half lease (the app swept once before starting the runner)."""
         while True:
+            await asyncio.sleep(max(self._lease.total_seconds() / 2, 0.5))
             try:
                 resumed = await self.sweep()
                 if resumed:
                     log.info("resumed %d unfinished events from the inbox", resumed)
             except Exception:
                 log.exception("inbox sweep failed; trying again later")
-            await asyncio.sleep(max(self._lease.total_seconds() / 2, 0.5))
 
     async def _work(self) -> None:
         while True:

@@ -3,74 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
-
-import aiohttp
 
 from bot.emulator import Emulator
-from tests.e2e.harness import SECRET
 from tests.e2e.helpers import puts
-from tests.ops.test_webhooks import cli_env
+from tests.procs import BotProcess, free_port, start_serve, wait_for
 
 GRACE = 1.0
 
 
-def logged(log: Path) -> str:
-    """What the bot process wrote (for a failing assertion's message)."""
-    return log.read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def start_bot(
-    emu: Emulator, tmp_path: Path, port: int, log: Path
-) -> asyncio.subprocess.Process:
-    env = cli_env(
-        emu,
-        WEBEX_ADMIN_TOKEN=emu.seed.admin_token,
-        DATABASE_URL=f"sqlite:///{tmp_path}/bot.db",
-        HOST="127.0.0.1",
-        PORT=str(port),
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-        INBOX_LEASE_SECONDS="1",
-        SHUTDOWN_GRACE_SECONDS=str(GRACE),
-        LOG_LEVEL="INFO",
-        COMMAND_RATE_PER_MINUTE="1000",
-        WEBEX_WEBHOOK_SECRET=SECRET,
+async def start_bot(emu: Emulator, tmp_path: Path, port: int) -> BotProcess:
+    return await start_serve(
+        emu, tmp_path, port=port, log=tmp_path / "bot.log",
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.db", PUBLIC_URL=f"http://127.0.0.1:{port}",
+        INBOX_LEASE_SECONDS="1", SHUTDOWN_GRACE_SECONDS=str(GRACE),
     )
-    with log.open("ab") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", cwd=tmp_path, env=env, stdout=out, stderr=out
-        )
-    deadline = asyncio.get_running_loop().time() + 20
-    async with aiohttp.ClientSession() as http:
-        while True:
-            assert process.returncode is None, logged(log)
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as reply:
-                    if reply.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            assert asyncio.get_running_loop().time() < deadline, logged(log)
-            await asyncio.sleep(0.05)
 
 
-async def stop_bot(process: asyncio.subprocess.Process, log: Path) -> float:
+async def stop_bot(bot: BotProcess) -> float:
+    """SIGTERM; exit status 0 within the grace (and some slack); how long it took."""
     started = asyncio.get_running_loop().time()
-    process.send_signal(signal.SIGTERM)
-    status = await asyncio.wait_for(process.wait(), GRACE + 10)
-    assert status == 0, logged(log)
+    await bot.stop(timeout=GRACE + 10)
     return asyncio.get_running_loop().time() - started
 
 
@@ -83,18 +37,11 @@ def replies(emu: Emulator) -> Counter[str]:
     )
 
 
-async def wait_for(condition: Any, timeout: float, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 async def test_sigterm_during_a_burst_loses_nothing_and_doubles_nothing(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    port, log = free_port(), tmp_path / "bot.log"
-    first = await start_bot(emu, tmp_path, port, log)
+    port = free_port()
+    first = await start_bot(emu, tmp_path, port)
     assert len(emu.calls("POST", "/webhooks")) == 3  # serve set its webhooks up from PUBLIC_URL
     emu.latency = 0.2
 
@@ -111,14 +58,14 @@ async def test_sigterm_during_a_burst_loses_nothing_and_doubles_nothing(
     assert all(d.ok for d in to_bot)
     await wait_for(lambda: len(replies(emu)) >= 2, 15, "the first replies")
 
-    took = await stop_bot(first, log)
+    took = await stop_bot(first)
     assert took < GRACE + 5
     answered_before_restart = len(replies(emu))
     assert answered_before_restart < 20, "the burst ended before the signal: test proves nothing"
 
-    second = await start_bot(emu, tmp_path, port, log)
+    second = await start_bot(emu, tmp_path, port)
     await wait_for(lambda: set(replies(emu)) >= set(commands), 30, "every command answered")
-    await stop_bot(second, log)
+    await stop_bot(second)
 
     counts = replies(emu)
     assert {cid: counts[cid] for cid in commands} == dict.fromkeys(commands, 1)

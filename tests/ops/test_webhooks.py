@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from bot.ops.webhooks import sync_webhooks, webhook_name
 from bot.retry import RetryPolicy
 from bot.webex import WebexGateway
 from tests.e2e.harness import SECRET
+from tests.procs import run_cli
 
 TARGET = "https://bot.example.com/webhooks/webex"
 EVENTS = {("messages", "created"), ("attachmentActions", "created"), ("memberships", "created")}
@@ -37,35 +35,9 @@ def writes(emu: Emulator) -> list:
     return [c for c in emu.calls() if c.path.startswith("/webhooks") and c.method != "GET"]
 
 
-def cli_env(emu: Emulator, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
-    env.update(
-        WEBEX_BOT_TOKEN=emu.seed.bot_token,
-        WEBEX_WEBHOOK_SECRET=SECRET,
-        WEBEX_API_URL=emu.base_url,
-        WEBEX_TIMEOUT_SECONDS="5",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-    )
-    env.update(extra)
-    return env
-
-
 async def cli(emu: Emulator, tmp_path: Path, *args: str, **env: str) -> tuple[int, str, str]:
-    """Run `python -m bot …` while this loop keeps serving the emulator."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=tmp_path,
-        env=cli_env(emu, **env),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
+    """Run `python -m bot …` as an operator would, without the admin token unless given."""
+    return await run_cli(emu, tmp_path, *args, **{"WEBEX_ADMIN_TOKEN": "", **env})
 
 
 async def test_sync_from_nothing_creates_three_with_target_and_secret(
