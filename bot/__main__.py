@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, NoReturn
 
-from aiohttp import web
 from pydantic import ValidationError
 
 from bot.settings import Settings
@@ -34,36 +31,6 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [settings.WEBEX_BOT_TOKEN, settings.WEBEX_ADMIN_TOKEN, settings.WEBEX_WEBHOOK_SECRET,
               settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN]
     return [v.get_secret_value() for v in values if v is not None]
-
-
-async def serve(settings: Settings) -> int:
-    from bot.app import StartupError, create_app
-
-    # The SDK's worker threads hold the GIL in 5 ms slices by default; shorter slices keep the
-    # event loop, and so webhook acknowledgements, responsive while they work.
-    sys.setswitchinterval(0.0005)
-    app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
-    try:
-        await runner.setup()
-    except StartupError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    # Webex may deliver hundreds of events at once; the default backlog of 128 would make the
-    # rest wait for a SYN retry (a second or more) before they are even read.
-    site = web.TCPSite(runner, settings.HOST, settings.PORT, backlog=1024)
-    await site.start()
-    # What start-up built lives as long as the process: keep the cyclic collector from
-    # scanning it again and again (its pauses were the tail of webhook acknowledgements).
-    gc.freeze()
-    print(f"listening on http://{settings.HOST}:{settings.PORT}", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-    return 0
 
 
 def run_loop(main: Coroutine[Any, Any, int]) -> int:
@@ -117,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = settings.missing_for_serve()
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
+        from bot.serve import serve
+
         return run_loop(serve(settings))
     if args.command == "webhooks":
         from bot.ops.webhooks import run_webhooks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -14,7 +16,8 @@ from bot.card_tokens import CardTokens
 from bot.changes import ChangeService
 from bot.directory import Directory
 from bot.errors import BotError
-from bot.keys import RUNNER, SECRET, SERVICES, SETTINGS
+from bot.intake import Intake
+from bot.keys import INTAKE, RUNNER, SERVICES, SETTINGS
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import Person
 from bot.ops.webhooks import sync_webhooks, target_for
@@ -25,6 +28,8 @@ from bot.runner import EventRunner
 from bot.services import BotIdentity, Services
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.intake import read_intake
+from bot.store.url import intake_path
 from bot.telephony import TelephonyClient
 from bot.webex import WebexGateway
 from bot.webhook import MAX_BODY, receive
@@ -39,8 +44,6 @@ class StartupError(Exception):
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
-    secret = settings.WEBEX_WEBHOOK_SECRET
-    app[SECRET] = secret.get_secret_value().encode() if secret else b""
     app.router.add_post("/webhooks/webex", receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -75,6 +78,8 @@ def _services_ctx(
             )
             app[SERVICES] = services
             app[RUNNER] = runner
+            app[INTAKE] = intake_for(settings, services, runner)
+            await import_intake(settings, services)
             await runner.sweep()  # resume what a crash or a restart left unfinished
             await runner.start()
             log.info("ready: bot %s serves organization %s", services.bot.name,
@@ -88,6 +93,35 @@ def _services_ctx(
                     await services.store.close()
 
     return ctx
+
+
+async def import_intake(settings: Settings, services: Services) -> None:
+    """Bring into the inbox what a receiving process acknowledged (bot/store/intake.py) but
+    the worker never recorded: it crashed in between. Known keys are skipped."""
+    path = intake_path(settings.DATABASE_URL)
+    if path is None:
+        return
+    since = services.clock() - settings.inbox_resume_window
+    events = await asyncio.to_thread(read_intake, path, since)
+    await services.store.record_events(events)
+    if events:
+        log.info("checked %d events the receiving process acknowledged", len(events))
+
+
+def webhook_secret(settings: Settings) -> bytes:
+    secret = settings.WEBEX_WEBHOOK_SECRET
+    return secret.get_secret_value().encode() if secret else b""
+
+
+def intake_for(settings: Settings, services: Services, runner: EventRunner) -> Intake:
+    """The receiver in this process hands accepted events straight to this process's runner."""
+    return Intake(
+        secret=webhook_secret(settings), bot_id=services.bot.id,
+        record=functools.partial(services.store.record_event, owner=runner.owner,
+                                 lease=runner.lease),
+        clock=services.clock, accept=runner.submit,
+        count=services.metrics.event, signature_failed=services.metrics.signature_failures.inc,
+    )
 
 
 async def _sync_webhooks(settings: Settings, services: Services) -> None:

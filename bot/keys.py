@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from bot.intake import Intake
     from bot.runner import EventRunner
     from bot.services import Services
     from bot.settings import Settings
@@ -14,4 +15,4 @@ if TYPE_CHECKING:
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 SERVICES: web.AppKey[Services] = web.AppKey("services")
 RUNNER: web.AppKey[EventRunner] = web.AppKey("runner")
-SECRET: web.AppKey[bytes] = web.AppKey("webhook_secret")
+INTAKE: web.AppKey[Intake] = web.AppKey("intake")

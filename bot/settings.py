@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     WEBEX_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
     RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+    RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
 
     @field_validator(
         "WEBEX_BOT_TOKEN",

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.keys import RUNNER, SECRET, SERVICES
+from bot.keys import INTAKE
 from bot.models import Envelope
 from bot.security import SIGNATURE_HEADER, verify_signature
 from bot.store import InboxEvent
@@ -28,9 +28,9 @@ async def receive(request: web.Request) -> web.Response:
         body = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return web.Response(status=413)
-    services = request.app[SERVICES]
-    if not verify_signature(request.app[SECRET], body, request.headers.get(SIGNATURE_HEADER)):
-        services.metrics.signature_failures.inc()
+    intake = request.app[INTAKE]
+    if not verify_signature(intake.secret, body, request.headers.get(SIGNATURE_HEADER)):
+        intake.signature_failed()
         log.warning("webhook refused: missing or wrong signature")
         return web.Response(status=401)
     try:
@@ -43,33 +43,30 @@ async def receive(request: web.Request) -> web.Response:
         return web.Response(status=400, text="data.id is missing or not a Webex id")
     kind = envelope.kind
     if kind not in HANDLED:
-        services.metrics.event("other", "ignored")  # bounded labels: Webex adds resources
+        intake.count("other", "ignored")  # bounded labels: Webex adds resources
         return _ok("ignored")
     person_id = envelope.data.get("personId")
-    if kind in FROM_PEOPLE and person_id == services.bot.id:
-        services.metrics.event(kind, "own")
+    if kind in FROM_PEOPLE and person_id == intake.bot_id:
+        intake.count(kind, "own")
         log.debug("event %s is the bot's own: dropped", envelope.key)
         return _ok("own event")
-    if kind == "memberships/created" and person_id != services.bot.id:
-        services.metrics.event(kind, "ignored")
+    if kind == "memberships/created" and person_id != intake.bot_id:
+        intake.count(kind, "ignored")
         return _ok("ignored")
-    runner = request.app[RUNNER]
-    now = services.clock()
+    now = intake.clock()
     try:
-        recorded = await services.store.record_event(
-            envelope.key, envelope.resource, envelope.event, payload, now,
-            owner=runner.owner, lease=runner.lease,
-        )
+        recorded = await intake.record(envelope.key, envelope.resource, envelope.event,
+                                       payload, now)
     except Exception:
         # Not the sender's fault: 503 makes Webex deliver it again later.
         log.exception("event %s could not be recorded", envelope.key)
         return web.Response(status=503)
     if not recorded:
-        services.metrics.event(kind, "duplicate")
+        intake.count(kind, "duplicate")
         log.info("event %s delivered again: already recorded", envelope.key)
         return _ok("duplicate")
-    services.metrics.event(kind, "accepted")
-    runner.submit(envelope.key, InboxEvent(envelope.key, envelope.resource, envelope.event,
+    intake.count(kind, "accepted")
+    intake.accept(envelope.key, InboxEvent(envelope.key, envelope.resource, envelope.event,
                                            payload, now, attempts=1, state="pending"))
     return _ok("accepted")
 

@@ -63,6 +63,19 @@ class InboxMixin(StoreBase):
         return await self._run(lambda conn: conn.execute(stmt, params).first() is not None,
                                urgent=True)
 
+    async def record_events(
+        self, events: list[tuple[str, str, str, dict[str, Any], datetime]]
+    ) -> None:
+        """Record (key, resource, event, body, received_at) rows unleased, skipping keys
+        already recorded: what a receiving process acknowledged, brought in at start."""
+        if not events:
+            return
+        stmt = self._insert(_t).on_conflict_do_nothing(index_elements=["key"])
+        rows = [{"key": k, "resource": r, "event": e, "body": b, "received_at": t,
+                 "attempts": 0, "state": "pending", "owner": None, "lease_until": None}
+                for k, r, e, b, t in events]
+        await self._run(lambda conn: conn.execute(stmt, rows))
+
     async def claim_event(
         self, key: str, owner: str, now: datetime, lease: timedelta
     ) -> InboxEvent | None:

@@ -68,3 +68,11 @@ def connect_args_for(url: str, *, schema: str | None = None) -> dict[str, Any]:
     if schema is not None:
         return {"server_settings": {"search_path": schema}}
     return {}
+
+
+def intake_path(url: str) -> str | None:
+    """The receiving process's own file beside a SQLite database (None on PostgreSQL, where
+    it writes the inbox itself, and for :memory:)."""
+    if dialect_of(url) != "sqlite" or is_memory_sqlite(url):
+        return None
+    return f"{_parse(url).database}-intake"

@@ -1,0 +1,247 @@
+"""The receiving process of `serve` (see bot/split.py): it owns the public port, records and
+acknowledges webhooks, and hands each accepted event to the worker process over a local socket.
+
+It does nothing else, so the acknowledgement never waits for the work: the worker's event
+loop and threads may be saturated by hundreds of events in flight while this process, mostly
+idle, answers Webex within milliseconds. /healthz, /readyz and /metrics are the worker's,
+passed through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.intake import Intake, Record
+from bot.keys import INTAKE
+from bot.services import utcnow
+from bot.settings import Settings
+from bot.store import InboxEvent, Store
+from bot.store.intake import IntakeJournal
+from bot.store.url import intake_path
+from bot.webhook import MAX_BODY, receive
+
+log = logging.getLogger(__name__)
+PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
+JOURNAL_CHECKPOINT_SECONDS = 5.0
+JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FrontSpec:
+    """What the worker tells the front when it starts it (environment variables)."""
+
+    listen_fd: int
+    events_socket: str
+    http_socket: str
+    bot_id: str
+    owner: str
+    lease_seconds: float
+    parent_pid: int
+
+    def to_env(self) -> dict[str, str]:
+        return {f"ECN_FRONT_{k.upper()}": str(v) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_env(cls) -> FrontSpec:
+        def get(name: str) -> str:
+            return os.environ[f"ECN_FRONT_{name.upper()}"]
+
+        return cls(int(get("listen_fd")), get("events_socket"), get("http_socket"),
+                   get("bot_id"), get("owner"), float(get("lease_seconds")),
+                   int(get("parent_pid")))
+
+
+class WorkerLink:
+    """One line of JSON per message to the worker: an accepted event, or a count."""
+
+    def __init__(self, writer: asyncio.StreamWriter, *, journaled: bool) -> None:
+        self._writer = writer
+        self._journaled = journaled  # only in the journal: the worker records it in the inbox
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._writer.is_closing():
+            # The worker is gone: the event stays recorded in the inbox, under a lease that
+            # runs out, and the next worker's sweep runs it.
+            return
+        self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+
+    def accept(self, key: str, event: InboxEvent) -> None:
+        self._send({"key": key, "resource": event.resource, "event": event.event,
+                    "received_at": event.received_at.isoformat(), "body": event.body,
+                    "journaled": self._journaled})
+
+    def count(self, kind: str, outcome: str) -> None:
+        self._send({"count": [kind, outcome]})
+
+    def signature_failed(self) -> None:
+        self._send({"signature_failed": 1})
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+
+def event_from_line(message: dict[str, Any]) -> InboxEvent:
+    """The worker's side of WorkerLink.accept."""
+    return InboxEvent(message["key"], message["resource"], message["event"], message["body"],
+                      datetime.fromisoformat(message["received_at"]), attempts=1,
+                      state="pending")
+
+
+def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
+                     link: WorkerLink) -> web.Application:
+    secret = settings.WEBEX_WEBHOOK_SECRET
+    app = web.Application(client_max_size=MAX_BODY)
+    app[INTAKE] = Intake(
+        secret=secret.get_secret_value().encode() if secret else b"", bot_id=spec.bot_id,
+        record=record, clock=utcnow, accept=link.accept, count=link.count,
+        signature_failed=link.signature_failed,
+    )
+    app.router.add_post("/webhooks/webex", receive)
+    for path in PASSED_THROUGH:
+        app.router.add_get(path, _pass_through)
+    app.cleanup_ctx.append(_worker_http(spec.http_socket))
+    return app
+
+
+_HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("worker_http")
+
+
+def _worker_http(path: str) -> Any:
+    async def ctx(app: web.Application) -> Any:
+        connector = aiohttp.UnixConnector(path=path)
+        async with aiohttp.ClientSession(connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=10)) as session:
+            app[_HTTP] = session
+            yield
+
+    return ctx
+
+
+async def _pass_through(request: web.Request) -> web.Response:
+    """The worker's own answer (it knows the database, the token and the counters)."""
+    try:
+        async with request.app[_HTTP].get(f"http://worker{request.path}") as reply:
+            body = await reply.read()
+            return web.Response(status=reply.status, body=body,
+                                content_type=reply.content_type,
+                                charset=reply.charset)
+    except (aiohttp.ClientError, TimeoutError):
+        return web.json_response({"status": "worker not answering"}, status=503)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """If the worker dies (even by SIGKILL), so does this process, freeing the port."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        raise SystemExit(1)  # it died before the line above
+
+
+@contextlib.asynccontextmanager
+async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[Record, bool]]:
+    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease."""
+    path = intake_path(settings.DATABASE_URL)
+    if path is not None:
+        journal = IntakeJournal(path)
+        maintenance = asyncio.create_task(_maintain(journal, settings))
+
+        async def record(key: str, resource: str, event: str, body: dict[str, Any],
+                         now: datetime) -> bool:
+            return journal.record(key, resource, event, body, now)
+
+        try:
+            yield record, True
+        finally:
+            maintenance.cancel()
+            journal.close()
+        return
+    store = await Store.open(settings.DATABASE_URL, migrate=False, pool_size=4)
+    try:
+        yield functools.partial(store.record_event, owner=spec.owner,
+                                lease=timedelta(seconds=spec.lease_seconds)), False
+    finally:
+        await store.close()
+
+
+async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
+    """Checkpoint the journal off the loop; forget what the inbox forgets too."""
+    retention = timedelta(hours=settings.INBOX_RETENTION_HOURS)
+    pruned_at = utcnow()
+    while True:
+        await asyncio.sleep(JOURNAL_CHECKPOINT_SECONDS)
+        prune = utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
+        try:
+            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None)
+        except Exception:
+            log.warning("intake journal checkpoint failed; trying again later", exc_info=True)
+            continue
+        if prune:
+            pruned_at = utcnow()
+
+
+async def run_front(settings: Settings) -> int:
+    spec = FrontSpec.from_env()
+    _die_with_parent(spec.parent_pid)
+    listener = socket.socket(fileno=spec.listen_fd)
+    try:
+        async with _recorder(settings, spec) as (record, journaled):
+            return await _serve(settings, spec, listener, record, journaled)
+    finally:
+        listener.close()
+
+
+async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, record: Record,
+                 journaled: bool) -> int:
+    reader, writer = await asyncio.open_unix_connection(spec.events_socket)
+    link = WorkerLink(writer, journaled=journaled)
+    app = create_front_app(settings, spec, record, link)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, listener).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    worker_gone = asyncio.create_task(reader.read())  # the worker never writes: EOF
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([worker_gone, stopping], return_when=asyncio.FIRST_COMPLETED)
+    # Stop taking connections, finish the acknowledgements under way, then hand over
+    # the last accepted events before closing the link.
+    await runner.cleanup()
+    await link.close()
+    worker_gone.cancel()
+    stopping.cancel()
+    return 0 if stop.is_set() else 1
+
+
+def main() -> int:
+    """`python -m bot.front`, started by `serve` only (it passes the listening socket)."""
+    from bot import logs
+    from bot.__main__ import load_settings, run_loop, secrets_of
+
+    settings = load_settings()
+    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets_of(settings))
+    return run_loop(run_front(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,224 @@
+"""`python -m bot serve`: the app, and by default a receiving process of its own in front of it.
+
+With RECEIVER_PROCESS on (the default) this process is the worker: it checks the tokens, runs
+the events and serves /healthz, /readyz and /metrics on a private socket, while a child
+process (bot/front.py) owns the public port, records and acknowledges each webhook and passes
+it here. An event loop saturated by work (one Python process is bound to one core by its
+lock) then never delays an acknowledgement. If either process dies the other follows, so
+the platform restarts both; nothing acknowledged is lost, since it is in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.app import StartupError, create_app
+from bot.front import FrontSpec, event_from_line
+from bot.keys import RUNNER, SERVICES
+from bot.settings import Settings
+from bot.store import InboxEvent
+from bot.webhook import MAX_BODY
+
+log = logging.getLogger(__name__)
+BACKLOG = 1024  # Webex may deliver hundreds at once; 128 would make the rest wait for a SYN retry
+BIND_WAIT_SECONDS = 5.0  # a receiver of the previous run may still be closing the port
+FRONT_START_SECONDS = 30.0
+
+
+async def serve(settings: Settings) -> int:
+    # The SDK's worker threads hold the GIL in 5 ms slices by default; shorter slices keep the
+    # event loop responsive while they work.
+    sys.setswitchinterval(0.0005)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    try:
+        listener = await bind(settings.HOST, settings.PORT)
+    except OSError as error:
+        print(f"error: cannot listen on {settings.HOST}:{settings.PORT}: {error.strerror}",
+              file=sys.stderr)
+        await runner.cleanup()
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if settings.RECEIVER_PROCESS:
+            return await _with_front(app, runner, listener, stop)
+        await web.SockSite(runner, listener).start()
+        _started(listener)
+        await stop.wait()
+        return 0
+    finally:
+        await runner.cleanup()
+        listener.close()
+
+
+async def bind(host: str, port: int) -> socket.socket:
+    """The public listening socket; waits a little for a port the last run is releasing."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    deadline = asyncio.get_running_loop().time() + BIND_WAIT_SECONDS
+    while True:
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as error:
+            sock.close()
+            if error.errno != errno.EADDRINUSE or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            continue
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+        return sock
+
+
+def _started(listener: socket.socket, note: str = "") -> None:
+    # What start-up built lives as long as the process: keep the cyclic collector from
+    # scanning it again and again (its pauses were the tail of webhook acknowledgements).
+    gc.freeze()
+    host, port = listener.getsockname()[:2]
+    print(f"listening on http://{host}:{port}{note}", file=sys.stderr, flush=True)
+
+
+async def _with_front(app: web.Application, runner: web.AppRunner, listener: socket.socket,
+                      stop: asyncio.Event) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="ecn-bot-"))
+    try:
+        http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
+        await web.UnixSite(runner, str(http_socket)).start()
+        recording: set[asyncio.Task[None]] = set()
+        link = _Link(_event_handler(app, recording))
+        server = await asyncio.start_unix_server(link.serve, str(events_socket),
+                                                 limit=8 * MAX_BODY)
+        services, event_runner = app[SERVICES], app[RUNNER]
+        spec = FrontSpec(listener.fileno(), str(events_socket), str(http_socket),
+                         services.bot.id, event_runner.owner,
+                         event_runner.lease.total_seconds(), os.getpid())
+        front = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.front", env={**os.environ, **spec.to_env()},
+            pass_fds=[listener.fileno()])
+        front_exit = asyncio.create_task(front.wait())
+        try:
+            await asyncio.wait_for(_first(link.connected.wait(), front_exit),
+                                   FRONT_START_SECONDS)
+            if front_exit.done():
+                print(f"error: the receiving process exited at start ({front_exit.result()})",
+                      file=sys.stderr)
+                return 1
+            _started(listener, f" (receiving process {front.pid})")
+            await _first(stop.wait(), front_exit)
+        finally:
+            if not front_exit.done():
+                front.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(asyncio.shield(front_exit), FRONT_START_SECONDS)
+                except TimeoutError:
+                    front.kill()
+                    await front_exit
+            # Every event the receiver accepted reaches the runner before it stops.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(link.closed.wait(), 5)
+            if recording:
+                await asyncio.wait(recording, timeout=10)
+            server.close()
+        if not stop.is_set():
+            log.error("the receiving process exited (status %s); stopping", front.returncode)
+            return 1
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _first(*waits: Any) -> None:
+    tasks = [w if isinstance(w, asyncio.Future) else asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if not task.done() and task not in waits:
+                task.cancel()
+
+
+class _Link:
+    """The worker's end of the receiver's link: one JSON message per line."""
+
+    def __init__(self, handle: Callable[[dict[str, Any]], None]) -> None:
+        self._handle = handle
+        self.connected = asyncio.Event()
+        self.closed = asyncio.Event()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.connected.is_set():  # one receiver per worker
+            writer.close()
+            return
+        self.connected.set()
+        try:
+            async for line in reader:
+                try:
+                    self._handle(json.loads(line))
+                except Exception:
+                    log.exception("a message from the receiving process was not understood")
+        finally:
+            writer.close()
+            self.closed.set()
+
+
+def _event_handler(app: web.Application, pending: set[asyncio.Task[None]]
+                   ) -> Callable[[dict[str, Any]], None]:
+    def handle(message: dict[str, Any]) -> None:
+        metrics = app[SERVICES].metrics
+        if "key" in message:
+            event = event_from_line(message)
+            if message.get("journaled"):
+                task = asyncio.create_task(_record_then_run(app, event))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+            else:
+                app[RUNNER].submit(event.key, event)
+        elif "count" in message:
+            kind, outcome = message["count"]
+            metrics.event(str(kind), str(outcome))
+        elif "signature_failed" in message:
+            metrics.signature_failures.inc()
+
+    return handle
+
+
+async def _record_then_run(app: web.Application, event: InboxEvent) -> None:
+    """An event the receiver holds in its journal only: into the inbox under this runner's
+    lease, then run. If this fails the event stays in the journal for the next start."""
+    runner, store = app[RUNNER], app[SERVICES].store
+    try:
+        recorded = await store.record_event(event.key, event.resource, event.event, event.body,
+                                            event.received_at, owner=runner.owner,
+                                            lease=runner.lease)
+    except Exception:
+        log.exception("event %s could not be recorded in the inbox; it is resumed at the "
+                      "next start", event.key)
+        return
+    if recorded:
+        runner.submit(event.key, event)
