@@ -33,6 +33,7 @@ from bot.front import FrontSpec, event_from_line
 from bot.keys import RUNNER, SERVICES
 from bot.settings import Settings
 from bot.store import InboxEvent
+from bot.store.url import is_memory_sqlite
 from bot.webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ async def serve(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        if settings.RECEIVER_PROCESS:
+        # An in-memory database lives in this process only: a receiver could not record in it.
+        if settings.RECEIVER_PROCESS and not is_memory_sqlite(settings.DATABASE_URL):
             return await _with_front(app, runner, listener, stop)
         await web.SockSite(runner, listener).start()
         _started(listener)

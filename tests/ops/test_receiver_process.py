@@ -1,0 +1,301 @@
+"""`serve` with its receiving process (bot/front.py): what was acknowledged is answered once,
+the two processes live and die together, and RECEIVER_PROCESS=false keeps one process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.emulator import Emulator
+from bot.store.intake import IntakeJournal, read_intake
+from tests.e2e.harness import running_bot
+from tests.e2e.helpers import card_text, envelope_for
+from tests.ops.test_runtime import samples, value
+from tests.procs import BotProcess, free_port, post_to, start_serve, wait_for
+
+Serve = Callable[..., Awaitable[BotProcess]]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "bot.db"
+
+
+@pytest.fixture
+async def serve(emu: Emulator, tmp_path: Path, db_path: Path) -> AsyncIterator[Serve]:
+    """Start `serve` on one port and one SQLite file, as often as a test restarts it."""
+    port = free_port()
+    started: list[BotProcess] = []
+
+    async def start(**env: str) -> BotProcess:
+        bot = await start_serve(
+            emu,
+            tmp_path,
+            port=port,
+            log=tmp_path / "bot.log",
+            DATABASE_URL=f"sqlite:///{db_path}",
+            PUBLIC_URL=f"http://127.0.0.1:{port}",
+            INBOX_LEASE_SECONDS="1",
+            SHUTDOWN_GRACE_SECONDS="1",
+            **env,
+        )
+        started.append(bot)
+        return bot
+
+    yield start
+    for bot in started:
+        if bot.process.returncode is None:
+            await bot.kill()  # the receiving process dies with it
+
+
+def bot_replies(emu: Emulator, sent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bot's answers to `sent`: in its thread in a group space, after it in a direct one."""
+    return [
+        m
+        for m in emu.state.messages.values()
+        if m["personId"] == emu.seed.bot_id
+        and m["roomId"] == sent["roomId"]
+        and (
+            m.get("parentId") == sent["id"]
+            or (sent.get("roomType") == "direct" and m["created"] >= sent["created"])
+        )
+    ]
+
+
+def children(pid: int) -> set[int]:
+    """The live child processes of `pid`, whichever of its threads started them."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found.update(int(c) for c in (task / "children").read_text().split())
+        except FileNotFoundError:
+            continue  # the thread ended meanwhile
+    return {c for c in found if alive(c)}
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet is gone: it holds no port and runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def receiver_of(bot: BotProcess) -> int:
+    [pid] = children(bot.process.pid)
+    return pid
+
+
+async def metrics(bot: BotProcess) -> dict[Any, float]:
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+        assert reply.status == 200, await reply.text()
+        return samples(await reply.text())
+
+
+async def metric_reaches(bot: BotProcess, name: str, wanted: float, **labels: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while value(await metrics(bot), name, **labels) < wanted:
+        assert asyncio.get_running_loop().time() < deadline, f"{name} {labels} < {wanted}"
+        await asyncio.sleep(0.05)
+
+
+async def wait_for_idle(bot: BotProcess) -> None:
+    deadline = asyncio.get_running_loop().time() + 10
+    while await bot.busy():
+        assert asyncio.get_running_loop().time() < deadline, bot.output()
+        await asyncio.sleep(0.05)
+
+
+async def command_is_answered(emu: Emulator, text: str = "status") -> dict[str, Any]:
+    """alice mentions the bot in the group space; the bot answers in its thread."""
+    sent = await emu.post_message(person="alice", room="group", text=text, mention_bot=True)
+    await wait_for(lambda: bot_replies(emu, sent), 15, f"the answer to {text!r}")
+    return sent
+
+
+# --- the journal, as the receiving process and the worker use it --------------------------
+
+T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
+
+
+def test_a_repeated_key_is_not_recorded_again(tmp_path: Path) -> None:
+    journal = IntakeJournal(str(tmp_path / "bot.db-intake"))
+    try:
+        assert journal.record("messages:M1", "messages", "created", {"n": 1}, T0) is True
+        assert journal.record("messages:M1", "messages", "created", {"n": 2}, T0) is False
+        assert journal.record("messages:M2", "messages", "created", {"n": 3}, T0) is True
+    finally:
+        journal.close()
+    rows = read_intake(journal.path, T0)
+    assert [(key, body) for key, _, _, body, _ in rows] == [
+        ("messages:M1", {"n": 1}),
+        ("messages:M2", {"n": 3}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("received", "since", "read"),
+    [
+        (T0, T0, True),
+        (T0, T0 + timedelta(microseconds=1), False),  # isoformat drops a zero fraction
+        (T0 + timedelta(microseconds=1), T0, True),
+        (T0 + timedelta(milliseconds=500), T0 + timedelta(seconds=1), False),
+        (T0 + timedelta(seconds=1), T0 + timedelta(milliseconds=500), True),
+        (T0 - timedelta(hours=1), T0, False),
+    ],
+)
+def test_only_events_received_since_the_given_time_are_read(
+    tmp_path: Path, received: datetime, since: datetime, read: bool
+) -> None:
+    journal = IntakeJournal(str(tmp_path / "bot.db-intake"))
+    journal.record("messages:OLD", "messages", "created", {}, T0 - timedelta(days=1))
+    journal.record("messages:M", "attachmentActions", "created", {"a": [1]}, received)
+    journal.close()
+
+    rows = read_intake(journal.path, since)
+
+    expected = [("messages:M", "attachmentActions", "created", {"a": [1]}, received)]
+    assert rows == (expected if read else [])
+
+
+def test_a_missing_or_empty_journal_reads_as_nothing(tmp_path: Path) -> None:
+    assert read_intake(str(tmp_path / "never-written"), T0) == []
+    (tmp_path / "empty").touch()
+    assert read_intake(str(tmp_path / "empty"), T0) == []
+
+
+def test_a_checkpoint_forgets_events_older_than_asked(tmp_path: Path) -> None:
+    journal = IntakeJournal(str(tmp_path / "bot.db-intake"))
+    journal.record("messages:OLD", "messages", "created", {}, T0 - timedelta(hours=2))
+    journal.record("messages:NEW", "messages", "created", {}, T0)
+    journal.checkpoint(T0 - timedelta(hours=1))
+    journal.close()
+
+    assert [row[0] for row in read_intake(journal.path, T0 - timedelta(days=1))] == ["messages:NEW"]
+
+
+# --- acknowledged by the receiver, never recorded in the inbox ------------------------------
+
+
+async def test_an_event_only_in_the_journal_is_answered_once_at_start(
+    emu: Emulator, tmp_path: Path, db_path: Path
+) -> None:
+    # alice wrote to the bot; its receiving process journaled and acknowledged the delivery,
+    # and the worker died before recording it in the inbox (no webhooks: nothing else arrives).
+    sent = await emu.post_message(person="alice", room="direct_alice", text="status")
+    envelope = envelope_for(emu, sent)
+    journal = IntakeJournal(f"{db_path}-intake")
+    journal.record(
+        f"messages:{sent['id']}", "messages", "created", json.loads(envelope), datetime.now(UTC)
+    )
+    journal.close()
+
+    async with running_bot(
+        emu, tmp_path, webhooks=False, DATABASE_URL=f"sqlite:///{db_path}"
+    ) as bot:
+        await wait_for(lambda: bot_replies(emu, sent), 10, "the answer after the start")
+        await bot.idle()
+    # A later start reads the same journal again: the event is known, nothing is run again.
+    async with running_bot(
+        emu, tmp_path, webhooks=False, DATABASE_URL=f"sqlite:///{db_path}"
+    ) as bot:
+        await bot.idle()
+
+    [reply] = bot_replies(emu, sent)
+    assert "security@acme.example" in card_text(reply)  # the status it asked for
+
+
+# --- serve: the receiving process in front of the worker ------------------------------------
+
+
+async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
+    emu: Emulator, serve: Serve
+) -> None:
+    bot = await serve()
+    assert receiver_of(bot)  # the receiving process is there
+    sent = await emu.post_message(person="alice", room="lobby", text="hello")  # no mention
+
+    assert await post_to(bot.webhook_url, envelope_for(emu, sent), secret="not-the-secret") == 401
+    await metric_reaches(bot, "ecn_bot_signature_failures_total", 1)
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+        assert "ecn_bot_signature_failures_total 1.0" in await reply.text()
+
+    command = await command_is_answered(emu)
+    [again] = await emu.redeliver(command["id"])
+    assert again.status == 200
+    await metric_reaches(
+        bot, "ecn_bot_events_total", 1, type="messages/created", outcome="duplicate"
+    )
+    await wait_for_idle(bot)
+    assert len(bot_replies(emu, command)) == 1
+    assert (
+        value(
+            await metrics(bot), "ecn_bot_events_total", type="messages/created", outcome="accepted"
+        )
+        == 1
+    )
+
+
+async def test_a_killed_receiving_process_stops_serve_with_a_failure_status(
+    emu: Emulator, serve: Serve
+) -> None:
+    bot = await serve()
+    receiver = receiver_of(bot)
+
+    os.kill(receiver, signal.SIGKILL)
+    status = await asyncio.wait_for(bot.process.wait(), 15)
+
+    assert status != 0, bot.output()  # a platform restarts it
+    assert "the receiving process exited" in bot.output()
+    await serve()  # the same port, at once
+    await command_is_answered(emu)
+
+
+async def test_a_killed_serve_takes_its_receiving_process_along_and_frees_the_port(
+    emu: Emulator, serve: Serve
+) -> None:
+    first = await serve()
+    receiver = receiver_of(first)
+
+    await first.kill()
+    await wait_for(lambda: not alive(receiver), 10, "the receiving process to go")
+
+    second = await serve()  # the same port
+    assert receiver_of(second) != receiver
+    await command_is_answered(emu)
+
+
+async def test_receiver_process_false_serves_alone_and_answers(emu: Emulator, serve: Serve) -> None:
+    bot = await serve(RECEIVER_PROCESS="false")
+
+    await command_is_answered(emu)
+
+    assert children(bot.process.pid) == set()
+    assert "receiving process" not in bot.output()
+    await bot.stop()
+
+
+async def test_serve_on_an_in_memory_database_answers_in_one_process(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    # The receiving process would open a database of its own, empty: every webhook a 503.
+    port = free_port()
+    bot = await start_serve(
+        emu, tmp_path, port=port, DATABASE_URL="sqlite://", PUBLIC_URL=f"http://127.0.0.1:{port}"
+    )
+    try:
+        await command_is_answered(emu)
+        assert children(bot.process.pid) == set()
+        assert all(d.ok for d in emu.deliveries)
+    finally:
+        await bot.stop()
