@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -21,8 +23,9 @@ from benchmarks.client import (
     envelope,
     percentile,
 )
-from benchmarks.procs import BotProcess, EmulatorProcess
+from benchmarks.procs import ROOT, BotProcess, EmulatorProcess
 from benchmarks.seed import admin_name, space_name
+from bot.security import sign
 
 
 @dataclass
@@ -120,41 +123,98 @@ async def warm_up(rig: Rig) -> None:
     await rig.command(0, "status")
 
 
-async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 1000) -> dict[str, Any]:
-    """Acknowledgements while `in_flight` events are being worked on: first a burst of that
-    many at once, then one webhook at a time, topped up so about `in_flight` stay unanswered."""
-    messages = [await rig.message(i, "status") for i in range(in_flight + probes)]
-    bodies = [envelope(rig.seed, m) for m in messages]
-    for m in messages:
+async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 500,
+                         interval: float = 0.01) -> dict[str, Any]:
+    """Acknowledgements with `in_flight` events in flight. First a burst: that many posted in
+    the same instant. Then steady: the harness keeps `in_flight` commands unanswered (a new one
+    as each reply lands) while a probe process of its own posts `probes` more, one every
+    `interval` seconds, timing each answer."""
+    burst_messages = [await rig.message(i, "status") for i in range(in_flight)]
+    for m in burst_messages:
         rig.listener.expect(m["id"])
     burst_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
-    await asyncio.gather(*(burst_sender.post(b) for b in bodies[:in_flight]))
-    gauges = await rig.gauges()
-    outstanding_seen: list[int] = []
-    probe_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
-    done_before = len(rig.listener.replies)
-    for index, body in enumerate(bodies[in_flight:]):
-        while True:
-            answered = len(rig.listener.replies) - done_before
-            outstanding = in_flight + index - answered
-            if outstanding < in_flight:
+    await asyncio.gather(*(burst_sender.post(envelope(rig.seed, m)) for m in burst_messages))
+    await _all_answered(rig, burst_messages)
+
+    # Enough commands to keep `in_flight` going while the probes run, at ~300/s.
+    pool = [await rig.message(i, "status")
+            for i in range(in_flight + int(probes * interval * 300))]
+    probe_messages = [await rig.message(i, "status") for i in range(probes)]
+    loop_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    stop = asyncio.Event()
+    slots = asyncio.Semaphore(in_flight)
+    outstanding = 0
+    samples: list[int] = []
+    full = asyncio.Event()
+
+    async def one(message: dict[str, Any]) -> None:
+        nonlocal outstanding
+        waiter = rig.listener.expect(message["id"])
+        outstanding += 1
+        if outstanding >= in_flight:
+            full.set()
+        await loop_sender.post(envelope(rig.seed, message))
+        await asyncio.wait_for(waiter, 120)
+        outstanding -= 1
+        slots.release()
+
+    async def keep_in_flight() -> list[dict[str, Any]]:
+        sent, tasks = [], []
+        for message in pool:
+            await slots.acquire()
+            if stop.is_set():
                 break
-            await asyncio.sleep(0.001)
-        outstanding_seen.append(outstanding)
-        await probe_sender.post(body)
-    deadline = time.monotonic() + 60
+            sent.append(message)
+            tasks.append(asyncio.create_task(one(message)))
+        await asyncio.gather(*tasks)
+        return sent
+
+    async def sample() -> None:
+        while not stop.is_set():
+            samples.append(outstanding)
+            await asyncio.sleep(interval)
+
+    feeder = asyncio.create_task(keep_in_flight())
+    await full.wait()
+    sampler = asyncio.create_task(sample())
+    for m in probe_messages:
+        rig.listener.expect(m["id"])
+    job = {"url": rig.sender.url, "interval": interval,
+           "bodies": [[body.decode(), sign(rig.sender.secret, body)]
+                      for body in (envelope(rig.seed, m) for m in probe_messages)]}
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
+        json.dump(job, file)
+        file.flush()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.probe", file.name, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE)
+        out, _ = await process.communicate()
+    probe = json.loads(out)
+    stop.set()
+    slots.release()
+    sent = await feeder
+    await sampler
+    await _all_answered(rig, sent + probe_messages)
+    ordered = sorted(samples)
+    return {
+        "in_flight_target": in_flight,
+        "burst": summary(burst_sender.acks),
+        "steady": summary(probe["acks"]),
+        "steady_harness_sender": summary(loop_sender.acks),
+        "steady_in_flight_median": ordered[len(ordered) // 2] if ordered else 0,
+        "steady_in_flight_min": ordered[0] if ordered else 0,
+        "probe_interval_s": interval,
+        "statuses": dict(Counter(burst_sender.statuses) + Counter(loop_sender.statuses)
+                         + Counter({int(k): v for k, v in probe["statuses"].items()})),
+    }
+
+
+async def _all_answered(rig: Rig, messages: list[dict[str, Any]], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
     while any(m["id"] not in rig.listener.replies for m in messages):
         if time.monotonic() > deadline:
             raise TimeoutError("not every event was answered")
         await asyncio.sleep(0.05)
-    return {
-        "in_flight_target": in_flight,
-        "burst": summary(burst_sender.acks),
-        "steady": summary(probe_sender.acks),
-        "steady_outstanding_median": sorted(outstanding_seen)[len(outstanding_seen) // 2],
-        "bot_gauges_after_burst": gauges,
-        "statuses": dict(Counter(burst_sender.statuses) + Counter(probe_sender.statuses)),
-    }
 
 
 async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int = 15
