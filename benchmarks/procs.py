@@ -99,12 +99,21 @@ class BotProcess:
         return self.proc.pid
 
     def status(self) -> dict[str, int]:
-        """VmRSS and VmHWM (peak RSS) of the bot process, in kB."""
-        found: dict[str, int] = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                found[name] = int(value.split()[0])
+        """Memory of the bot in kB, the `serve` process and its receiving process together:
+        VmRSS and VmHWM (peak) summed, which counts the pages they share (the interpreter,
+        libraries) twice, and Pss, which divides shared pages between the processes: the sum
+        of Pss is what the two cost the machine. Also VmRSS of the worker alone."""
+        found: dict[str, int] = {"VmRSS": 0, "VmHWM": 0, "Pss": 0}
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        for pid in [str(self.pid), *children]:
+            lines = (Path(f"/proc/{pid}/status").read_text().splitlines()
+                     + Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines())
+            for line in lines:
+                name, _, value = line.partition(":")
+                if name in found:
+                    found[name] += int(value.split()[0])
+            if pid == str(self.pid):
+                found["worker_VmRSS"] = found["VmRSS"]
         return found
 
     def metrics(self) -> str:

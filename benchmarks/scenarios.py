@@ -269,7 +269,7 @@ async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]
     seed = rig.seed
     bot_id = seed["bot"]["id"]
     done_messages: list[dict[str, Any]] = []
-    samples: list[tuple[int, int]] = [(0, rig.bot.status()["VmRSS"])]
+    samples: list[tuple[int, int]] = [(0, rig.bot.status()["Pss"])]
     own_ids: list[str] = []
     sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
     real = 0
@@ -311,7 +311,7 @@ async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]
                 return
             await sender.post(await body_for(i))
             if (i + 1) % step == 0:
-                samples.append((i + 1, rig.bot.status()["VmRSS"]))
+                samples.append((i + 1, rig.bot.status()["Pss"]))
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -334,10 +334,12 @@ async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]
     return {
         "events": events, "real_commands": real, "seconds": elapsed,
         "events_per_second": events / elapsed,
-        "rss_mb_samples": [(n, round(kb / 1024, 1)) for n, kb in samples],
+        "pss_mb_samples": [(n, round(kb / 1024, 1)) for n, kb in samples],
+        "pss_mb_after": round(final["Pss"] / 1024, 1),
         "rss_mb_after": round(final["VmRSS"] / 1024, 1),
+        "worker_rss_mb_after": round(final["worker_VmRSS"] / 1024, 1),
         "peak_rss_mb": round(final["VmHWM"] / 1024, 1),
-        "rss_growth_mb_last_80pct": round((max(tail) - min(tail)) / 1024, 1) if tail else None,
+        "pss_growth_mb_last_80pct": round((max(tail) - min(tail)) / 1024, 1) if tail else None,
         "statuses": dict(sender.statuses),
         "own_events_fetched": own_fetched,
         "calls": dict(sorted(calls.items())),

@@ -17,6 +17,7 @@ from bot.changes import ChangeService
 from bot.directory import Directory
 from bot.errors import BotError
 from bot.intake import Intake
+from bot.journal import read_intake
 from bot.keys import INTAKE, RUNNER, SERVICES, SETTINGS
 from bot.metrics import CONTENT_TYPE, Metrics
 from bot.models import Person
@@ -27,8 +28,7 @@ from bot.retry import RetryPolicy
 from bot.runner import EventRunner
 from bot.services import BotIdentity, Services
 from bot.settings import Settings
-from bot.store import Store
-from bot.store.intake import read_intake
+from bot.store import InboxEvent, Store
 from bot.store.url import intake_path
 from bot.telephony import TelephonyClient
 from bot.webex import WebexGateway
@@ -96,7 +96,7 @@ def _services_ctx(
 
 
 async def import_intake(settings: Settings, services: Services) -> None:
-    """Bring into the inbox what a receiving process acknowledged (bot/store/intake.py) but
+    """Bring into the inbox what a receiving process acknowledged (bot/journal.py) but
     the worker never recorded: it crashed in between. Known keys are skipped."""
     path = intake_path(settings.DATABASE_URL)
     if path is None:
@@ -119,7 +119,9 @@ def intake_for(settings: Settings, services: Services, runner: EventRunner) -> I
         secret=webhook_secret(settings), bot_id=services.bot.id,
         record=functools.partial(services.store.record_event, owner=runner.owner,
                                  lease=runner.lease),
-        clock=services.clock, accept=runner.submit,
+        clock=services.clock,
+        accept=lambda key, resource, event, body, at: runner.submit(
+            key, InboxEvent(key, resource, event, body, at, attempts=1, state="pending")),
         count=services.metrics.event, signature_failed=services.metrics.signature_failures.inc,
     )
 

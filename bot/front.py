@@ -21,20 +21,20 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from bot.intake import Intake, Record
+from bot.journal import IntakeJournal
 from bot.keys import INTAKE
-from bot.services import utcnow
 from bot.settings import Settings
-from bot.store import InboxEvent, Store
-from bot.store.intake import IntakeJournal
-from bot.store.url import intake_path
 from bot.webhook import MAX_BODY, receive
+
+# Only what receiving needs is imported here (no SDK, no SQLAlchemy on SQLite): this process
+# should cost tens of megabytes, not a second copy of the bot.
 
 log = logging.getLogger(__name__)
 PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
@@ -47,6 +47,7 @@ class FrontSpec:
     """What the worker tells the front when it starts it (environment variables)."""
 
     listen_fd: int
+    journal: str  # the SQLite journal's path; "" on PostgreSQL
     events_socket: str
     http_socket: str
     bot_id: str
@@ -62,7 +63,7 @@ class FrontSpec:
         def get(name: str) -> str:
             return os.environ[f"ECN_FRONT_{name.upper()}"]
 
-        return cls(int(get("listen_fd")), get("events_socket"), get("http_socket"),
+        return cls(int(get("listen_fd")), get("journal"), get("events_socket"), get("http_socket"),
                    get("bot_id"), get("owner"), float(get("lease_seconds")),
                    int(get("parent_pid")))
 
@@ -81,9 +82,10 @@ class WorkerLink:
             return
         self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
 
-    def accept(self, key: str, event: InboxEvent) -> None:
-        self._send({"key": key, "resource": event.resource, "event": event.event,
-                    "received_at": event.received_at.isoformat(), "body": event.body,
+    def accept(self, key: str, resource: str, event: str, body: dict[str, Any],
+               received_at: datetime) -> None:
+        self._send({"key": key, "resource": resource, "event": event,
+                    "received_at": received_at.isoformat(), "body": body,
                     "journaled": self._journaled})
 
     def count(self, kind: str, outcome: str) -> None:
@@ -98,11 +100,8 @@ class WorkerLink:
             await self._writer.wait_closed()
 
 
-def event_from_line(message: dict[str, Any]) -> InboxEvent:
-    """The worker's side of WorkerLink.accept."""
-    return InboxEvent(message["key"], message["resource"], message["event"], message["body"],
-                      datetime.fromisoformat(message["received_at"]), attempts=1,
-                      state="pending")
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
@@ -159,9 +158,8 @@ def _die_with_parent(parent_pid: int) -> None:
 @contextlib.asynccontextmanager
 async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[Record, bool]]:
     """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease."""
-    path = intake_path(settings.DATABASE_URL)
-    if path is not None:
-        journal = IntakeJournal(path)
+    if spec.journal:
+        journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
 
         async def record(key: str, resource: str, event: str, body: dict[str, Any],
@@ -174,6 +172,8 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
             maintenance.cancel()
             journal.close()
         return
+    from bot.store import Store
+
     store = await Store.open(settings.DATABASE_URL, migrate=False, pool_size=4)
     try:
         yield functools.partial(store.record_event, owner=spec.owner,

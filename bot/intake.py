@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.store import InboxEvent
-
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
+# The same, once recorded: hand it on to be run.
+Accept = Callable[[str, str, str, dict[str, Any], datetime], object]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,6 @@ class Intake:
     bot_id: str
     record: Record
     clock: Callable[[], datetime]
-    accept: Callable[[str, InboxEvent], object]
+    accept: Accept
     count: Callable[[str, str], None]
     signature_failed: Callable[[], None]

@@ -23,17 +23,18 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.app import StartupError, create_app
-from bot.front import FrontSpec, event_from_line
-from bot.keys import RUNNER, SERVICES
+from bot.front import FrontSpec
+from bot.keys import RUNNER, SERVICES, SETTINGS
 from bot.settings import Settings
 from bot.store import InboxEvent
-from bot.store.url import is_memory_sqlite
+from bot.store.url import intake_path, is_memory_sqlite
 from bot.webhook import MAX_BODY
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
         server = await asyncio.start_unix_server(link.serve, str(events_socket),
                                                  limit=8 * MAX_BODY)
         services, event_runner = app[SERVICES], app[RUNNER]
-        spec = FrontSpec(listener.fileno(), str(events_socket), str(http_socket),
+        spec = FrontSpec(listener.fileno(), intake_path(app[SETTINGS].DATABASE_URL) or "",
+                         str(events_socket), str(http_socket),
                          services.bot.id, event_runner.owner,
                          event_runner.lease.total_seconds(), os.getpid())
         front = await asyncio.create_subprocess_exec(
@@ -208,6 +210,13 @@ def _event_handler(app: web.Application, pending: set[asyncio.Task[None]]
             metrics.signature_failures.inc()
 
     return handle
+
+
+def event_from_line(message: dict[str, Any]) -> InboxEvent:
+    """What WorkerLink.accept (bot/front.py) sent."""
+    return InboxEvent(message["key"], message["resource"], message["event"], message["body"],
+                      datetime.fromisoformat(message["received_at"]), attempts=1,
+                      state="pending")
 
 
 async def _record_then_run(app: web.Application, event: InboxEvent) -> None:

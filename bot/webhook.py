@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from bot.keys import INTAKE
 from bot.models import Envelope
 from bot.security import SIGNATURE_HEADER, verify_signature
-from bot.store import InboxEvent
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -66,8 +65,7 @@ async def receive(request: web.Request) -> web.Response:
         log.info("event %s delivered again: already recorded", envelope.key)
         return _ok("duplicate")
     intake.count(kind, "accepted")
-    intake.accept(envelope.key, InboxEvent(envelope.key, envelope.resource, envelope.event,
-                                           payload, now, attempts=1, state="pending"))
+    intake.accept(envelope.key, envelope.resource, envelope.event, payload, now)
     return _ok("accepted")
 
 

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from bot.emulator import Emulator
-from bot.store.intake import IntakeJournal, read_intake
+from bot.journal import IntakeJournal, read_intake
 from tests.e2e.harness import running_bot
 from tests.e2e.helpers import card_text, envelope_for
 from tests.ops.test_runtime import samples, value
