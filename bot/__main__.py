@@ -84,9 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = settings.missing_for_serve()
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
-        from bot.serve import serve
+        from bot.frontproc import fork_front
+        from bot.serve import serve, wants_front
 
-        return run_loop(serve(settings))
+        # Forked now, before any thread or loop exists, the receiver shares the modules.
+        front = fork_front(settings) if wants_front(settings) else None
+        return run_loop(serve(settings, front))
     if args.command == "webhooks":
         from bot.ops.webhooks import run_webhooks
 

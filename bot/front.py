@@ -44,7 +44,7 @@ JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class FrontSpec:
-    """What the worker tells the front when it starts it (environment variables)."""
+    """What the worker tells the receiver when it starts it (bot/frontproc.py)."""
 
     listen_fd: int
     journal: str  # the SQLite journal's path; "" on PostgreSQL
@@ -53,19 +53,6 @@ class FrontSpec:
     bot_id: str
     owner: str
     lease_seconds: float
-    parent_pid: int
-
-    def to_env(self) -> dict[str, str]:
-        return {f"ECN_FRONT_{k.upper()}": str(v) for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_env(cls) -> FrontSpec:
-        def get(name: str) -> str:
-            return os.environ[f"ECN_FRONT_{name.upper()}"]
-
-        return cls(int(get("listen_fd")), get("journal"), get("events_socket"), get("http_socket"),
-                   get("bot_id"), get("owner"), float(get("lease_seconds")),
-                   int(get("parent_pid")))
 
 
 class WorkerLink:
@@ -146,7 +133,7 @@ async def _pass_through(request: web.Request) -> web.Response:
         return web.json_response({"status": "worker not answering"}, status=503)
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
     """If the worker dies (even by SIGKILL), so does this process, freeing the port."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -198,9 +185,7 @@ async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
             pruned_at = utcnow()
 
 
-async def run_front(settings: Settings) -> int:
-    spec = FrontSpec.from_env()
-    _die_with_parent(spec.parent_pid)
+async def run_front(settings: Settings, spec: FrontSpec) -> int:
     listener = socket.socket(fileno=spec.listen_fd)
     try:
         async with _recorder(settings, spec) as (record, journaled):
@@ -231,17 +216,3 @@ async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, r
     worker_gone.cancel()
     stopping.cancel()
     return 0 if stop.is_set() else 1
-
-
-def main() -> int:
-    """`python -m bot.front`, started by `serve` only (it passes the listening socket)."""
-    from bot import logs
-    from bot.__main__ import load_settings, run_loop, secrets_of
-
-    settings = load_settings()
-    logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets_of(settings))
-    return run_loop(run_front(settings))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

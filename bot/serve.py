@@ -16,7 +16,6 @@ import errno
 import gc
 import json
 import logging
-import os
 import shutil
 import signal
 import socket
@@ -31,6 +30,7 @@ from aiohttp import web
 
 from bot.app import StartupError, create_app
 from bot.front import FrontSpec
+from bot.frontproc import ForkedFront
 from bot.keys import RUNNER, SERVICES, SETTINGS
 from bot.settings import Settings
 from bot.store import InboxEvent
@@ -43,7 +43,8 @@ BIND_WAIT_SECONDS = 5.0  # a receiver of the previous run may still be closing t
 FRONT_START_SECONDS = 30.0
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
+    """Serve until SIGTERM; with `front` (bot/frontproc.py) it receives, this process works."""
     # The SDK's worker threads hold the GIL in 5 ms slices by default; shorter slices keep the
     # event loop responsive while they work.
     sys.setswitchinterval(0.0005)
@@ -53,6 +54,8 @@ async def serve(settings: Settings) -> int:
         await runner.setup()
     except StartupError as error:
         print(f"error: {error}", file=sys.stderr)
+        if front is not None:
+            front.abandon()
         return 1
     try:
         listener = await bind(settings.HOST, settings.PORT)
@@ -60,15 +63,16 @@ async def serve(settings: Settings) -> int:
         print(f"error: cannot listen on {settings.HOST}:{settings.PORT}: {error.strerror}",
               file=sys.stderr)
         await runner.cleanup()
+        if front is not None:
+            front.abandon()
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        # An in-memory database lives in this process only: a receiver could not record in it.
-        if settings.RECEIVER_PROCESS and not is_memory_sqlite(settings.DATABASE_URL):
-            return await _with_front(app, runner, listener, stop)
+        if front is not None:
+            return await _with_front(app, runner, listener, stop, front)
         await web.SockSite(runner, listener).start()
         _started(listener)
         await stop.wait()
@@ -107,8 +111,13 @@ def _started(listener: socket.socket, note: str = "") -> None:
     print(f"listening on http://{host}:{port}{note}", file=sys.stderr, flush=True)
 
 
+def wants_front(settings: Settings) -> bool:
+    # An in-memory database lives in one process only: a receiver could not record in it.
+    return settings.RECEIVER_PROCESS and not is_memory_sqlite(settings.DATABASE_URL)
+
+
 async def _with_front(app: web.Application, runner: web.AppRunner, listener: socket.socket,
-                      stop: asyncio.Event) -> int:
+                      stop: asyncio.Event, front: ForkedFront) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="ecn-bot-"))
     try:
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
@@ -121,10 +130,8 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
         spec = FrontSpec(listener.fileno(), intake_path(app[SETTINGS].DATABASE_URL) or "",
                          str(events_socket), str(http_socket),
                          services.bot.id, event_runner.owner,
-                         event_runner.lease.total_seconds(), os.getpid())
-        front = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.front", env={**os.environ, **spec.to_env()},
-            pass_fds=[listener.fileno()])
+                         event_runner.lease.total_seconds())
+        front.start(spec, listener)
         front_exit = asyncio.create_task(front.wait())
         try:
             await asyncio.wait_for(_first(link.connected.wait(), front_exit),
@@ -141,7 +148,7 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
                 try:
                     await asyncio.wait_for(asyncio.shield(front_exit), FRONT_START_SECONDS)
                 except TimeoutError:
-                    front.kill()
+                    front.send_signal(signal.SIGKILL)
                     await front_exit
             # Every event the receiver accepted reaches the runner before it stops.
             with contextlib.suppress(TimeoutError):
