@@ -34,7 +34,6 @@ class EventRunner:
             maxsize=QUEUE_LIMIT)
         self._queued: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._workers: list[asyncio.Task[None]] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._accepting = True
         self._pruned_at: datetime | None = None
@@ -48,10 +47,16 @@ class EventRunner:
         return self._lease
 
     def submit(self, key: str, leased: InboxEvent | None = None) -> bool:
-        """Queue `key` (`leased`: recorded with this runner's lease, so no claim is needed);
-        when the queue is full it stays in the inbox for the sweeper."""
+        """Run `key` now if fewer than `concurrency` events are running, else queue it
+        (`leased`: recorded with this runner's lease, so no claim is needed); when the queue
+        is full it stays in the inbox for the sweeper."""
         if not self._accepting or key in self._queued or key in self._running:
             return False
+        if len(self._running) < self._concurrency and self._queue.empty():
+            # Straight into a task: every hop through a queue and a worker task is another
+            # turn of a busy event loop before the first Webex call goes out.
+            self._start(key, leased)
+            return True
         try:
             self._queue.put_nowait((key, leased))
         except asyncio.QueueFull:
@@ -62,8 +67,6 @@ class EventRunner:
         return True
 
     async def start(self) -> None:
-        self._workers = [asyncio.create_task(self._work(), name=f"event-worker-{i}")
-                         for i in range(self._concurrency)]
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
 
     async def stop(self, grace: float) -> None:
@@ -71,8 +74,6 @@ class EventRunner:
         self._accepting = False
         if self._sweeper is not None:
             self._sweeper.cancel()
-        for worker in self._workers:
-            worker.cancel()
         in_flight = list(self._running.values())
         if in_flight:
             log.info("shutdown: waiting up to %.0fs for %d events", grace, len(in_flight))
@@ -80,7 +81,6 @@ class EventRunner:
             for task in late:
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
-        await asyncio.gather(*self._workers, return_exceptions=True)
         if self._sweeper is not None:
             await asyncio.gather(self._sweeper, return_exceptions=True)
         # Queued events recorded with our lease: give the leases back so that the next start
@@ -120,21 +120,21 @@ class EventRunner:
             except Exception:
                 log.exception("inbox sweep failed; trying again later")
 
-    async def _work(self) -> None:
-        while True:
-            key, leased = await self._queue.get()
-            self._queued.discard(key)
-            self._services.metrics.queued.set(self._queue.qsize())
-            task = asyncio.create_task(self._run(key, leased), name=f"event {key}")
-            self._running[key] = task
-            task.add_done_callback(functools.partial(self._done, key))
-            self._services.metrics.in_flight.set(len(self._running))
-            # Cancelling this worker at shutdown leaves the event's task running: stop()
-            # decides how long it may take.
-            await asyncio.wait([task])
+    def _start(self, key: str, leased: InboxEvent | None) -> None:
+        task = asyncio.create_task(self._run(key, leased), name=f"event {key}")
+        self._running[key] = task
+        task.add_done_callback(functools.partial(self._done, key))
+        self._services.metrics.in_flight.set(len(self._running))
 
     def _done(self, key: str, _task: object = None) -> None:
+        """An event ended: the next queued one takes its place (none once stopping)."""
         self._running.pop(key, None)
+        while (self._accepting and len(self._running) < self._concurrency
+               and not self._queue.empty()):
+            next_key, leased = self._queue.get_nowait()
+            self._queued.discard(next_key)
+            self._start(next_key, leased)
+        self._services.metrics.queued.set(self._queue.qsize())
         self._services.metrics.in_flight.set(len(self._running))
 
     async def _run(self, key: str, leased: InboxEvent | None) -> None:

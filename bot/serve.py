@@ -21,7 +21,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -122,8 +122,7 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
     try:
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
         await web.UnixSite(runner, str(http_socket)).start()
-        recording: set[asyncio.Task[None]] = set()
-        link = _Link(_event_handler(app, recording))
+        link = _Link(_event_handler(app))
         server = await asyncio.start_unix_server(link.serve, str(events_socket),
                                                  limit=8 * MAX_BODY)
         services, event_runner = app[SERVICES], app[RUNNER]
@@ -153,8 +152,6 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
             # Every event the receiver accepted reaches the runner before it stops.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(link.closed.wait(), 5)
-            if recording:
-                await asyncio.wait(recording, timeout=10)
             server.close()
         if not stop.is_set():
             log.error("the receiving process exited (status %s); stopping", front.returncode)
@@ -177,7 +174,7 @@ async def _first(*waits: Any) -> None:
 class _Link:
     """The worker's end of the receiver's link: one JSON message per line."""
 
-    def __init__(self, handle: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, handle: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
         self._handle = handle
         self.connected = asyncio.Event()
         self.closed = asyncio.Event()
@@ -190,7 +187,7 @@ class _Link:
         try:
             async for line in reader:
                 try:
-                    self._handle(json.loads(line))
+                    await self._handle(json.loads(line))
                 except Exception:
                     log.exception("a message from the receiving process was not understood")
         finally:
@@ -198,16 +195,16 @@ class _Link:
             self.closed.set()
 
 
-def _event_handler(app: web.Application, pending: set[asyncio.Task[None]]
-                   ) -> Callable[[dict[str, Any]], None]:
-    def handle(message: dict[str, Any]) -> None:
+def _event_handler(app: web.Application) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    async def handle(message: dict[str, Any]) -> None:
         metrics = app[SERVICES].metrics
         if "key" in message:
             event = event_from_line(message)
             if message.get("journaled"):
-                task = asyncio.create_task(_record_then_run(app, event))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                # Inline, not in a task of its own: the INSERT runs right here on the loop
+                # (bot/store/sqlite_worker.py), and a task would cost another turn of a busy
+                # loop before the event starts. The link is read in order either way.
+                await _record_then_run(app, event)
             else:
                 app[RUNNER].submit(event.key, event)
         elif "count" in message:
