@@ -67,6 +67,8 @@ def _text(value: Any) -> str:
 
 
 def _expand_string(text: str, scope: _Scope) -> Any:
+    if "${" not in text:
+        return text  # most of a card is literal text: no regular expression for it
     whole = _EXPRESSION.fullmatch(text)
     if whole:
         return scope.evaluate(whole.group(1))
