@@ -145,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="commands in flight for the status throughput run (default 64)")
     parser.add_argument("--events", type=int, default=50_000,
                         help="webhooks sent for the memory run (default 50000)")
-    parser.add_argument("--probes", type=int, default=500,
+    parser.add_argument("--probes", type=int, default=1000,
                         help="acknowledgements timed with 200 events in flight, one every "
-                             "10 ms from a process of their own (default 500)")
+                             "10 ms from a process of their own (default 1000)")
     parser.add_argument("--only", default="",
                         help="comma-separated scenarios to run: ack,e2e,status,enable,memory")
     parser.add_argument("--seconds", type=float, default=10.0,
