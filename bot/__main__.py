@@ -18,7 +18,9 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        if not first["loc"]:  # a rule across settings: its message names them
+            fail(first["msg"].removeprefix("Value error, "))
+        name = ".".join(str(p) for p in first["loc"])
         fail(f"{name}: {first['msg']}")
 
 

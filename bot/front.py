@@ -1,5 +1,6 @@
-"""The receiving process of `serve` (see bot/split.py): it owns the public port, records and
-acknowledges webhooks, and hands each accepted event to the worker process over a local socket.
+"""The receiving process of `serve` (bot/serve.py, bot/frontproc.py): it owns the public port,
+records and acknowledges webhooks, and hands each accepted event to the worker process over a
+local socket.
 
 It does nothing else, so the acknowledgement never waits for the work: the worker's event
 loop and threads may be saturated by hundreds of events in flight while this process, mostly
@@ -38,6 +39,7 @@ from bot.webhook import MAX_BODY, receive
 
 log = logging.getLogger(__name__)
 PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
+LINK_BUFFER_LIMIT = 64 * 1024 * 1024
 JOURNAL_CHECKPOINT_SECONDS = 5.0
 JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
 
@@ -64,8 +66,9 @@ class WorkerLink:
 
     def _send(self, message: dict[str, Any]) -> None:
         if self._writer.is_closing():
-            # The worker is gone: the event stays recorded in the inbox, under a lease that
-            # runs out, and the next worker's sweep runs it.
+            # The worker is gone (and this process follows it): the event is in the journal
+            # (SQLite), which the next start reads, or in the inbox under a lease that runs
+            # out (PostgreSQL), which the next sweep takes.
             return
         self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
 
@@ -80,6 +83,11 @@ class WorkerLink:
 
     def signature_failed(self) -> None:
         self._send({"signature_failed": 1})
+
+    @property
+    def backed_up(self) -> bool:
+        """The worker has not read this much yet: stop taking events until it catches up."""
+        return self._writer.transport.get_write_buffer_size() > LINK_BUFFER_LIMIT
 
     async def close(self) -> None:
         self._writer.close()
@@ -97,7 +105,8 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
     app = web.Application(client_max_size=MAX_BODY)
     app[INTAKE] = Intake(
         secret=secret.get_secret_value().encode() if secret else b"", bot_id=spec.bot_id,
-        record=record, clock=utcnow, accept=link.accept, count=link.count,
+        record=_unless_backed_up(record, link), clock=utcnow, accept=link.accept,
+        count=link.count,
         signature_failed=link.signature_failed,
     )
     app.router.add_post("/webhooks/webex", receive)
@@ -105,6 +114,20 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
         app.router.add_get(path, _pass_through)
     app.cleanup_ctx.append(_worker_http(spec.http_socket))
     return app
+
+
+class WorkerBehind(Exception):
+    """The link to the worker is full: the webhook gets a 503 and Webex delivers it again."""
+
+
+def _unless_backed_up(record: Record, link: WorkerLink) -> Record:
+    async def guarded(key: str, resource: str, event: str, body: dict[str, Any],
+                      now: datetime) -> bool:
+        if link.backed_up:
+            raise WorkerBehind(f"the worker is more than {LINK_BUFFER_LIMIT} bytes behind")
+        return await record(key, resource, event, body, now)
+
+    return guarded
 
 
 _HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("worker_http")
@@ -126,9 +149,9 @@ async def _pass_through(request: web.Request) -> web.Response:
     try:
         async with request.app[_HTTP].get(f"http://worker{request.path}") as reply:
             body = await reply.read()
+            content_type = reply.headers.get("Content-Type", "application/octet-stream")
             return web.Response(status=reply.status, body=body,
-                                content_type=reply.content_type,
-                                charset=reply.charset)
+                                headers={"Content-Type": content_type})
     except (aiohttp.ClientError, TimeoutError):
         return web.json_response({"status": "worker not answering"}, status=503)
 
@@ -172,10 +195,10 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
 async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
     """Checkpoint the journal off the loop; forget what the inbox forgets too."""
     retention = timedelta(hours=settings.INBOX_RETENTION_HOURS)
-    pruned_at = utcnow()
+    pruned_at: datetime | None = None  # at the first turn, then every JOURNAL_PRUNE_EVERY
     while True:
         await asyncio.sleep(JOURNAL_CHECKPOINT_SECONDS)
-        prune = utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
+        prune = pruned_at is None or utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
         try:
             await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None)
         except Exception:

@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+import traceback
 from dataclasses import asdict
 
 from bot.front import FrontSpec, run_front
@@ -41,7 +42,14 @@ class ForkedFront:
             return self.returncode
         loop = asyncio.get_running_loop()
         ended = loop.create_future()
-        fd = os.pidfd_open(self.pid)
+        try:
+            fd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):  # before Linux 5.3: look now and then
+            while True:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)  # noqa: ASYNC222 - no wait
+                if pid:
+                    return self._reap(status)
+                await asyncio.sleep(0.1)
 
         def readable() -> None:
             if not ended.done():
@@ -57,8 +65,9 @@ class ForkedFront:
             os.close(fd)
         return self._reap()
 
-    def _reap(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
+    def _reap(self, status: int | None = None) -> int:
+        if status is None:
+            _, status = os.waitpid(self.pid, 0)
         self.returncode = os.waitstatus_to_exitcode(status)
         self._control.close()
         return self.returncode
@@ -89,6 +98,8 @@ def fork_front(settings: Settings) -> ForkedFront:
         try:
             ours.close()
             status = _front_child(settings, theirs, parent_pid)
+        except BaseException:  # os._exit below would swallow it: say what happened
+            traceback.print_exc()
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -108,5 +119,4 @@ def _front_child(settings: Settings, control: socket.socket, parent_pid: int) ->
         return 0  # the worker stopped before it was ready
     spec = FrontSpec(**json.loads(message))
     spec = FrontSpec(**{**asdict(spec), "listen_fd": fds[0]})
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    return run_loop(run_front(settings, spec))
+    return run_loop(run_front(settings, spec))  # it handles SIGINT and SIGTERM on its loop

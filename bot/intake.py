@@ -1,5 +1,5 @@
 """Where the webhook receiver hands what it accepted: the same process's runner, or a worker
-process (see bot/split.py). The receiver needs nothing else of the bot."""
+process (bot/serve.py). The receiver needs nothing else of the bot."""
 
 from __future__ import annotations
 

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 BACKLOG = 1024  # Webex may deliver hundreds at once; 128 would make the rest wait for a SYN retry
 BIND_WAIT_SECONDS = 5.0  # a receiver of the previous run may still be closing the port
 FRONT_START_SECONDS = 30.0
+FRONT_STOP_SECONDS = 5.0  # it only finishes acknowledgements under way: milliseconds each
+RECORD_RETRY_MAX_SECONDS = 30.0
 
 
 async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
@@ -74,7 +76,7 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
         if front is not None:
             return await _with_front(app, runner, listener, stop, front)
         await web.SockSite(runner, listener).start()
-        _started(listener)
+        _started(listener.getsockname())
         await stop.wait()
         return 0
     finally:
@@ -103,11 +105,11 @@ async def bind(host: str, port: int) -> socket.socket:
         return sock
 
 
-def _started(listener: socket.socket, note: str = "") -> None:
+def _started(address: Any, note: str = "") -> None:
     # What start-up built lives as long as the process: keep the cyclic collector from
     # scanning it again and again (its pauses were the tail of webhook acknowledgements).
     gc.freeze()
-    host, port = listener.getsockname()[:2]
+    host, port = address[:2]
     print(f"listening on http://{host}:{port}{note}", file=sys.stderr, flush=True)
 
 
@@ -122,7 +124,8 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
     try:
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
         await web.UnixSite(runner, str(http_socket)).start()
-        link = _Link(_event_handler(app))
+        events = _Events(app)
+        link = _Link(events.handle)
         server = await asyncio.start_unix_server(link.serve, str(events_socket),
                                                  limit=8 * MAX_BODY)
         services, event_runner = app[SERVICES], app[RUNNER]
@@ -130,29 +133,37 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
                          str(events_socket), str(http_socket),
                          services.bot.id, event_runner.owner,
                          event_runner.lease.total_seconds())
-        front.start(spec, listener)
+        with contextlib.suppress(OSError):  # it is gone already: its exit status says why
+            front.start(spec, listener)
+        address = listener.getsockname()
+        # The receiver has the port now. Keeping a copy here would let the kernel accept
+        # connections nobody answers once the receiver stops, and keep a restart from binding.
+        listener.close()
         front_exit = asyncio.create_task(front.wait())
         try:
-            await asyncio.wait_for(_first(link.connected.wait(), front_exit),
+            await asyncio.wait_for(_first(link.connected.wait(), front_exit, stop.wait()),
                                    FRONT_START_SECONDS)
             if front_exit.done():
                 print(f"error: the receiving process exited at start ({front_exit.result()})",
                       file=sys.stderr)
                 return 1
-            _started(listener, f" (receiving process {front.pid})")
-            await _first(stop.wait(), front_exit)
+            if not stop.is_set():
+                _started(address, f" (receiving process {front.pid})")
+                await _first(stop.wait(), front_exit)
         finally:
             if not front_exit.done():
                 front.send_signal(signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(asyncio.shield(front_exit), FRONT_START_SECONDS)
+                    await asyncio.wait_for(asyncio.shield(front_exit), FRONT_STOP_SECONDS)
                 except TimeoutError:
                     front.send_signal(signal.SIGKILL)
                     await front_exit
-            # Every event the receiver accepted reaches the runner before it stops.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(link.closed.wait(), 5)
+            if link.connected.is_set():
+                # Every event the receiver accepted reaches the runner before it stops.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(link.closed.wait(), FRONT_STOP_SECONDS)
             server.close()
+            await events.close()
         if not stop.is_set():
             log.error("the receiving process exited (status %s); stopping", front.returncode)
             return 1
@@ -195,25 +206,65 @@ class _Link:
             self.closed.set()
 
 
-def _event_handler(app: web.Application) -> Callable[[dict[str, Any]], Awaitable[None]]:
-    async def handle(message: dict[str, Any]) -> None:
-        metrics = app[SERVICES].metrics
+class _Events:
+    """What the worker does with the receiver's messages: accepted events into the runner
+    (journaled ones into the inbox first), counts into the metrics."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._retrying: set[asyncio.Task[None]] = set()
+
+    async def handle(self, message: dict[str, Any]) -> None:
+        metrics = self._app[SERVICES].metrics
         if "key" in message:
             event = event_from_line(message)
             if message.get("journaled"):
                 # Inline, not in a task of its own: the INSERT runs right here on the loop
                 # (bot/store/sqlite_worker.py), and a task would cost another turn of a busy
                 # loop before the event starts. The link is read in order either way.
-                await _record_then_run(app, event)
+                if not await self._record_then_run(event):
+                    task = asyncio.create_task(self._retry(event))
+                    self._retrying.add(task)
+                    task.add_done_callback(self._retrying.discard)
             else:
-                app[RUNNER].submit(event.key, event)
+                self._app[RUNNER].submit(event.key, event)
         elif "count" in message:
             kind, outcome = message["count"]
             metrics.event(str(kind), str(outcome))
         elif "signature_failed" in message:
             metrics.signature_failures.inc()
 
-    return handle
+    async def _record_then_run(self, event: InboxEvent) -> bool:
+        """An event the receiver holds in its journal only: into the inbox under this
+        runner's lease, then run. False if the database refused it."""
+        runner, store = self._app[RUNNER], self._app[SERVICES].store
+        try:
+            recorded = await store.record_event(
+                event.key, event.resource, event.event, event.body, event.received_at,
+                owner=runner.owner, lease=runner.lease)
+        except Exception:
+            log.warning("event %s could not be recorded in the inbox; trying again", event.key,
+                        exc_info=True)
+            return False
+        if recorded:
+            runner.submit(event.key, event)
+        return True
+
+    async def _retry(self, event: InboxEvent) -> None:
+        """Webex was answered already and its redeliveries are duplicates to the receiver:
+        keep trying (a stop leaves it in the journal, which the next start reads)."""
+        pause = 0.5
+        while True:
+            await asyncio.sleep(pause)
+            if await self._record_then_run(event):
+                log.info("event %s recorded in the inbox after all", event.key)
+                return
+            pause = min(pause * 2, RECORD_RETRY_MAX_SECONDS)
+
+    async def close(self) -> None:
+        for task in list(self._retrying):
+            task.cancel()
+        await asyncio.gather(*self._retrying, return_exceptions=True)
 
 
 def event_from_line(message: dict[str, Any]) -> InboxEvent:
@@ -221,19 +272,3 @@ def event_from_line(message: dict[str, Any]) -> InboxEvent:
     return InboxEvent(message["key"], message["resource"], message["event"], message["body"],
                       datetime.fromisoformat(message["received_at"]), attempts=1,
                       state="pending")
-
-
-async def _record_then_run(app: web.Application, event: InboxEvent) -> None:
-    """An event the receiver holds in its journal only: into the inbox under this runner's
-    lease, then run. If this fails the event stays in the journal for the next start."""
-    runner, store = app[RUNNER], app[SERVICES].store
-    try:
-        recorded = await store.record_event(event.key, event.resource, event.event, event.body,
-                                            event.received_at, owner=runner.owner,
-                                            lease=runner.lease)
-    except Exception:
-        log.exception("event %s could not be recorded in the inbox; it is resumed at the "
-                      "next start", event.key)
-        return
-    if recorded:
-        runner.submit(event.key, event)

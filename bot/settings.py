@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REQUIRED_FOR_SERVE = ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET")
@@ -61,6 +61,16 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _resume_within_retention(self) -> Settings:
+        # Events are resumed (and journaled ones brought into the inbox) within the window;
+        # a window longer than the inbox keeps finished events would run those again.
+        if self.INBOX_RESUME_WINDOW_SECONDS >= self.INBOX_RETENTION_HOURS * 3600:
+            raise ValueError(
+                f"INBOX_RESUME_WINDOW_SECONDS ({self.INBOX_RESUME_WINDOW_SECONDS} s) must be "
+                f"shorter than INBOX_RETENTION_HOURS ({self.INBOX_RETENTION_HOURS} h)")
+        return self
 
     @property
     def card_token_ttl(self) -> timedelta:

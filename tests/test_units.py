@@ -21,6 +21,7 @@ from bot.models import CARD_SUBMISSION, NotificationSetting, Person
 from bot.ratelimit import RateLimiter
 from bot.retry import RetryPolicy
 from bot.security import Permission, access_for, verify_signature
+from bot.settings import Settings
 
 SECRET = b"s3cret"
 BODY = b'{"resource":"messages"}'
@@ -247,5 +248,41 @@ def test_serve_without_a_required_setting_is_one_line_and_exit_2(missing: str,
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"error: {missing} is not set (required for serve)"]
+    for secret in ("bot-token-123456", "admin-token-123456", "secret-123456"):
+        assert secret not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(("window", "hours", "ok"), [
+    (600, 168, True),
+    (3599, 1, True),
+    (3600, 1, False),
+    (7200, 1, False),
+])
+def test_a_resume_window_must_be_shorter_than_the_inbox_retention(window: int, hours: int,
+                                                                   ok: bool) -> None:
+    # Otherwise a start would resume (or bring in from the journal) events the inbox had
+    # finished and forgotten already, and run them again.
+    def settings() -> Settings:
+        return Settings(_env_file=None, INBOX_RESUME_WINDOW_SECONDS=window,
+                        INBOX_RETENTION_HOURS=hours)
+
+    if ok:
+        assert settings().inbox_resume_window.total_seconds() == window
+        return
+    with pytest.raises(ValidationError, match="INBOX_RESUME_WINDOW_SECONDS"):
+        settings()
+
+
+def test_serve_with_a_resume_window_longer_than_retention_is_one_line_and_exit_2(
+        tmp_path: object) -> None:
+    env = {"PATH": "/usr/bin:/bin", "WEBEX_BOT_TOKEN": "bot-token-123456",
+           "WEBEX_ADMIN_TOKEN": "admin-token-123456", "WEBEX_WEBHOOK_SECRET": "secret-123456",
+           "INBOX_RESUME_WINDOW_SECONDS": "7200", "INBOX_RETENTION_HOURS": "1"}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve"], env=env, cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert "INBOX_RESUME_WINDOW_SECONDS" in line
     for secret in ("bot-token-123456", "admin-token-123456", "secret-123456"):
         assert secret not in done.stderr + done.stdout

@@ -5,19 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import aiohttp
 import pytest
+from aiohttp import web
+from pytest_aiohttp import AiohttpClient
 
 from bot.emulator import Emulator
+from bot.front import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
 from bot.journal import IntakeJournal, read_intake
-from tests.e2e.harness import running_bot
+from bot.keys import RUNNER, SERVICES
+from bot.metrics import Metrics
+from bot.security import SIGNATURE_HEADER, sign
+from bot.serve import _Events
+from bot.settings import Settings
+from bot.store import InboxEvent
+from tests.e2e.harness import SECRET, running_bot
 from tests.e2e.helpers import card_text, envelope_for
 from tests.ops.test_runtime import samples, value
 from tests.procs import BotProcess, free_port, post_to, start_serve, wait_for
@@ -215,6 +226,163 @@ async def test_an_event_only_in_the_journal_is_answered_once_at_start(
     assert "security@acme.example" in card_text(reply)  # the status it asked for
 
 
+# --- the link between them, each end on its own ------------------------------------------
+
+
+class LinkWriter:
+    """The receiver's end of the link, as WorkerLink writes to it; `buffered`: bytes the
+    worker has not read yet."""
+
+    def __init__(self, buffered: int = 0) -> None:
+        self.transport = SimpleNamespace(get_write_buffer_size=lambda: buffered)
+        self.messages: list[dict[str, Any]] = []
+
+    def is_closing(self) -> bool:
+        return False
+
+    def write(self, data: bytes) -> None:
+        self.messages.extend(json.loads(line) for line in data.splitlines())
+
+
+def link_to(writer: LinkWriter, *, journaled: bool = True) -> WorkerLink:
+    return WorkerLink(cast(asyncio.StreamWriter, writer), journaled=journaled)
+
+
+class Runner:
+    """The worker's runner, as far as the link uses it: what it was given to run."""
+
+    owner = "worker-1"
+    lease = timedelta(seconds=30)
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple[str, InboxEvent | None]] = []
+
+    def submit(self, key: str, leased: InboxEvent | None = None) -> bool:
+        self.submitted.append((key, leased))
+        return True
+
+
+class Inbox:
+    """A store whose inbox refuses the first `failures` events (all of them with None)."""
+
+    def __init__(self, failures: int | None) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def record_event(self, key: str, resource: str, event: str, body: dict[str, Any],
+                           received_at: datetime, *, owner: str, lease: timedelta) -> bool:
+        self.calls += 1
+        if self.failures is None or self.calls <= self.failures:
+            raise ConnectionError("the database is not answering")
+        return True
+
+
+def worker_app(runner: Runner, inbox: Inbox) -> web.Application:
+    app = web.Application()
+    app[RUNNER] = cast(Any, runner)
+    app[SERVICES] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics()))
+    return app
+
+
+def journaled_event(body: dict[str, Any]) -> dict[str, Any]:
+    """The line the receiver sends for an event it holds in its journal only."""
+    writer = LinkWriter()
+    link_to(writer).accept("messages:M1", "messages", "created", body, T0)
+    [message] = writer.messages
+    return message
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+
+
+async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Webex was answered already: dropping the event would lose alice's command.
+    caplog.set_level(logging.INFO, logger="bot.serve")
+    runner, inbox = Runner(), Inbox(failures=2)
+    events = _Events(worker_app(runner, inbox))
+    body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}
+
+    await events.handle(journaled_event(body))
+    assert runner.submitted == []  # refused once, inline
+
+    await wait_for(lambda: runner.submitted, 10, "the event to run")  # 0.5 s, then 1 s
+    await asyncio.sleep(0.1)
+    try:
+        [(key, event)] = runner.submitted
+        assert key == "messages:M1"
+        assert event is not None
+        assert (event.body, event.received_at) == (body, T0)
+        assert inbox.calls == 3
+        assert other_tasks() == set()  # it stopped trying
+        assert "messages:M1 could not be recorded in the inbox; trying again" in caplog.text
+        assert "messages:M1 recorded in the inbox after all" in caplog.text
+    finally:
+        await events.close()
+
+
+async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
+    runner, inbox = Runner(), Inbox(failures=None)
+    events = _Events(worker_app(runner, inbox))
+    await events.handle(journaled_event({"data": {"id": "M1"}}))
+    assert other_tasks()  # a retry is waiting
+
+    await asyncio.wait_for(events.close(), 5)  # it does not wait for the database
+
+    assert other_tasks() == set()
+    calls = inbox.calls
+    await asyncio.sleep(0.6)  # past the first retry's pause
+    assert inbox.calls == calls
+    assert runner.submitted == []  # it stays in the journal for the next start
+
+
+def front_settings() -> Settings:
+    return Settings(_env_file=None, WEBEX_WEBHOOK_SECRET=SECRET)
+
+
+def signed_envelope() -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({
+        "id": "webhook-under-test", "resource": "messages", "event": "created",
+        "actorId": "ALICE", "data": {"id": "M1", "roomId": "R1", "personId": "ALICE"},
+    }).encode()
+    return body, {SIGNATURE_HEADER: sign(SECRET.encode(), body),
+                  "Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("unread", "status"),
+    [(0, 200), (LINK_BUFFER_LIMIT, 200), (LINK_BUFFER_LIMIT + 1, 503), (1 << 40, 503)],
+)
+async def test_the_receiver_answers_503_while_the_worker_is_far_behind(
+    aiohttp_client: AiohttpClient, tmp_path: Path, unread: int, status: int
+) -> None:
+    recorded: list[str] = []
+
+    async def record(key: str, resource: str, event: str, body: dict[str, Any],
+                     now: datetime) -> bool:
+        recorded.append(key)
+        return True
+
+    writer = LinkWriter(buffered=unread)
+    spec = FrontSpec(-1, "", str(tmp_path / "events.sock"), str(tmp_path / "http.sock"),
+                     "BOT", "worker-1", 30.0)
+    client = await aiohttp_client(create_front_app(front_settings(), spec, record,
+                                                   link_to(writer)))
+    body, headers = signed_envelope()
+
+    async with client.post("/webhooks/webex", data=body, headers=headers) as reply:
+        assert reply.status == status, await reply.text()
+
+    if status == 503:  # Webex delivers it again later; nothing was recorded, nothing sent
+        assert recorded == []
+        assert writer.messages == []
+    else:
+        assert recorded == ["messages:M1"]
+        assert [m.get("key") for m in writer.messages if "key" in m] == ["messages:M1"]
+
+
 # --- serve: the receiving process in front of the worker ------------------------------------
 
 
@@ -229,6 +397,10 @@ async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
     await metric_reaches(bot, "ecn_bot_signature_failures_total", 1)
     async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
         assert "ecn_bot_signature_failures_total 1.0" in await reply.text()
+        # Prometheus reads the exposition format's version from the worker's own header.
+        content_type = reply.headers["Content-Type"]
+        assert content_type.startswith("text/plain"), content_type
+        assert "version=" in content_type, content_type
 
     command = await command_is_answered(emu)
     [again] = await emu.redeliver(command["id"])
