@@ -83,16 +83,21 @@ class Rig:
         return found
 
 
-async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream: int
-                      ) -> tuple[dict[str, list[float]], float, int]:
+async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream: int,
+                      stagger: float = 0.0) -> tuple[dict[str, list[float]], float, int]:
     """`len(streams)` people each send `per_stream` commands one after another (stream k
-    sends texts[k % len(texts)]); returns latencies by command word, elapsed seconds, count."""
+    sends texts[k % len(texts)]); returns latencies by command word, elapsed seconds, count.
+
+    `stagger`: the streams' first commands are spread over that many seconds, as people in
+    different spaces do not type in step; started together, they would stay in step, every
+    command of a round arriving in the same instant."""
     started_wall = time.time()
     started = time.perf_counter()
     sent: list[tuple[str, float, str]] = []
     counter = itertools.count()
 
     async def stream(k: int, person: int) -> None:
+        await asyncio.sleep(stagger * k / len(streams))
         word = texts[k % len(texts)]
         for _ in range(per_stream):
             text = word.format(n=next(counter), uid=uuid.uuid4().hex[:8])
@@ -222,11 +227,13 @@ async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int =
     """Webhook → reply landing, with `concurrency` commands in flight from different people."""
     streams = list(range(1, concurrency + 1))
     since = time.time()
-    status, _, n_status = await closed_loop(rig, ["status"], streams, per_stream)
+    # One round of the loop takes ~3.3 L: spread the 20 first commands over one round.
+    stagger = 3.3 * latency
+    status, _, n_status = await closed_loop(rig, ["status"], streams, per_stream, stagger)
     status_calls = await rig.calls_since(since)
     # One enable stream among status streams: every enable waits for nothing but Webex.
     mixed, _, _ = await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
-                                    (concurrency - 1), streams, per_stream)
+                                    (concurrency - 1), streams, per_stream, stagger)
     return {
         "concurrency": concurrency,
         "status": summary(status["status"], latency),

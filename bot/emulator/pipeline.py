@@ -76,13 +76,16 @@ class Pipeline:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one /v1 request and record it."""
+        arrived = time.monotonic()
         tracking = new_tracking_id()
         method, path = request.method, request.path[len(PREFIX) :] or "/"
         query = dict(request.query)
         raw = await request.read()
         body, form, bad_json = _parse_body(request, raw)
         identity = self._identity_quietly(request)
-        await self.sleep(self.latency + self.faults.delay_for(path))
+        # The set latency counts from the request's arrival: reading it is part of it.
+        delay = self.latency + self.faults.delay_for(path)
+        await self.sleep(delay - (time.monotonic() - arrived))
         fault = self.faults.take(method, path)
         if fault is not None:
             await self.sleep(fault.hang or 0)
