@@ -123,6 +123,18 @@ def summary(values: list[float], latency: float | None = None) -> dict[str, Any]
     return out
 
 
+async def settle(rig: Rig, quiet: float = 2.0, timeout: float = 120) -> None:
+    """Between scenarios: nothing queued or running in the bot, then `quiet` seconds, so one
+    scenario's aftermath (its last replies, checkpoints of the files it grew) is not timed in
+    the next."""
+    deadline = time.monotonic() + timeout
+    while sum((await rig.gauges()).values()) > 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the bot did not become idle")
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(quiet)
+
+
 async def warm_up(rig: Rig) -> None:
     """One command so the bot has its role names and organization name."""
     await rig.command(0, "status")

@@ -105,6 +105,11 @@ def fork_front(settings: Settings) -> ForkedFront:
             sys.stderr.flush()
             os._exit(status)
     theirs.close()
+    if settings.WORKER_NICE:
+        # Acknowledge first, work second: when both want a core the kernel gives it to the
+        # receiver (measured: ack p99 with 200 in flight 6.2-7.0 ms at equal priority,
+        # 4.8-5.3 ms with the worker at nice 5). Threads started from now on inherit it.
+        os.nice(settings.WORKER_NICE)
     return ForkedFront(pid, ours)
 
 

@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
+    WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
 
     @field_validator(
         "WEBEX_BOT_TOKEN",

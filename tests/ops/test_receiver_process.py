@@ -390,7 +390,10 @@ async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
     emu: Emulator, serve: Serve
 ) -> None:
     bot = await serve()
-    assert receiver_of(bot)  # the receiving process is there
+    receiver = receiver_of(bot)  # the receiving process is there
+    # Acknowledgements come first: the worker runs below the receiver (WORKER_NICE=5).
+    base = os.getpriority(os.PRIO_PROCESS, receiver)
+    assert os.getpriority(os.PRIO_PROCESS, bot.process.pid) == base + 5
     sent = await emu.post_message(person="alice", room="lobby", text="hello")  # no mention
 
     assert await post_to(bot.webhook_url, envelope_for(emu, sent), secret="not-the-secret") == 401
