@@ -30,7 +30,8 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
 
 
 class AuditMixin(StoreBase):
-    async def _insert_audit(self, values: dict[str, Any]) -> AuditRecord:
+    async def _insert_audit(self, values: dict[str, Any], *, urgent: bool = False
+                            ) -> AuditRecord:
         stmt = self._prepared("insert_audit", lambda: (
             self._insert(_t).on_conflict_do_nothing(index_elements=["event_key"])
             .returning(*_t.c)))
@@ -45,11 +46,12 @@ class AuditMixin(StoreBase):
                 row = conn.execute(existing, {"b_event": values["event_key"]}).one()
             return row
 
-        return _record(await self._run(insert))
+        return _record(await self._run(insert, urgent=urgent))
 
     async def begin_change(self, rec: AuditRecord) -> AuditRecord:
-        """Insert a pending row; if the event already has one (resume), return that instead."""
-        return await self._insert_audit({**_values(rec), "outcome": "pending"})
+        """Insert a pending row; if the event already has one (resume), return that instead.
+        An admin waits on it (the PUT follows it): it goes ahead of background writes."""
+        return await self._insert_audit({**_values(rec), "outcome": "pending"}, urgent=True)
 
     async def finish_change(
         self,
