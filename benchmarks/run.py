@@ -62,11 +62,12 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 wanted = set(filter(None, args.only.split(","))) or set(SCENARIOS)
                 if "ack" in wanted:
                     step("acknowledgements with 200 events in flight")
-                    results["ack"] = await scenarios.ack_under_load(rig, 200, args.probes)
+                    results["ack"] = await scenarios.ack_under_load(rig, 200, args.probes,
+                                                                     args.repeat)
                     await scenarios.settle(rig)
                 if "e2e" in wanted:
                     step("end to end with 20 commands in flight")
-                    results["e2e"] = await scenarios.e2e(rig, latency, 20)
+                    results["e2e"] = await scenarios.e2e(rig, latency, 20, repeats=args.repeat)
                     await scenarios.settle(rig)
                 if "status" in wanted:
                     step(f"status throughput at concurrency {args.concurrency}")
@@ -143,6 +144,13 @@ def table(r: dict[str, Any]) -> str:
     for figure, measured, target, met in rows:
         lines.append(f"{figure.ljust(width)}  {measured:32}  {target:14}  {'yes' if met else 'NO'}")
     lines.append("")
+    if "ack" in r:
+        lines.append("ack p99 by round (ms): " + ", ".join(
+            f"{x['steady']['p99_ms']:.1f}" for x in r["ack"]["rounds"]))
+    if "e2e" in r:
+        lines.append("status / enable p50 by round (× L): " + ", ".join(
+            f"{x['status_p50_x_latency']:.2f} / {x['enable_p50_x_latency']:.2f}"
+            for x in r["e2e"]["rounds"]))
     if "e2e" in r:
         lines.append("Webex calls per status: " + ", ".join(
             f"{k} {v}" for k, v in r["e2e"]["calls_per_status"].items()))
@@ -167,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probes", type=int, default=1000,
                         help="acknowledgements timed with 200 events in flight, one every "
                              "10 ms from a process of their own (default 1000)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of the acknowledgement and end-to-end runs, pooled "
+                             "(default 3: the host's speed drifts from minute to minute)")
     parser.add_argument("--only", default="",
                         help="comma-separated scenarios to run: ack,e2e,status,enable,memory")
     parser.add_argument("--seconds", type=float, default=10.0,

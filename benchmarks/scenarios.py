@@ -140,8 +140,27 @@ async def warm_up(rig: Rig) -> None:
     await rig.command(0, "status")
 
 
-async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 500,
-                         interval: float = 0.01) -> dict[str, Any]:
+async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 1000,
+                         repeats: int = 3) -> dict[str, Any]:
+    """`repeats` rounds of _ack_round, their acknowledgements pooled (each round's p99 kept)."""
+    rounds = []
+    for _ in range(repeats):
+        rounds.append(await _ack_round(rig, in_flight, probes))
+        await settle(rig)
+    steady = [a for r in rounds for a in r.pop("_steady_acks")]
+    burst = [a for r in rounds for a in r.pop("_burst_acks")]
+    statuses: Counter[int] = Counter()
+    for r in rounds:
+        statuses.update(r.pop("statuses"))
+    return {
+        "in_flight_target": in_flight, "probe_interval_s": rounds[0]["probe_interval_s"],
+        "steady": summary(steady), "burst": summary(burst), "rounds": rounds,
+        "statuses": dict(statuses),
+    }
+
+
+async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.01
+                     ) -> dict[str, Any]:
     """Acknowledgements with `in_flight` events in flight. First a burst: that many posted in
     the same instant. Then steady: the harness keeps `in_flight` commands unanswered (a new one
     as each reply lands) while a probe process of its own posts `probes` more, one every
@@ -214,9 +233,10 @@ async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 500,
     await _all_answered(rig, sent + probe_messages)
     ordered = sorted(samples)
     return {
-        "in_flight_target": in_flight,
         "burst": summary(burst_sender.acks),
         "steady": summary(probe["acks"]),
+        "_burst_acks": burst_sender.acks,
+        "_steady_acks": probe["acks"],
         "steady_harness_sender": summary(loop_sender.acks),
         "steady_in_flight_median": ordered[len(ordered) // 2] if ordered else 0,
         "steady_in_flight_min": ordered[0] if ordered else 0,
@@ -234,23 +254,37 @@ async def _all_answered(rig: Rig, messages: list[dict[str, Any]], timeout: float
         await asyncio.sleep(0.05)
 
 
-async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int = 15
-              ) -> dict[str, Any]:
-    """Webhook → reply landing, with `concurrency` commands in flight from different people."""
+async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int = 15,
+              repeats: int = 3) -> dict[str, Any]:
+    """Webhook → reply landing, with `concurrency` commands in flight from different people;
+    `repeats` rounds, their samples pooled (each round's p50 is kept to show the spread)."""
     streams = list(range(1, concurrency + 1))
-    since = time.time()
     # One round of the loop takes ~3.3 L: spread the 20 first commands over one round.
     stagger = 3.3 * latency
-    status, _, n_status = await closed_loop(rig, ["status"], streams, per_stream, stagger)
-    status_calls = await rig.calls_since(since)
-    # One enable stream among status streams: every enable waits for nothing but Webex.
-    mixed, _, _ = await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
-                                    (concurrency - 1), streams, per_stream, stagger)
+    pooled: dict[str, list[float]] = {"status": [], "enable": [], "status_in_mixed": []}
+    rounds: list[dict[str, float]] = []
+    status_calls: Counter[str] = Counter()
+    n_status = 0
+    for _ in range(repeats):
+        since = time.time()
+        status, _, n = await closed_loop(rig, ["status"], streams, per_stream, stagger)
+        status_calls += await rig.calls_since(since)
+        n_status += n
+        # One enable stream among status streams: every enable waits for nothing but Webex.
+        mixed, _, _ = await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
+                                        (concurrency - 1), streams, per_stream, stagger)
+        pooled["status"] += status["status"]
+        pooled["enable"] += mixed["enable"]
+        pooled["status_in_mixed"] += mixed["status"]
+        rounds.append({"status_p50_x_latency": percentile(status["status"], 50) / latency,
+                       "enable_p50_x_latency": percentile(mixed["enable"], 50) / latency})
+        await settle(rig)
     return {
         "concurrency": concurrency,
-        "status": summary(status["status"], latency),
-        "enable": summary(mixed["enable"], latency),
-        "status_in_mixed": summary(mixed["status"], latency),
+        "status": summary(pooled["status"], latency),
+        "enable": summary(pooled["enable"], latency),
+        "status_in_mixed": summary(pooled["status_in_mixed"], latency),
+        "rounds": rounds,
         "calls_per_status": {k: round(v / n_status, 3) for k, v in sorted(status_calls.items())},
     }
 
