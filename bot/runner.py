@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ from bot.store import InboxEvent
 from bot.worker import process
 
 log = logging.getLogger(__name__)
+First = Callable[[], Awaitable[bool]]
 QUEUE_LIMIT = 10_000
 MAX_ATTEMPTS = 3
 PRUNE_EVERY = timedelta(minutes=10)
@@ -30,7 +32,7 @@ class EventRunner:
         self._services = services
         self._concurrency = concurrency
         self._lease = lease
-        self._queue: asyncio.Queue[tuple[str, InboxEvent | None]] = asyncio.Queue(
+        self._queue: asyncio.Queue[tuple[str, InboxEvent | None, First | None]] = asyncio.Queue(
             maxsize=QUEUE_LIMIT)
         self._queued: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -46,19 +48,22 @@ class EventRunner:
     def lease(self) -> timedelta:
         return self._lease
 
-    def submit(self, key: str, leased: InboxEvent | None = None) -> bool:
+    def submit(self, key: str, leased: InboxEvent | None = None, *,
+               first: First | None = None) -> bool:
         """Run `key` now if fewer than `concurrency` events are running, else queue it
         (`leased`: recorded with this runner's lease, so no claim is needed); when the queue
-        is full it stays in the inbox for the sweeper."""
+        is full it stays in the inbox for the sweeper. `first` runs in the event's own task
+        before anything else (recording it in the inbox: bot/serve.py); False stops it there.
+        False: not taken (stopping, already here, or the queue is full)."""
         if not self._accepting or key in self._queued or key in self._running:
             return False
         if len(self._running) < self._concurrency and self._queue.empty():
             # Straight into a task: every hop through a queue and a worker task is another
             # turn of a busy event loop before the first Webex call goes out.
-            self._start(key, leased)
+            self._start(key, leased, first)
             return True
         try:
-            self._queue.put_nowait((key, leased))
+            self._queue.put_nowait((key, leased, first))
         except asyncio.QueueFull:
             log.warning("queue full; event %s waits in the inbox", key)
             return False
@@ -120,8 +125,8 @@ class EventRunner:
             except Exception:
                 log.exception("inbox sweep failed; trying again later")
 
-    def _start(self, key: str, leased: InboxEvent | None) -> None:
-        task = asyncio.create_task(self._run(key, leased), name=f"event {key}")
+    def _start(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
+        task = asyncio.create_task(self._run(key, leased, first), name=f"event {key}")
         self._running[key] = task
         task.add_done_callback(functools.partial(self._done, key))
         self._services.metrics.in_flight.set(len(self._running))
@@ -131,13 +136,15 @@ class EventRunner:
         self._running.pop(key, None)
         while (self._accepting and len(self._running) < self._concurrency
                and not self._queue.empty()):
-            next_key, leased = self._queue.get_nowait()
+            next_key, leased, first = self._queue.get_nowait()
             self._queued.discard(next_key)
-            self._start(next_key, leased)
+            self._start(next_key, leased, first)
         self._services.metrics.queued.set(self._queue.qsize())
         self._services.metrics.in_flight.set(len(self._running))
 
-    async def _run(self, key: str, leased: InboxEvent | None) -> None:
+    async def _run(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
+        if first is not None and not await first():
+            return
         services = self._services
         store = services.store
         now = services.clock()

@@ -36,7 +36,8 @@ class RecordedRequest:
     json: Any | None
     person_id: str | None
     status: int
-    at: float
+    at: float  # when it was answered (wall clock)
+    arrived: float = 0.0  # when it was read
 
 
 class Pipeline:
@@ -76,7 +77,7 @@ class Pipeline:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         """Answer one /v1 request and record it."""
-        arrived = time.monotonic()
+        arrived, arrived_wall = time.monotonic(), time.time()
         tracking = new_tracking_id()
         method, path = request.method, request.path[len(PREFIX) :] or "/"
         query = dict(request.query)
@@ -101,6 +102,7 @@ class Pipeline:
                 identity.id if identity else None,
                 reply.status,
                 time.time(),
+                arrived_wall,
             )
         )
         return _to_http(reply, tracking)

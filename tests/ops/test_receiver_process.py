@@ -256,10 +256,23 @@ class Runner:
 
     def __init__(self) -> None:
         self.submitted: list[tuple[str, InboxEvent | None]] = []
+        self.running: set[asyncio.Task[None]] = set()
 
-    def submit(self, key: str, leased: InboxEvent | None = None) -> bool:
-        self.submitted.append((key, leased))
+    def submit(self, key: str, leased: InboxEvent | None = None, *,
+               first: Callable[[], Awaitable[bool]] | None = None) -> bool:
+        """As bot/runner.py does: `first` in the event's own task, which runs only if it
+        says so."""
+        async def run() -> None:
+            if first is None or await first():
+                self.submitted.append((key, leased))
+
+        task = asyncio.ensure_future(run())
+        self.running.add(task)
+        task.add_done_callback(self.running.discard)
         return True
+
+    async def idle(self) -> None:
+        await asyncio.gather(*self.running)
 
 
 class Inbox:
@@ -268,10 +281,13 @@ class Inbox:
     def __init__(self, failures: int | None) -> None:
         self.failures = failures
         self.calls = 0
+        self.owners: list[str | None] = []
 
     async def record_event(self, key: str, resource: str, event: str, body: dict[str, Any],
-                           received_at: datetime, *, owner: str, lease: timedelta) -> bool:
+                           received_at: datetime, *, owner: str | None,
+                           lease: timedelta | None) -> bool:
         self.calls += 1
+        self.owners.append(owner)
         if self.failures is None or self.calls <= self.failures:
             raise ConnectionError("the database is not answering")
         return True
@@ -305,11 +321,13 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
     events = _Events(worker_app(runner, inbox))
     body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}
 
-    await events.handle(journaled_event(body))
-    assert runner.submitted == []  # refused once, inline
+    events.handle(journaled_event(body))
+    await runner.idle()
+    assert runner.submitted == []  # refused once, in the event's own task
 
     await wait_for(lambda: runner.submitted, 10, "the event to run")  # 0.5 s, then 1 s
     await asyncio.sleep(0.1)
+    await runner.idle()
     try:
         [(key, event)] = runner.submitted
         assert key == "messages:M1"
@@ -326,7 +344,8 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
 async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     runner, inbox = Runner(), Inbox(failures=None)
     events = _Events(worker_app(runner, inbox))
-    await events.handle(journaled_event({"data": {"id": "M1"}}))
+    events.handle(journaled_event({"data": {"id": "M1"}}))
+    await runner.idle()
     assert other_tasks()  # a retry is waiting
 
     await asyncio.wait_for(events.close(), 5)  # it does not wait for the database
@@ -336,6 +355,24 @@ async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     await asyncio.sleep(0.6)  # past the first retry's pause
     assert inbox.calls == calls
     assert runner.submitted == []  # it stays in the journal for the next start
+
+
+class FullRunner(Runner):
+    """A runner that takes nothing more: its queue is full, or it is stopping."""
+
+    def submit(self, key: str, leased: InboxEvent | None = None, *,
+               first: Callable[[], Awaitable[bool]] | None = None) -> bool:
+        return False
+
+
+async def test_an_event_the_runner_cannot_take_is_still_recorded_for_the_sweeper() -> None:
+    runner, inbox = FullRunner(), Inbox(failures=0)
+    events = _Events(worker_app(runner, inbox))
+    events.handle(journaled_event({"data": {"id": "M1"}}))
+    await asyncio.wait_for(events.close(), 5)  # a stop waits for it to be recorded
+    assert inbox.calls == 1
+    assert inbox.owners == [None]  # no lease: the next sweep (here or after a restart) claims it
+    assert runner.submitted == []
 
 
 def front_settings() -> Settings:
