@@ -23,9 +23,9 @@ from bot.emulator import Emulator
 from bot.front import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
 from bot.journal import IntakeJournal, read_intake
 from bot.keys import RUNNER, SERVICES
+from bot.link import Events
 from bot.metrics import Metrics
 from bot.security import SIGNATURE_HEADER, sign
-from bot.serve import _Events
 from bot.settings import Settings
 from bot.store import InboxEvent
 from tests.e2e.harness import SECRET, running_bot
@@ -316,9 +316,9 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Webex was answered already: dropping the event would lose alice's command.
-    caplog.set_level(logging.INFO, logger="bot.serve")
+    caplog.set_level(logging.INFO, logger="bot.link")
     runner, inbox = Runner(), Inbox(failures=2)
-    events = _Events(worker_app(runner, inbox))
+    events = Events(worker_app(runner, inbox))
     body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}
 
     events.handle(journaled_event(body))
@@ -343,7 +343,7 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
 
 async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     runner, inbox = Runner(), Inbox(failures=None)
-    events = _Events(worker_app(runner, inbox))
+    events = Events(worker_app(runner, inbox))
     events.handle(journaled_event({"data": {"id": "M1"}}))
     await runner.idle()
     assert other_tasks()  # a retry is waiting
@@ -367,7 +367,7 @@ class FullRunner(Runner):
 
 async def test_an_event_the_runner_cannot_take_is_still_recorded_for_the_sweeper() -> None:
     runner, inbox = FullRunner(), Inbox(failures=0)
-    events = _Events(worker_app(runner, inbox))
+    events = Events(worker_app(runner, inbox))
     events.handle(journaled_event({"data": {"id": "M1"}}))
     await asyncio.wait_for(events.close(), 5)  # a stop waits for it to be recorded
     assert inbox.calls == 1
