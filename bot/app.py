@@ -108,20 +108,14 @@ async def import_intake(settings: Settings, services: Services) -> None:
         log.info("checked %d events the receiving process acknowledged", len(events))
 
 
-def webhook_secret(settings: Settings) -> bytes:
-    secret = settings.WEBEX_WEBHOOK_SECRET
-    return secret.get_secret_value().encode() if secret else b""
-
-
 def intake_for(settings: Settings, services: Services, runner: EventRunner) -> Intake:
     """The receiver in this process hands accepted events straight to this process's runner."""
     return Intake(
-        secret=webhook_secret(settings), bot_id=services.bot.id,
+        secret=settings.webhook_key, bot_id=services.bot.id,
         record=functools.partial(services.store.record_event, owner=runner.owner,
                                  lease=runner.lease),
         clock=services.clock,
-        accept=lambda key, resource, event, body, at: runner.submit(
-            key, InboxEvent(key, resource, event, body, at, attempts=1, state="pending")),
+        accept=lambda *received: runner.submit(received[0], InboxEvent.received(*received)),
         count=services.metrics.event, signature_failed=services.metrics.signature_failures.inc,
     )
 

@@ -22,12 +22,13 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.clock import utcnow
 from bot.intake import Intake, Record
 from bot.journal import IntakeJournal
 from bot.keys import INTAKE
@@ -95,16 +96,11 @@ class WorkerLink:
             await self._writer.wait_closed()
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
                      link: WorkerLink) -> web.Application:
-    secret = settings.WEBEX_WEBHOOK_SECRET
     app = web.Application(client_max_size=MAX_BODY)
     app[INTAKE] = Intake(
-        secret=secret.get_secret_value().encode() if secret else b"", bot_id=spec.bot_id,
+        secret=settings.webhook_key, bot_id=spec.bot_id,
         record=_unless_backed_up(record, link), clock=utcnow, accept=link.accept,
         count=link.count,
         signature_failed=link.signature_failed,

@@ -154,6 +154,5 @@ class Events:
 
 def event_from_line(message: dict[str, Any]) -> InboxEvent:
     """What WorkerLink.accept (bot/front.py) sent."""
-    return InboxEvent(message["key"], message["resource"], message["event"], message["body"],
-                      datetime.fromisoformat(message["received_at"]), attempts=1,
-                      state="pending")
+    return InboxEvent.received(message["key"], message["resource"], message["event"],
+                               message["body"], datetime.fromisoformat(message["received_at"]))

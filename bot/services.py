@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.auth import AdminAuth
 from bot.card_tokens import CardTokens
 from bot.changes import ChangeService
+from bot.clock import utcnow
 from bot.directory import Directory
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
@@ -17,10 +18,6 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.telephony import TelephonyClient
 from bot.webex import WebexGateway
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def webhook_key(self) -> bytes:
+        """The webhook secret as the signature check takes it (empty: every signature fails)."""
+        secret = self.WEBEX_WEBHOOK_SECRET
+        return secret.get_secret_value().encode() if secret else b""
+
+    @property
     def card_token_ttl(self) -> timedelta:
         return timedelta(seconds=self.CARD_TOKEN_TTL_SECONDS)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,60 @@ class BotProcess:
             for line in text.splitlines()
             if line.startswith(("ecn_bot_events_in_flight ", "ecn_bot_events_queued "))
         )
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Nothing queued or running in the process, by its /metrics."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await self.busy():
+            assert asyncio.get_running_loop().time() < deadline, self.output()
+            await asyncio.sleep(0.05)
+
+    def children(self) -> set[int]:
+        """Its live child processes (the receiving process, unless RECEIVER_PROCESS=false)."""
+        found: set[int] = set()
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            try:
+                found.update(int(c) for c in (task / "children").read_text().split())
+            except FileNotFoundError:
+                continue  # the thread ended meanwhile
+        return {c for c in found if alive(c)}
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet is gone: it holds no port and runs nothing)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+Serve = Callable[..., Awaitable[BotProcess]]
+
+
+@contextlib.asynccontextmanager
+async def restartable_serve(emu: Emulator, tmp_path: Path, database_url: str
+                            ) -> AsyncIterator[Serve]:
+    """`start(**env)` starts `serve` on one port and one database, as often as a test restarts
+    it (short lease and grace, so that restarts resume quickly); what is left is killed."""
+    port = free_port()
+    started: list[BotProcess] = []
+
+    async def start(**env: str) -> BotProcess:
+        bot = await start_serve(
+            emu, tmp_path, port=port, log=tmp_path / "bot.log", DATABASE_URL=database_url,
+            PUBLIC_URL=f"http://127.0.0.1:{port}", INBOX_LEASE_SECONDS="1",
+            SHUTDOWN_GRACE_SECONDS="1", **env,
+        )
+        started.append(bot)
+        return bot
+
+    try:
+        yield start
+    finally:
+        for bot in started:
+            if bot.process.returncode is None:
+                await bot.kill()  # the receiving process dies with it
 
 
 async def start_serve(

@@ -30,6 +30,15 @@ _EVENT_COLUMNS = (_t.c.key, _t.c.resource, _t.c.event, _t.c.body, _t.c.received_
                   _t.c.attempts, _t.c.state)  # fmt: skip
 
 
+def _received_row(key: str, resource: str, event: str, body: dict[str, Any], at: datetime,
+                  owner: str | None, lease: timedelta | None) -> dict[str, Any]:
+    """A new inbox row: pending; with an owner and a lease, already claimed (attempt 1)."""
+    held = owner is not None and lease is not None
+    return {"key": key, "resource": resource, "event": event, "body": body, "received_at": at,
+            "attempts": 1 if held else 0, "state": "pending", "owner": owner if held else None,
+            "lease_until": at + lease if held and lease is not None else None}
+
+
 def _lease_free(now: datetime) -> Any:
     return or_(_t.c.lease_until.is_(None), _t.c.lease_until <= now)
 
@@ -51,15 +60,9 @@ class InboxMixin(StoreBase):
         With `owner` and `lease` the recorder also holds the lease, as claim_event would
         (attempt 1), saving the receiving process a second transaction.
         """
-        held = owner is not None and lease is not None
         stmt = self._prepared("record_event", lambda: (
             self._insert(_t).on_conflict_do_nothing(index_elements=["key"]).returning(_t.c.key)))
-        params = {
-            "key": key, "resource": resource, "event": event, "body": body,
-            "received_at": now, "attempts": 1 if held else 0, "state": "pending",
-            "owner": owner if held else None,
-            "lease_until": now + lease if held and lease is not None else None,
-        }
+        params = _received_row(key, resource, event, body, now, owner, lease)
         return await self._run(lambda conn: conn.execute(stmt, params).first() is not None,
                                urgent=True)
 
@@ -71,9 +74,7 @@ class InboxMixin(StoreBase):
         if not events:
             return
         stmt = self._insert(_t).on_conflict_do_nothing(index_elements=["key"])
-        rows = [{"key": k, "resource": r, "event": e, "body": b, "received_at": t,
-                 "attempts": 0, "state": "pending", "owner": None, "lease_until": None}
-                for k, r, e, b, t in events]
+        rows = [_received_row(*received, None, None) for received in events]
         await self._run(lambda conn: conn.execute(stmt, rows))
 
     async def claim_event(

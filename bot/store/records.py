@@ -22,6 +22,12 @@ class InboxEvent:
     attempts: int
     state: str  # "pending" | "done" | "expired" | "failed"
 
+    @classmethod
+    def received(cls, key: str, resource: str, event: str, body: dict[str, Any],
+                 received_at: datetime) -> InboxEvent:
+        """As it stands once recorded under a runner's lease: pending, first attempt."""
+        return cls(key, resource, event, body, received_at, attempts=1, state="pending")
+
 
 @dataclass(frozen=True)
 class AuditRecord:

@@ -17,7 +17,7 @@ from aiohttp import web
 from bot.emulator import Emulator
 from bot.emulator.pipeline import PREFIX
 from tests.e2e.helpers import puts
-from tests.procs import BotProcess, free_port, run_cli, start_serve, wait_for
+from tests.procs import Serve, restartable_serve, run_cli, wait_for
 
 SETTING = "/telephony/config/emergencyCallNotification"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -68,34 +68,10 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/bot.db"
 
 
-Serve = Callable[..., Awaitable[BotProcess]]
-
-
 @pytest.fixture
 async def serve(emu: Emulator, tmp_path: Path, db_url: str) -> AsyncIterator[Serve]:
-    """Start `serve` on one port and one SQLite file, as often as a test restarts it."""
-    port = free_port()
-    started: list[BotProcess] = []
-
-    async def start(**env: str) -> BotProcess:
-        bot = await start_serve(
-            emu,
-            tmp_path,
-            port=port,
-            log=tmp_path / "bot.log",
-            DATABASE_URL=db_url,
-            PUBLIC_URL=f"http://127.0.0.1:{port}",
-            INBOX_LEASE_SECONDS="1",
-            SHUTDOWN_GRACE_SECONDS="1",
-            **env,
-        )
-        started.append(bot)
-        return bot
-
-    yield start
-    for bot in started:
-        if bot.process.returncode is None:
-            await bot.kill()
+    async with restartable_serve(emu, tmp_path, db_url) as start:
+        yield start
 
 
 def answers(emu: Emulator, message_id: str) -> list[dict[str, Any]]:
@@ -132,14 +108,6 @@ async def crash_with_command(emu: Emulator, serve: Serve, text: str) -> dict[str
     return sent
 
 
-async def wait_for_idle(bot: BotProcess, timeout: float = 10.0) -> None:
-    """Nothing queued or running in the process, by its /metrics."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await bot.busy():
-        assert asyncio.get_running_loop().time() < deadline, bot.output()
-        await asyncio.sleep(0.05)
-
-
 def audited(rows: list[dict[str, Any]], sent: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in rows if r["event_key"] == f"messages:{sent['id']}"]
 
@@ -151,7 +119,7 @@ async def test_killed_after_the_ack_before_the_put_applies_once_after_restart(
 
     second = await serve()
     await wait_for(lambda: answers(emu, sent["id"]), 15, "the answer after the restart")
-    await wait_for_idle(second)
+    await second.wait_idle()
     await second.stop()
 
     assert [w.json for w in puts(emu)] == [
@@ -185,7 +153,7 @@ async def test_killed_while_the_applied_put_is_unanswered_needs_no_second_put(
 
     second = await serve()
     await wait_for(lambda: answers(emu, sent["id"]), 15, "the answer after the restart")
-    await wait_for_idle(second)
+    await second.wait_idle()
     await second.stop()
 
     assert len(emu.calls("PUT", SETTING)) == 1  # the restart did not write again
@@ -209,7 +177,7 @@ async def test_an_event_older_than_the_resume_window_is_expired_and_logged_not_r
 
     second = await serve(INBOX_RESUME_WINDOW_SECONDS=str(window))
     # The first sweep runs before /healthz answers 200: the decision is already made.
-    await wait_for_idle(second)
+    await second.wait_idle()
     await second.stop()
 
     assert (

@@ -96,3 +96,16 @@ async def call(
 
 
 __all__ = ["Receiver", "auth", "call", "emu_fixture", "http_fixture", "receiver_fixture"]
+
+
+def card(button: str) -> dict[str, Any]:
+    """The smallest Adaptive Card attachment Webex accepts: one Submit button."""
+    return {
+        "contentType": "application/vnd.microsoft.card.adaptive",
+        "content": {
+            "type": "AdaptiveCard",
+            "version": "1.3",
+            "body": [],
+            "actions": [{"type": "Action.Submit", "title": button}],
+        },
+    }

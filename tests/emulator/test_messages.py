@@ -15,15 +15,7 @@ from tests.emulator import call
 emu_fixture = shared.emu_fixture
 http_fixture = shared.http_fixture
 
-CARD = {
-    "contentType": "application/vnd.microsoft.card.adaptive",
-    "content": {
-        "type": "AdaptiveCard",
-        "version": "1.3",
-        "body": [],
-        "actions": [{"type": "Action.Submit", "title": "Save"}],
-    },
-}
+CARD = shared.card("Save")
 SAMPLE_KEYS = {
     "id",
     "roomId",

@@ -14,15 +14,7 @@ from bot.emulator import Emulator
 
 emu_fixture = shared.emu_fixture
 
-CARD = {
-    "contentType": "application/vnd.microsoft.card.adaptive",
-    "content": {
-        "type": "AdaptiveCard",
-        "version": "1.3",
-        "body": [],
-        "actions": [{"type": "Action.Submit", "title": "Go"}],
-    },
-}
+CARD = shared.card("Go")
 
 
 def _api(emu: Emulator, token: str) -> WebexTeamsAPI:

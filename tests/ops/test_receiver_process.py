@@ -31,9 +31,16 @@ from bot.store import InboxEvent
 from tests.e2e.harness import SECRET, running_bot
 from tests.e2e.helpers import card_text, envelope_for
 from tests.ops.test_runtime import samples, value
-from tests.procs import BotProcess, free_port, post_to, start_serve, wait_for
-
-Serve = Callable[..., Awaitable[BotProcess]]
+from tests.procs import (
+    BotProcess,
+    Serve,
+    alive,
+    free_port,
+    post_to,
+    restartable_serve,
+    start_serve,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -43,29 +50,8 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def serve(emu: Emulator, tmp_path: Path, db_path: Path) -> AsyncIterator[Serve]:
-    """Start `serve` on one port and one SQLite file, as often as a test restarts it."""
-    port = free_port()
-    started: list[BotProcess] = []
-
-    async def start(**env: str) -> BotProcess:
-        bot = await start_serve(
-            emu,
-            tmp_path,
-            port=port,
-            log=tmp_path / "bot.log",
-            DATABASE_URL=f"sqlite:///{db_path}",
-            PUBLIC_URL=f"http://127.0.0.1:{port}",
-            INBOX_LEASE_SECONDS="1",
-            SHUTDOWN_GRACE_SECONDS="1",
-            **env,
-        )
-        started.append(bot)
-        return bot
-
-    yield start
-    for bot in started:
-        if bot.process.returncode is None:
-            await bot.kill()  # the receiving process dies with it
+    async with restartable_serve(emu, tmp_path, f"sqlite:///{db_path}") as start:
+        yield start
 
 
 def bot_replies(emu: Emulator, sent: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,28 +68,8 @@ def bot_replies(emu: Emulator, sent: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def children(pid: int) -> set[int]:
-    """The live child processes of `pid`, whichever of its threads started them."""
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            found.update(int(c) for c in (task / "children").read_text().split())
-        except FileNotFoundError:
-            continue  # the thread ended meanwhile
-    return {c for c in found if alive(c)}
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie nobody reaped yet is gone: it holds no port and runs nothing)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
 def receiver_of(bot: BotProcess) -> int:
-    [pid] = children(bot.process.pid)
+    [pid] = bot.children()
     return pid
 
 
@@ -117,13 +83,6 @@ async def metric_reaches(bot: BotProcess, name: str, wanted: float, **labels: st
     deadline = asyncio.get_running_loop().time() + 10
     while value(await metrics(bot), name, **labels) < wanted:
         assert asyncio.get_running_loop().time() < deadline, f"{name} {labels} < {wanted}"
-        await asyncio.sleep(0.05)
-
-
-async def wait_for_idle(bot: BotProcess) -> None:
-    deadline = asyncio.get_running_loop().time() + 10
-    while await bot.busy():
-        assert asyncio.get_running_loop().time() < deadline, bot.output()
         await asyncio.sleep(0.05)
 
 
@@ -448,7 +407,7 @@ async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
     await metric_reaches(
         bot, "ecn_bot_events_total", 1, type="messages/created", outcome="duplicate"
     )
-    await wait_for_idle(bot)
+    await bot.wait_idle()
     assert len(bot_replies(emu, command)) == 1
     assert (
         value(
@@ -492,7 +451,7 @@ async def test_receiver_process_false_serves_alone_and_answers(emu: Emulator, se
 
     await command_is_answered(emu)
 
-    assert children(bot.process.pid) == set()
+    assert bot.children() == set()
     assert "receiving process" not in bot.output()
     await bot.stop()
 
@@ -507,7 +466,7 @@ async def test_serve_on_an_in_memory_database_answers_in_one_process(
     )
     try:
         await command_is_answered(emu)
-        assert children(bot.process.pid) == set()
+        assert bot.children() == set()
         assert all(d.ok for d in emu.deliveries)
     finally:
         await bot.stop()
