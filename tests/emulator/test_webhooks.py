@@ -32,10 +32,16 @@ ENVELOPE_KEYS = {
     "actorId",
     "data",
 }
-CARD = {
-    "contentType": "application/vnd.microsoft.card.adaptive",
-    "content": {"type": "AdaptiveCard", "version": "1.3", "body": []},
-}
+CARD = shared.card("Save")
+
+
+async def bot_posts_card_to_alice(http: aiohttp.ClientSession, emu: Emulator) -> dict[str, Any]:
+    status, card, _ = await call(
+        http, emu, "POST", "/messages", emu.seed.bot_token,
+        json={"roomId": emu.seed.rooms["direct_alice"], "markdown": "Card", "attachments": [CARD]},
+    )
+    assert status == 200, card
+    return card
 
 
 SECRET = "s3cret"
@@ -132,14 +138,7 @@ async def test_card_press_goes_to_the_card_author_only(
     emu.state.add_webhook(
         emu.seed.people["alice"].id, "alice's", receiver.url, "attachmentActions", "created"
     )
-    _, card, _ = await call(
-        http,
-        emu,
-        "POST",
-        "/messages",
-        emu.seed.bot_token,
-        json={"roomId": emu.seed.rooms["direct_alice"], "markdown": "Card", "attachments": [CARD]},
-    )
+    card = await bot_posts_card_to_alice(http, emu)
     action = await emu.press_card("alice", card["id"], {"action": "save", "enabled": "true"})
     _, raw = await receiver.next()
     envelope = json.loads(raw)
@@ -160,14 +159,7 @@ async def test_card_press_goes_to_the_card_author_only(
 async def test_press_needs_a_card_in_a_room_of_the_presser(
     emu: Emulator, http: aiohttp.ClientSession
 ) -> None:
-    _, card, _ = await call(
-        http,
-        emu,
-        "POST",
-        "/messages",
-        emu.seed.bot_token,
-        json={"roomId": emu.seed.rooms["direct_alice"], "markdown": "Card", "attachments": [CARD]},
-    )
+    card = await bot_posts_card_to_alice(http, emu)
     body = {"type": "submit", "messageId": card["id"], "inputs": {}}
     bob = emu.seed.people["bob"].token
     assert (await call(http, emu, "POST", "/attachment/actions", bob, json=body))[0] == 404
