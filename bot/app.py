@@ -24,6 +24,7 @@ from bot.models import Person
 from bot.ops.webhooks import sync_webhooks, target_for
 from bot.ratelimit import RateLimiter
 from bot.replies import Replier
+from bot.rest import WebexRest
 from bot.retry import RetryPolicy
 from bot.runner import EventRunner
 from bot.services import BotIdentity, Services
@@ -158,8 +159,10 @@ async def build_services(
     bot_token = settings.WEBEX_BOT_TOKEN
     if bot_token is None:
         raise StartupError("WEBEX_BOT_TOKEN is not set")
+    rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS,
+                     observe=metrics.webex_call)
     webex = WebexGateway(settings.WEBEX_API_URL, bot_token.get_secret_value(), admin,
-                         policy=policy, timeout=settings.WEBEX_TIMEOUT_SECONDS,
+                         rest=rest, policy=policy, timeout=settings.WEBEX_TIMEOUT_SECONDS,
                          observe=metrics.webex_call)
     try:
         me = await _identity(webex.bot_me(), "WEBEX_BOT_TOKEN")
@@ -171,9 +174,7 @@ async def build_services(
     if not target_org:
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
-    telephony = TelephonyClient(session, settings.WEBEX_API_URL, admin, policy=policy,
-                                timeout=settings.WEBEX_TIMEOUT_SECONDS,
-                                observe=metrics.webex_call)
+    telephony = TelephonyClient(rest, admin, policy=policy, observe=metrics.webex_call)
     return Services(
         settings=settings,
         bot=BotIdentity(me.id, me.displayName or "the bot"),

@@ -1,8 +1,11 @@
-"""The Webex messaging APIs behind our own interface; the only module that imports the SDK.
+"""What the bot asks of Webex, behind our own interface; the only module that imports the SDK.
 
-`webexteamssdk` is synchronous and shares one `requests.Session` per client, so every call runs in
-a worker thread that owns its own client for each token. Calls return our models and raise our
-errors; transient failures are retried with the same bounded policy as the telephony client.
+The calls made for every event (a message, a card's action, a person's roles, the reply, a
+card's deletion) go through `bot.rest` on the event loop. The rest, made at start-up or by an
+operator (who the tokens are, webhooks, the roles list with its pages, organization names), go
+through `webexteamssdk`: it is synchronous and shares one `requests.Session` per client, so each
+such call runs in a worker thread that owns its own client for each token. Either way calls
+return our models and raise our errors, with the same bounded retries.
 """
 
 from __future__ import annotations
@@ -13,28 +16,43 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import aiohttp
 import requests
+from pydantic import BaseModel, ValidationError
 from webexteamssdk import WebexTeamsAPI
 from webexteamssdk.exceptions import ApiError, RateLimitError
 
 from bot.auth import AdminAuth
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.models import AttachmentAction, Message, Organization, Person, Role
+from bot.rest import WebexRest, as_admin
 from bot.retry import TRANSIENT_STATUSES, RetryPolicy, with_retries
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 Observer = Callable[[str, str, int, float], None]
+Run = Callable[[str], Awaitable[Any]]  # one attempt, given the token to use
 NOT_PROCESSED = frozenset({423, 429, 503})
+ADMIN_REJECTED = "Webex rejected the bot's admin token."
 
 
 def _json(obj: Any) -> dict[str, Any]:
     data = getattr(obj, "_json_data", obj)
     return dict(data) if isinstance(data, dict) else {}
+
+
+def _read(model: type[M], data: Any, endpoint: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        log.warning("webex %s: an answer this bot cannot read", endpoint)
+        raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint) from error
 
 
 class WebexGateway:
@@ -46,14 +64,16 @@ class WebexGateway:
         bot_token: str,
         admin: AdminAuth | None,
         *,
+        rest: WebexRest,
         policy: RetryPolicy,
         timeout: float = 10.0,
-        max_threads: int = 32,
+        max_threads: int = 8,
         observe: Observer | None = None,
     ) -> None:
         self._base_url = api_url.rstrip("/") + "/"
         self._bot_token = bot_token
         self._admin = admin
+        self._http = rest
         self._policy = policy
         self._timeout = timeout
         self._observe = observe
@@ -66,19 +86,17 @@ class WebexGateway:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    # --- as the bot -------------------------------------------------------------------------
-    async def bot_me(self) -> Person:
-        return Person.model_validate(await self._as_bot("GET /people/me", lambda a: a.people.me()))
-
+    # --- as the bot, for every event (aiohttp) ---------------------------------------------------
     async def get_message(self, message_id: str) -> Message:
-        data = await self._as_bot("GET /messages/{id}", lambda a: a.messages.get(message_id))
-        return Message.model_validate(data)
+        endpoint = "GET /messages/{id}"
+        data = await self._as_bot(endpoint, self._rest("GET", f"/messages/{message_id}", endpoint))
+        return _read(Message, data, endpoint)
 
     async def get_attachment_action(self, action_id: str) -> AttachmentAction:
+        endpoint = "GET /attachment/actions/{id}"
         data = await self._as_bot(
-            "GET /attachment/actions/{id}", lambda a: a.attachment_actions.get(action_id)
-        )
-        return AttachmentAction.model_validate(data)
+            endpoint, self._rest("GET", f"/attachment/actions/{action_id}", endpoint))
+        return _read(AttachmentAction, data, endpoint)
 
     async def post_message(
         self,
@@ -89,69 +107,84 @@ class WebexGateway:
         parent_id: str | None = None,
     ) -> str:
         """Post to a space (in a thread when `parent_id` is given); returns the message id."""
-        data = await self._as_bot(
-            "POST /messages",
-            lambda a: a.messages.create(
-                roomId=room_id,
-                parentId=parent_id,
-                markdown=markdown,
-                attachments=list(attachments) or None,
-            ),
-        )
-        return str(data["id"])
+        body: dict[str, Any] = {"roomId": room_id, "markdown": markdown}
+        if parent_id:
+            body["parentId"] = parent_id
+        if attachments:
+            body["attachments"] = list(attachments)
+        endpoint = "POST /messages"
+        data = await self._as_bot(endpoint, self._rest("POST", "/messages", endpoint, body))
+        message_id = data.get("id") if isinstance(data, dict) else None
+        if not isinstance(message_id, str):
+            raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint)
+        return message_id
 
     async def delete_message(self, message_id: str) -> None:
-        await self._as_bot("DELETE /messages/{id}", lambda a: a.messages.delete(message_id))
+        endpoint = "DELETE /messages/{id}"
+        await self._as_bot(endpoint, self._rest("DELETE", f"/messages/{message_id}", endpoint))
+
+    # --- as the bot, at start-up and for operators (the SDK) ---------------------------------
+    async def bot_me(self) -> Person:
+        endpoint = "GET /people/me"
+        return Person.model_validate(
+            await self._as_bot(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
+        )
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
+        endpoint = "GET /webhooks"
         hooks: list[dict[str, Any]] = await self._as_bot(
-            "GET /webhooks", lambda a: [_json(w) for w in a.webhooks.list()], raw=True
+            endpoint, self._sdk(endpoint, lambda a: [_json(w) for w in a.webhooks.list()], raw=True)
         )
         return hooks
 
     async def create_webhook(self, **fields: Any) -> dict[str, Any]:
+        endpoint = "POST /webhooks"
         created: dict[str, Any] = await self._as_bot(
-            "POST /webhooks", lambda a: a.webhooks.create(**fields))
+            endpoint, self._sdk(endpoint, lambda a: a.webhooks.create(**fields)))
         return created
 
     async def update_webhook(self, webhook_id: str, **fields: Any) -> dict[str, Any]:
+        endpoint = "PUT /webhooks/{id}"
         updated: dict[str, Any] = await self._as_bot(
-            "PUT /webhooks/{id}", lambda a: a.webhooks.update(webhook_id, **fields))
+            endpoint, self._sdk(endpoint, lambda a: a.webhooks.update(webhook_id, **fields)))
         return updated
 
     async def delete_webhook(self, webhook_id: str) -> None:
-        await self._as_bot("DELETE /webhooks/{id}", lambda a: a.webhooks.delete(webhook_id))
+        endpoint = "DELETE /webhooks/{id}"
+        await self._as_bot(endpoint, self._sdk(endpoint, lambda a: a.webhooks.delete(webhook_id)))
 
     # --- as the admin identity --------------------------------------------------------------
+    async def get_person(self, person_id: str) -> Person:
+        """A person with their roles (only an admin token sees roles); for every command."""
+        endpoint = "GET /people/{id}"
+        data = await self._as_admin(
+            endpoint, self._rest("GET", f"/people/{person_id}", endpoint, rejected=ADMIN_REJECTED))
+        return _read(Person, data, endpoint)
+
     async def admin_me(self) -> Person:
+        endpoint = "GET /people/me"
         return Person.model_validate(
-            await self._as_admin("GET /people/me", lambda a: a.people.me())
+            await self._as_admin(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
         )
 
-    async def get_person(self, person_id: str) -> Person:
-        """A person with their roles (only an admin token sees roles)."""
-        data = await self._as_admin("GET /people/{id}", lambda a: a.people.get(person_id))
-        return Person.model_validate(data)
-
     async def list_roles(self) -> list[Role]:
+        endpoint = "GET /roles"
         items = await self._as_admin(
-            "GET /roles", lambda a: [_json(r) for r in a.roles.list()], raw=True
+            endpoint, self._sdk(endpoint, lambda a: [_json(r) for r in a.roles.list()], raw=True)
         )
         return [Role.model_validate(item) for item in items]
 
     async def get_organization(self, org_id: str) -> Organization:
+        endpoint = "GET /organizations/{id}"
         data = await self._as_admin(
-            "GET /organizations/{id}", lambda a: a.organizations.get(org_id)
-        )
+            endpoint, self._sdk(endpoint, lambda a: a.organizations.get(org_id)))
         return Organization.model_validate(data)
 
     # --- plumbing ---------------------------------------------------------------------------
-    async def _as_bot(
-        self, endpoint: str, call: Callable[[WebexTeamsAPI], Any], *, raw: bool = False
-    ) -> Any:
+    async def _as_bot(self, endpoint: str, run: Run) -> Any:
         async def attempt() -> Any:
             try:
-                return await self._run(endpoint, self._bot_token, call, raw)
+                return await run(self._bot_token)
             except TransientWebexError as error:
                 if endpoint.startswith("POST") and error.status not in NOT_PROCESSED:
                     # A timeout or 502 may hide a message that was posted: never post it twice.
@@ -163,27 +196,19 @@ class WebexGateway:
 
         return await with_retries(attempt, self._policy, on_retry=self._on_retry)
 
-    async def _as_admin(
-        self, endpoint: str, call: Callable[[WebexTeamsAPI], Any], *, raw: bool = False
-    ) -> Any:
+    async def _as_admin(self, endpoint: str, run: Run) -> Any:
         if self._admin is None:
             raise AdminTokenError("The bot has no admin token configured.", endpoint=endpoint)
-        admin = self._admin
-        refreshed = False
+        return await as_admin(self._admin, run, self._policy, self._on_retry)
 
-        async def attempt() -> Any:
-            nonlocal refreshed
-            token = await admin.token()
-            try:
-                return await self._run(endpoint, token, call, raw)
-            except AdminTokenError:
-                if refreshed or not admin.can_refresh:
-                    raise
-                refreshed = True
-                await admin.invalidate(token)
-                return await self._run(endpoint, await admin.token(), call, raw)
+    def _rest(self, method: str, path: str, endpoint: str, body: dict[str, Any] | None = None,
+              *, rejected: str = "Webex rejected a token of the bot.") -> Run:
+        return lambda token: self._http.request(
+            method, path, token, endpoint=endpoint, json=body, rejected=rejected)
 
-        return await with_retries(attempt, self._policy, on_retry=self._on_retry)
+    def _sdk(self, endpoint: str, call: Callable[[WebexTeamsAPI], Any], *, raw: bool = False
+             ) -> Run:
+        return lambda token: self._run(endpoint, token, call, raw)
 
     def _on_retry(self, endpoint: str, status: int | None) -> None:
         if self._observe is not None:
@@ -241,6 +266,21 @@ class WebexGateway:
             )
             client._session._req_session.trust_env = False
         return client
+
+
+@asynccontextmanager
+async def standalone_gateway(
+    api_url: str, bot_token: str, admin: AdminAuth | None, *, policy: RetryPolicy,
+    timeout: float = 10.0,
+) -> AsyncIterator[WebexGateway]:
+    """A gateway with an HTTP session of its own, for what runs once (an operator's command)."""
+    async with aiohttp.ClientSession() as session:
+        gateway = WebexGateway(api_url, bot_token, admin, policy=policy, timeout=timeout,
+                               rest=WebexRest(session, api_url, timeout=timeout))
+        try:
+            yield gateway
+        finally:
+            gateway.close()
 
 
 def _convert(endpoint: str, error: ApiError) -> WebexError:

@@ -20,6 +20,7 @@ import aiohttp
 from bot.auth import AdminAuth
 from bot.errors import AdminTokenError, BotError
 from bot.ops.webhooks import EVENTS, is_own, target_for
+from bot.rest import WebexRest
 from bot.retry import RetryPolicy
 from bot.settings import Settings
 from bot.store import LATEST_VERSION, Store
@@ -176,6 +177,7 @@ async def _webex_checks(
         settings.WEBEX_API_URL,
         bot_token.get_secret_value() if bot_token else "",
         admin,
+        rest=WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS),
         policy=policy,
         timeout=settings.WEBEX_TIMEOUT_SECONDS,
     )
@@ -262,13 +264,8 @@ async def _admin_checks(
         )
     else:
         lines.append(Line(True, "organization", f"{org.displayName} ({org.id})"))
-    telephony = TelephonyClient(
-        session,
-        settings.WEBEX_API_URL,
-        admin,
-        policy=policy,
-        timeout=settings.WEBEX_TIMEOUT_SECONDS,
-    )
+    rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS)
+    telephony = TelephonyClient(rest, admin, policy=policy)
     setting, error = await _attempt(telephony.get(org_id))
     if setting is None:
         assert error is not None

@@ -23,7 +23,7 @@ from typing import Any
 from bot.errors import BotError
 from bot.retry import RetryPolicy
 from bot.settings import Settings
-from bot.webex import WebexGateway
+from bot.webex import WebexGateway, standalone_gateway
 
 log = logging.getLogger(__name__)
 PREFIX = "ecn-bot "
@@ -181,44 +181,46 @@ async def run_webhooks(settings: Settings, args: argparse.Namespace) -> int:
     if settings.WEBEX_BOT_TOKEN is None:
         print("error: WEBEX_BOT_TOKEN is not set", file=sys.stderr)
         return 2
-    webex = WebexGateway(
-        settings.WEBEX_API_URL,
-        settings.WEBEX_BOT_TOKEN.get_secret_value(),
-        None,
-        policy=RetryPolicy(
-            max_retries=settings.WEBEX_MAX_RETRIES, retry_after_cap=settings.RETRY_AFTER_CAP_SECONDS
-        ),
-        timeout=settings.WEBEX_TIMEOUT_SECONDS,
+    policy = RetryPolicy(
+        max_retries=settings.WEBEX_MAX_RETRIES, retry_after_cap=settings.RETRY_AFTER_CAP_SECONDS
     )
-    try:
-        if command == "sync":
-            assert target is not None and settings.WEBEX_WEBHOOK_SECRET is not None
-            report = await sync_webhooks(
-                webex, target, settings.WEBEX_WEBHOOK_SECRET.get_secret_value()
+    async with standalone_gateway(
+        settings.WEBEX_API_URL, settings.WEBEX_BOT_TOKEN.get_secret_value(), None,
+        policy=policy, timeout=settings.WEBEX_TIMEOUT_SECONDS,
+    ) as webex:
+        try:
+            return await _webhooks_command(webex, command, target, settings)
+        except BotError as error:
+            status = getattr(error, "status", None)
+            print(
+                f"error: Webex: {error.user_message} (status {status}, "
+                f"tracking id {error.tracking_id})",
+                file=sys.stderr,
             )
-            _print([*report.lines(), f"webhooks → {target}: {report.summary()}"])
-            return 0
-        hooks = await webex.list_webhooks()
-        if command == "list":
-            _print([describe(h) for h in hooks] or ["no webhooks"])
-            return 0
-        if command == "delete":
-            own = [h for h in hooks if is_own(h)]
-            for hook in own:
-                await webex.delete_webhook(str(hook["id"]))
-                print(f"deleted      {hook.get('name')}  ({hook.get('id')})", flush=True)
-            print(f"{len(own)} deleted; {len(hooks) - len(own)} not this bot's, left alone")
-            return 0
-    except BotError as error:
-        status = getattr(error, "status", None)
-        print(
-            f"error: Webex: {error.user_message} (status {status}, "
-            f"tracking id {error.tracking_id})",
-            file=sys.stderr,
+            return 1
+
+
+async def _webhooks_command(
+    webex: WebexGateway, command: str, target: str | None, settings: Settings
+) -> int:
+    if command == "sync":
+        assert target is not None and settings.WEBEX_WEBHOOK_SECRET is not None
+        report = await sync_webhooks(
+            webex, target, settings.WEBEX_WEBHOOK_SECRET.get_secret_value()
         )
-        return 1
-    finally:
-        webex.close()
+        _print([*report.lines(), f"webhooks → {target}: {report.summary()}"])
+        return 0
+    hooks = await webex.list_webhooks()
+    if command == "list":
+        _print([describe(h) for h in hooks] or ["no webhooks"])
+        return 0
+    if command == "delete":
+        own = [h for h in hooks if is_own(h)]
+        for hook in own:
+            await webex.delete_webhook(str(hook["id"]))
+            print(f"deleted      {hook.get('name')}  ({hook.get('id')})", flush=True)
+        print(f"{len(own)} deleted; {len(hooks) - len(own)} not this bot's, left alone")
+        return 0
     return 2
 
 

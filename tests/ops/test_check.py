@@ -10,7 +10,7 @@ from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks
 from bot.retry import RetryPolicy
 from bot.store import LATEST_VERSION, Store
-from bot.webex import WebexGateway
+from bot.webex import standalone_gateway
 from tests.e2e.harness import SECRET
 from tests.ops.test_webhooks import cli
 
@@ -29,11 +29,9 @@ async def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def synced(emu: Emulator) -> None:
-    webex = WebexGateway(emu.base_url, emu.seed.bot_token, None, policy=RetryPolicy())
-    try:
+    async with standalone_gateway(emu.base_url, emu.seed.bot_token, None,
+                                  policy=RetryPolicy()) as webex:
         await sync_webhooks(webex, TARGET, SECRET)
-    finally:
-        webex.close()
 
 
 async def check(emu: Emulator, tmp_path: Path, **env: str) -> tuple[int, dict[str, str], str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks, webhook_name
 from bot.retry import RetryPolicy
-from bot.webex import WebexGateway
+from bot.webex import WebexGateway, standalone_gateway
 from tests.e2e.harness import SECRET
 from tests.procs import run_cli
 
@@ -19,12 +19,11 @@ EVENTS = {("messages", "created"), ("attachmentActions", "created"), ("membershi
 
 
 @pytest.fixture
-def webex(emu: Emulator) -> Iterator[WebexGateway]:
-    gateway = WebexGateway(
+async def webex(emu: Emulator) -> AsyncIterator[WebexGateway]:
+    async with standalone_gateway(
         emu.base_url, emu.seed.bot_token, None, policy=RetryPolicy(max_retries=1), timeout=5.0
-    )
-    yield gateway
-    gateway.close()
+    ) as gateway:
+        yield gateway
 
 
 def bot_hooks(emu: Emulator) -> list[dict]:

@@ -1,0 +1,145 @@
+"""One request to Webex's REST API on aiohttp: the answer's JSON, or one of our errors.
+
+The calls made for every event (the message, the person's roles, the setting, the reply) go
+through here, on the event loop. The SDK is synchronous: each of its calls costs a thread
+hand-off each way and `requests`' own preparation, which together were 40 % of the worker's
+time holding the GIL with 20 commands in flight (py-spy --gil; benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+
+from bot.auth import AdminAuth
+from bot.errors import AdminTokenError, TransientWebexError, WebexError
+from bot.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Observer = Callable[[str, str, int, float], None]
+RetryObserver = Callable[[str, int | None], None]
+
+
+async def as_admin(
+    auth: AdminAuth,
+    run: Callable[[str], Awaitable[T]],
+    policy: RetryPolicy,
+    on_retry: RetryObserver | None = None,
+) -> T:
+    """`run(admin token)` with bounded retries; after a 401, once (per call) with a refreshed
+    token when the identity can be refreshed."""
+    refreshed = False
+
+    async def attempt() -> T:
+        nonlocal refreshed
+        token = await auth.token()
+        try:
+            return await run(token)
+        except AdminTokenError:
+            if refreshed or not auth.can_refresh:
+                raise
+            refreshed = True
+            await auth.invalidate(token)
+            return await run(await auth.token())
+
+    return await with_retries(attempt, policy, on_retry=on_retry)
+
+
+def webex_error_message(body: Any) -> str:
+    """The most specific human message in a Webex error body."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            for item in error.get("message") or []:
+                if isinstance(item, dict) and item.get("description"):
+                    return str(item["description"])
+        for item in body.get("errors") or []:
+            if isinstance(item, dict) and item.get("description"):
+                return str(item["description"])
+        if body.get("message"):
+            return str(body["message"])
+    return "Webex did not say why"
+
+
+class WebexRest:
+    """Sends one request with a token and turns the answer into JSON or our errors."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_url: str,
+        *,
+        timeout: float = 10.0,
+        observe: Observer | None = None,
+    ) -> None:
+        self._session = session
+        self._base = api_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._observe = observe
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        endpoint: str,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        rejected: str = "Webex rejected a token of the bot.",
+    ) -> Any:
+        """The decoded body (None for 204 or a body that is not JSON). Raises
+        TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
+        or WebexError, each with Webex's tracking id when it sent one."""
+        started = time.perf_counter()
+        status = 0
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=self._timeout,
+            ) as response:
+                status = response.status
+                tracking_id = response.headers.get("TrackingID")
+                if status == 204:
+                    return None
+                body = await _json_or_none(response)
+                if isinstance(body, dict):
+                    tracking_id = body.get("trackingId") or tracking_id
+                if 200 <= status < 300:
+                    return body
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise TransientWebexError(
+                "Webex did not answer in time.", endpoint=endpoint
+            ) from error
+        finally:
+            if self._observe is not None:
+                self._observe(endpoint, method, status, time.perf_counter() - started)
+        message = webex_error_message(body)
+        log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
+        if status in TRANSIENT_STATUSES:
+            raise TransientWebexError(
+                message, status=status, tracking_id=tracking_id, endpoint=endpoint,
+                retry_after=retry_after,
+            )
+        if status == 401:
+            raise AdminTokenError(rejected, status=status, tracking_id=tracking_id,
+                                  endpoint=endpoint)
+        raise WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError, asyncio.IncompleteReadError):
+        return None
