@@ -79,8 +79,8 @@ class Replier:
                                                     {"message_id": message_id})
             return message_id
 
-        # Shutdown: the POST runs in an SDK thread and completes whatever happens here. Let it
-        # finish and be recorded, or a resumed event posts the reply twice.
+        # Shutdown: a POST already sent may land whatever happens here. Let it finish and be
+        # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(
             post_and_record(), ctx.services.settings.WEBEX_TIMEOUT_SECONDS)
 

@@ -43,8 +43,8 @@ FRONT_STOP_SECONDS = 5.0  # it only finishes acknowledgements under way: millise
 
 async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
     """Serve until SIGTERM; with `front` (bot/frontproc.py) it receives, this process works."""
-    # The SDK's worker threads hold the GIL in 5 ms slices by default; shorter slices keep the
-    # event loop responsive while they work.
+    # Threads (the store's, the SDK's for start-up and operators' calls) hold the GIL in 5 ms
+    # slices by default; shorter slices keep the event loop responsive while they work.
     sys.setswitchinterval(0.0005)
     app = create_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)

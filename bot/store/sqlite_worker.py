@@ -82,8 +82,8 @@ class SQLiteWorker:
     Urgent work (recording a webhook before it is acknowledged) goes ahead of the rest. First it
     is tried right here on the event loop, on a second connection that never waits for the
     write lock: an INSERT and COMMIT in WAL mode take tens of microseconds, where a round trip
-    to the thread costs milliseconds when the SDK's threads contend for the GIL. If the thread
-    holds the lock just then, the work goes to the front of its queue instead.
+    to the thread costs milliseconds when the loop is busy and threads contend for the GIL. If
+    the thread holds the lock just then, the work goes to the front of its queue instead.
     """
 
     def __init__(self, engine: Engine, fast: Engine | None = None) -> None:
