@@ -13,6 +13,7 @@ import logging
 
 import uvloop
 
+from benchmarks.quiet_gc import without_collector_pauses
 from benchmarks.seed import load_seed
 from bot.emulator import running_emulator
 
@@ -21,6 +22,7 @@ async def _serve(host: str, port: int, admins: int, latency: float) -> None:
     async with running_emulator(load_seed(admins), host=host, port=port) as emu:
         emu.latency = latency
         control = emu.base_url.removesuffix("/v1") + "/_emulator"
+        without_collector_pauses()
         print(json.dumps({"baseUrl": emu.base_url, "control": control}), flush=True)
         await asyncio.Event().wait()
 

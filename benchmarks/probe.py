@@ -14,6 +14,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
+from benchmarks.quiet_gc import without_collector_pauses
 from bot.security import SIGNATURE_HEADER
 
 
@@ -42,6 +43,7 @@ def probe(url: str, bodies: list[list[str]], interval: float) -> dict[str, objec
 def main() -> int:
     with open(sys.argv[1]) as file:
         job = json.load(file)
+    without_collector_pauses()
     print(json.dumps(probe(job["url"], job["bodies"], job["interval"])))
     return 0
 

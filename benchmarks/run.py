@@ -22,6 +22,7 @@ import uvloop
 from benchmarks import scenarios
 from benchmarks.client import ReplyListener, Sender, register_reply_hook
 from benchmarks.procs import SECRET, emulator_process, start_bot
+from benchmarks.quiet_gc import without_collector_pauses
 
 SCENARIOS = ("ack", "e2e", "status", "enable", "memory")
 
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="benchmarks/results/latest.json")
     args = parser.parse_args(argv)
     # The load generator on uvloop too: it shares the two cores with what it measures.
+    without_collector_pauses()
     results = uvloop.run(measure(args))
     results["targets"] = [dict(zip(("figure", "measured", "target", "met"), row, strict=True))
                           for row in targets(results)]
