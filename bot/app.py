@@ -58,7 +58,10 @@ def _services_ctx(
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         settings = app[SETTINGS]
-        async with aiohttp.ClientSession() as session:
+        # An event makes at most two Webex calls at once (its message and its sender's roles);
+        # with fewer connections, calls would queue for one while their timeout runs.
+        connector = aiohttp.TCPConnector(limit=2 * settings.MAX_CONCURRENT_EVENTS + 16)
+        async with aiohttp.ClientSession(connector=connector) as session:
             services = given
             store = None
             try:

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.errors import AdminTokenError
+from bot.rest import environ_proxy
 
 log = logging.getLogger(__name__)
 SECRET_NAME = "admin_oauth"  # noqa: S105 - the name of a row, not a secret
@@ -66,6 +67,7 @@ class RefreshingAdminToken:
     ) -> None:
         self._session = session
         self._url = api_url.rstrip("/") + "/access_token"
+        self._proxy = environ_proxy(self._url)
         self._client_id = client_id
         self._client_secret = client_secret
         self._refresh_token = refresh_token
@@ -118,7 +120,8 @@ class RefreshingAdminToken:
             "refresh_token": self._refresh_token,
         }
         try:
-            async with self._session.post(self._url, data=form, timeout=self._timeout) as reply:
+            async with self._session.post(self._url, data=form, timeout=self._timeout,
+                                          proxy=self._proxy) as reply:
                 body: Any = await reply.json(content_type=None)
                 status = reply.status
         except (TimeoutError, aiohttp.ClientError, ValueError) as error:

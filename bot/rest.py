@@ -9,21 +9,51 @@ time holding the GIL with 20 commands in flight (py-spy --gil; benchmarks/README
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import logging
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.auth import AdminAuth
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
+
+if TYPE_CHECKING:
+    from bot.auth import AdminAuth
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Observer = Callable[[str, str, int, float], None]
 RetryObserver = Callable[[str, int | None], None]
+NO_REASON = "Webex did not say why"
+BOT_REJECTED = "Webex rejected a token of the bot."
+ADMIN_REJECTED = "Webex rejected the bot's admin token."
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ecn-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
+
+
+# Webex support asks which client made a call: ours, not just "aiohttp".
+USER_AGENT = f"ecn-bot/{_version()} aiohttp/{aiohttp.__version__}"
+
+
+def environ_proxy(url: str) -> str | None:
+    """The proxy HTTPS_PROXY / HTTP_PROXY names for `url`, unless NO_PROXY exempts its host.
+
+    Read once, when a client is built: aiohttp's `trust_env` would read the environment, and
+    ~/.netrc in a thread, on every request."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 async def as_admin(
@@ -64,7 +94,7 @@ def webex_error_message(body: Any) -> str:
                 return str(item["description"])
         if body.get("message"):
             return str(body["message"])
-    return "Webex did not say why"
+    return NO_REASON
 
 
 class WebexRest:
@@ -82,6 +112,7 @@ class WebexRest:
         self._base = api_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._observe = observe
+        self._proxy = environ_proxy(api_url)
 
     async def request(
         self,
@@ -92,21 +123,23 @@ class WebexRest:
         endpoint: str,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
-        rejected: str = "Webex rejected a token of the bot.",
+        rejected: str = BOT_REJECTED,
     ) -> Any:
         """The decoded body (None for 204 or a body that is not JSON). Raises
         TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
         or WebexError, each with Webex's tracking id when it sent one."""
         started = time.perf_counter()
         status = 0
+        cancelled = False
         try:
             async with self._session.request(
                 method,
                 self._base + path,
                 params=params,
                 json=json,
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
                 timeout=self._timeout,
+                proxy=self._proxy,
             ) as response:
                 status = response.status
                 tracking_id = response.headers.get("TrackingID")
@@ -118,12 +151,15 @@ class WebexRest:
                 if 200 <= status < 300:
                     return body
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except asyncio.CancelledError:
+            cancelled = True  # shutting down: not an answer from Webex, not counted as one
+            raise
         except (TimeoutError, aiohttp.ClientError) as error:
             raise TransientWebexError(
                 "Webex did not answer in time.", endpoint=endpoint
             ) from error
         finally:
-            if self._observe is not None:
+            if self._observe is not None and not cancelled:
                 self._observe(endpoint, method, status, time.perf_counter() - started)
         message = webex_error_message(body)
         log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot.auth import AdminAuth
 from bot.errors import WebexError
 from bot.models import NotificationSetting
-from bot.rest import Observer, WebexRest, as_admin
+from bot.rest import ADMIN_REJECTED, Observer, WebexRest, as_admin
 from bot.retry import RetryPolicy
 
 PATH = "/telephony/config/emergencyCallNotification"
@@ -63,5 +63,5 @@ class TelephonyClient:
     ) -> Any:
         return await self._rest.request(
             method, PATH, token, endpoint=f"{method} {PATH}", params={"orgId": org_id},
-            json=payload, rejected="Webex rejected the bot's admin token.",
+            json=payload, rejected=ADMIN_REJECTED,
         )

@@ -25,21 +25,26 @@ import aiohttp
 import requests
 from pydantic import BaseModel, ValidationError
 from webexteamssdk import WebexTeamsAPI
-from webexteamssdk.exceptions import ApiError, RateLimitError
+from webexteamssdk.exceptions import ApiError
 
 from bot.auth import AdminAuth
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.models import AttachmentAction, Message, Organization, Person, Role
-from bot.rest import WebexRest, as_admin
-from bot.retry import TRANSIENT_STATUSES, RetryPolicy, with_retries
+from bot.rest import (
+    ADMIN_REJECTED,
+    BOT_REJECTED,
+    NO_REASON,
+    Observer,
+    WebexRest,
+    as_admin,
+    webex_error_message,
+)
+from bot.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
-Observer = Callable[[str, str, int, float], None]
 Run = Callable[[str], Awaitable[Any]]  # one attempt, given the token to use
 NOT_PROCESSED = frozenset({423, 429, 503})
-ADMIN_REJECTED = "Webex rejected the bot's admin token."
 
 
 def _json(obj: Any) -> dict[str, Any]:
@@ -126,9 +131,8 @@ class WebexGateway:
     # --- as the bot, at start-up and for operators (the SDK) ---------------------------------
     async def bot_me(self) -> Person:
         endpoint = "GET /people/me"
-        return Person.model_validate(
-            await self._as_bot(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
-        )
+        data = await self._as_bot(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
+        return _read(Person, data, endpoint)
 
     async def list_webhooks(self) -> list[dict[str, Any]]:
         endpoint = "GET /webhooks"
@@ -163,22 +167,21 @@ class WebexGateway:
 
     async def admin_me(self) -> Person:
         endpoint = "GET /people/me"
-        return Person.model_validate(
-            await self._as_admin(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
-        )
+        data = await self._as_admin(endpoint, self._sdk(endpoint, lambda a: a.people.me()))
+        return _read(Person, data, endpoint)
 
     async def list_roles(self) -> list[Role]:
         endpoint = "GET /roles"
         items = await self._as_admin(
             endpoint, self._sdk(endpoint, lambda a: [_json(r) for r in a.roles.list()], raw=True)
         )
-        return [Role.model_validate(item) for item in items]
+        return [_read(Role, item, endpoint) for item in items]
 
     async def get_organization(self, org_id: str) -> Organization:
         endpoint = "GET /organizations/{id}"
         data = await self._as_admin(
             endpoint, self._sdk(endpoint, lambda a: a.organizations.get(org_id)))
-        return Organization.model_validate(data)
+        return _read(Organization, data, endpoint)
 
     # --- plumbing ---------------------------------------------------------------------------
     async def _as_bot(self, endpoint: str, run: Run) -> Any:
@@ -202,7 +205,7 @@ class WebexGateway:
         return await as_admin(self._admin, run, self._policy, self._on_retry)
 
     def _rest(self, method: str, path: str, endpoint: str, body: dict[str, Any] | None = None,
-              *, rejected: str = "Webex rejected a token of the bot.") -> Run:
+              *, rejected: str = BOT_REJECTED) -> Run:
         return lambda token: self._http.request(
             method, path, token, endpoint=endpoint, json=body, rejected=rejected)
 
@@ -288,26 +291,17 @@ def _convert(endpoint: str, error: ApiError) -> WebexError:
     tracking_id = error.tracking_id
     message = _message(error)
     log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
-    if status in TRANSIENT_STATUSES:
-        retry_after = float(error.retry_after) if isinstance(error, RateLimitError) else None
-        if status == 423:
-            header = error.response.headers.get("Retry-After")
-            retry_after = float(header) if header and header.isdigit() else None
+    if status in TRANSIENT_STATUSES:  # the same rule as bot.rest: Retry-After when given
         return TransientWebexError(
             message, status=status, tracking_id=tracking_id, endpoint=endpoint,
-            retry_after=retry_after,
+            retry_after=parse_retry_after(error.response.headers.get("Retry-After")),
         )
     if status == 401:
-        return AdminTokenError(
-            "Webex rejected a token of the bot.", status=status, tracking_id=tracking_id,
-            endpoint=endpoint,
-        )
+        return AdminTokenError(BOT_REJECTED, status=status, tracking_id=tracking_id,
+                               endpoint=endpoint)
     return WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
 
 
 def _message(error: ApiError) -> str:
-    details = error.details if isinstance(error.details, dict) else {}
-    for item in details.get("errors") or []:
-        if isinstance(item, dict) and item.get("description"):
-            return str(item["description"])
-    return str(error.message or error.description or "Webex did not say why")
+    found = webex_error_message(error.details)
+    return found if found != NO_REASON else str(error.message or error.description or NO_REASON)

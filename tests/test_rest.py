@@ -26,10 +26,14 @@ class FakeWebex:
 
     answers: dict[str, list[Answer]] = field(default_factory=dict)
     seen: list[tuple[str, str, str, Any]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    agents: list[str] = field(default_factory=list)
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else None
         self.seen.append((request.method, request.path, request.headers["Authorization"], body))
+        self.hosts.append(request.host)
+        self.agents.append(request.headers.get("User-Agent", ""))
         queue = self.answers[request.path]
         return queue.pop(0)(request) if len(queue) > 1 else queue[0](request)
 
@@ -128,3 +132,32 @@ async def test_a_rejected_admin_token_is_refreshed_once_for_a_persons_roles(webe
     with pytest.raises(AdminTokenError, match="admin token"):
         await gateway.get_person("P1")
     assert len(fake.seen) == 4  # one refresh per call, no more
+
+
+async def test_calls_go_through_the_proxy_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An egress proxy, as many organizations require: the fake Webex stands in for it and sees
+    # the absolute URL of each call.
+    fake = FakeWebex(answers={"/v1/messages/M1": [json(200, {
+        "id": "M1", "roomId": "R", "personId": "P", "created": "2026-11-30T10:00:00.000Z"})]})
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", fake.handle)
+    async with TestServer(app) as proxy, aiohttp.ClientSession() as session:
+        monkeypatch.setenv("HTTP_PROXY", str(proxy.make_url("")))
+        monkeypatch.setenv("NO_PROXY", "localhost")
+        webex_url = "http://webexapis.example/v1"
+        gateway = WebexGateway(webex_url, "bot-token", None, policy=RetryPolicy(),
+                               rest=WebexRest(session, webex_url, timeout=2))
+        try:
+            assert (await gateway.get_message("M1")).id == "M1"
+        finally:
+            gateway.close()
+        monkeypatch.setenv("NO_PROXY", "webexapis.example")
+        with pytest.raises(WebexError, match="did not answer"):  # exempt: tried directly
+            await WebexRest(session, webex_url, timeout=2).request(
+                "GET", "/messages/M1", "t", endpoint="GET /messages/{id}")
+
+    assert [(method, path) for method, path, _, _ in fake.seen] == [("GET", "/v1/messages/M1")]
+    assert fake.hosts == ["webexapis.example"]
+    assert fake.agents[0].startswith("ecn-bot/")
