@@ -118,13 +118,21 @@ class Events:
 
     async def _record_until_done(self, event: InboxEvent, *, submit: bool) -> None:
         """Webex was answered already and its redeliveries are duplicates to the receiver:
-        keep trying (a stop leaves it in the journal, which the next start reads)."""
+        keep trying (a stop leaves it in the journal, which the next start reads) until the
+        event is older than the resume window; then it has expired, as an unfinished event in
+        the inbox does, rather than run a command long after it was given."""
+        services = self._app[SERVICES]
+        window = services.settings.inbox_resume_window
         pause = 0.0 if not submit else 0.5
         while True:
             await asyncio.sleep(pause)
             try:
                 recorded = await self._insert(event, leased=submit)
             except Exception:
+                if services.clock() - event.received_at > window:
+                    log.error("event %s could not be recorded in the inbox for %s: expired, "
+                              "not run", event.key, window)
+                    return
                 log.warning("event %s could not be recorded in the inbox; trying again",
                             event.key, exc_info=True)
                 pause = min(max(pause * 2, 0.5), RECORD_RETRY_MAX_SECONDS)

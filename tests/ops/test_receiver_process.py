@@ -252,10 +252,11 @@ class Inbox:
         return True
 
 
-def worker_app(runner: Runner, inbox: Inbox) -> web.Application:
+def worker_app(runner: Runner, inbox: Inbox, now: datetime = T0) -> web.Application:
     app = web.Application()
     app[RUNNER] = cast(Any, runner)
-    app[SERVICES] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics()))
+    app[SERVICES] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics(),
+                                              settings=front_settings(), clock=lambda: now))
     return app
 
 
@@ -314,6 +315,24 @@ async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     await asyncio.sleep(0.6)  # past the first retry's pause
     assert inbox.calls == calls
     assert runner.submitted == []  # it stays in the journal for the next start
+
+
+async def test_an_event_the_inbox_refuses_past_the_resume_window_expires(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Ten minutes (the default window) after alice asked, her command is not run any more, as
+    # an unfinished event in the inbox expires; and the bot stops trying to record it.
+    late = T0 + front_settings().inbox_resume_window + timedelta(seconds=1)
+    runner, inbox = Runner(), Inbox(failures=None)
+    events = Events(worker_app(runner, inbox, now=late))
+    events.handle(journaled_event({"data": {"id": "M1"}}))
+    await runner.idle()
+
+    await wait_for(lambda: not other_tasks(), 5, "the retries to stop")  # after one, at 0.5 s
+    assert inbox.calls == 2
+    assert runner.submitted == []
+    assert "messages:M1 could not be recorded in the inbox for 0:10:00: expired" in caplog.text
+    await events.close()
 
 
 class FullRunner(Runner):
