@@ -164,9 +164,7 @@ async def build_services(
         raise StartupError("WEBEX_BOT_TOKEN is not set")
     rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS,
                      observe=metrics.webex_call)
-    webex = WebexGateway(settings.WEBEX_API_URL, bot_token.get_secret_value(), admin,
-                         rest=rest, policy=policy, timeout=settings.WEBEX_TIMEOUT_SECONDS,
-                         observe=metrics.webex_call)
+    webex = WebexGateway(bot_token.get_secret_value(), admin, rest=rest, policy=policy)
     try:
         me = await _identity(webex.bot_me(), "WEBEX_BOT_TOKEN")
         admin_me = await _identity(webex.admin_me(), "the admin token")
@@ -177,7 +175,7 @@ async def build_services(
     if not target_org:
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
-    telephony = TelephonyClient(rest, admin, policy=policy, observe=metrics.webex_call)
+    telephony = TelephonyClient(rest, admin, policy=policy)
     return Services(
         settings=settings,
         bot=BotIdentity(me.id, me.displayName or "the bot"),

@@ -98,7 +98,9 @@ def webex_error_message(body: Any) -> str:
 
 
 class WebexRest:
-    """Sends one request with a token and turns the answer into JSON or our errors."""
+    """Sends one request with a token and turns the answer into JSON or our errors. It holds
+    what every Webex client of the bot shares: the base URL, the timeout, the proxy and the
+    metrics observer (the SDK's calls in bot.webex are counted through `record` too)."""
 
     def __init__(
         self,
@@ -109,10 +111,20 @@ class WebexRest:
         observe: Observer | None = None,
     ) -> None:
         self._session = session
-        self._base = api_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self.base_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.proxy = environ_proxy(api_url)
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
         self._observe = observe
-        self._proxy = environ_proxy(api_url)
+
+    def record(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """One call's outcome for the metrics (status 0: no answer)."""
+        if self._observe is not None:
+            self._observe(endpoint, method, status, seconds)
+
+    def retried(self, endpoint: str, status: int | None) -> None:
+        """A retry, for the metrics (the `on_retry` of bot.retry.with_retries)."""
+        self.record(endpoint, "retry", status or 0, 0.0)
 
     async def request(
         self,
@@ -134,12 +146,12 @@ class WebexRest:
         try:
             async with self._session.request(
                 method,
-                self._base + path,
+                self.base_url + path,
                 params=params,
                 json=json,
                 headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
-                timeout=self._timeout,
-                proxy=self._proxy,
+                timeout=self._client_timeout,
+                proxy=self.proxy,
             ) as response:
                 status = response.status
                 tracking_id = response.headers.get("TrackingID")
@@ -159,8 +171,8 @@ class WebexRest:
                 "Webex did not answer in time.", endpoint=endpoint
             ) from error
         finally:
-            if self._observe is not None and not cancelled:
-                self._observe(endpoint, method, status, time.perf_counter() - started)
+            if not cancelled:
+                self.record(endpoint, method, status, time.perf_counter() - started)
         message = webex_error_message(body)
         log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
         if status in TRANSIENT_STATUSES:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot.auth import AdminAuth
 from bot.errors import WebexError
 from bot.models import NotificationSetting
-from bot.rest import ADMIN_REJECTED, Observer, WebexRest, as_admin
+from bot.rest import ADMIN_REJECTED, WebexRest, as_admin
 from bot.retry import RetryPolicy
 
 PATH = "/telephony/config/emergencyCallNotification"
@@ -28,12 +28,10 @@ class TelephonyClient:
         auth: AdminAuth,
         *,
         policy: RetryPolicy,
-        observe: Observer | None = None,
     ) -> None:
         self._rest = rest
         self._auth = auth
         self._policy = policy
-        self._observe = observe
 
     async def get(self, org_id: str) -> NotificationSetting:
         body = await self._call("GET", org_id, None)
@@ -51,12 +49,8 @@ class TelephonyClient:
     async def _call(self, method: str, org_id: str, payload: dict[str, Any] | None) -> Any:
         return await as_admin(
             self._auth, lambda token: self._once(method, org_id, payload, token),
-            self._policy, self._on_retry,
+            self._policy, self._rest.retried,
         )
-
-    def _on_retry(self, endpoint: str, status: int | None) -> None:
-        if self._observe is not None:
-            self._observe(endpoint, "retry", status or 0, 0.0)
 
     async def _once(
         self, method: str, org_id: str, payload: dict[str, Any] | None, token: str

@@ -34,7 +34,6 @@ from bot.rest import (
     ADMIN_REJECTED,
     BOT_REJECTED,
     NO_REASON,
-    Observer,
     WebexRest,
     as_admin,
     webex_error_message,
@@ -65,27 +64,19 @@ class WebexGateway:
 
     def __init__(
         self,
-        api_url: str,
         bot_token: str,
         admin: AdminAuth | None,
         *,
         rest: WebexRest,
         policy: RetryPolicy,
-        timeout: float = 10.0,
         max_threads: int = 8,
-        observe: Observer | None = None,
     ) -> None:
-        self._base_url = api_url.rstrip("/") + "/"
+        """`rest` also gives the SDK's clients their base URL, timeout, proxy and metrics."""
         self._bot_token = bot_token
         self._admin = admin
         self._http = rest
         self._policy = policy
-        self._timeout = timeout
-        self._observe = observe
         self._local = threading.local()
-        # Proxies from the environment are read once: with trust_env on, requests would scan
-        # the environment and ~/.netrc again on every call, on the SDK's threads.
-        self._proxies = requests.utils.get_environ_proxies(self._base_url)
         self._pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="webex-sdk")
 
     def close(self) -> None:
@@ -94,13 +85,13 @@ class WebexGateway:
     # --- as the bot, for every event (aiohttp) ---------------------------------------------------
     async def get_message(self, message_id: str) -> Message:
         endpoint = "GET /messages/{id}"
-        data = await self._as_bot(endpoint, self._rest("GET", f"/messages/{message_id}", endpoint))
+        data = await self._as_bot(endpoint, self._rest(endpoint, f"/messages/{message_id}"))
         return _read(Message, data, endpoint)
 
     async def get_attachment_action(self, action_id: str) -> AttachmentAction:
         endpoint = "GET /attachment/actions/{id}"
         data = await self._as_bot(
-            endpoint, self._rest("GET", f"/attachment/actions/{action_id}", endpoint))
+            endpoint, self._rest(endpoint, f"/attachment/actions/{action_id}"))
         return _read(AttachmentAction, data, endpoint)
 
     async def post_message(
@@ -118,7 +109,7 @@ class WebexGateway:
         if attachments:
             body["attachments"] = list(attachments)
         endpoint = "POST /messages"
-        data = await self._as_bot(endpoint, self._rest("POST", "/messages", endpoint, body))
+        data = await self._as_bot(endpoint, self._rest(endpoint, "/messages", body))
         message_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(message_id, str):
             raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint)
@@ -126,7 +117,7 @@ class WebexGateway:
 
     async def delete_message(self, message_id: str) -> None:
         endpoint = "DELETE /messages/{id}"
-        await self._as_bot(endpoint, self._rest("DELETE", f"/messages/{message_id}", endpoint))
+        await self._as_bot(endpoint, self._rest(endpoint, f"/messages/{message_id}"))
 
     # --- as the bot, at start-up and for operators (the SDK) ---------------------------------
     async def bot_me(self) -> Person:
@@ -162,7 +153,7 @@ class WebexGateway:
         """A person with their roles (only an admin token sees roles); for every command."""
         endpoint = "GET /people/{id}"
         data = await self._as_admin(
-            endpoint, self._rest("GET", f"/people/{person_id}", endpoint, rejected=ADMIN_REJECTED))
+            endpoint, self._rest(endpoint, f"/people/{person_id}", rejected=ADMIN_REJECTED))
         return _read(Person, data, endpoint)
 
     async def admin_me(self) -> Person:
@@ -197,25 +188,23 @@ class WebexGateway:
                     ) from error
                 raise
 
-        return await with_retries(attempt, self._policy, on_retry=self._on_retry)
+        return await with_retries(attempt, self._policy, on_retry=self._http.retried)
 
     async def _as_admin(self, endpoint: str, run: Run) -> Any:
         if self._admin is None:
             raise AdminTokenError("The bot has no admin token configured.", endpoint=endpoint)
-        return await as_admin(self._admin, run, self._policy, self._on_retry)
+        return await as_admin(self._admin, run, self._policy, self._http.retried)
 
-    def _rest(self, method: str, path: str, endpoint: str, body: dict[str, Any] | None = None,
+    def _rest(self, endpoint: str, path: str, body: dict[str, Any] | None = None,
               *, rejected: str = BOT_REJECTED) -> Run:
+        """`endpoint` is "METHOD /template": its method is the request's."""
+        method = endpoint.split()[0]
         return lambda token: self._http.request(
             method, path, token, endpoint=endpoint, json=body, rejected=rejected)
 
     def _sdk(self, endpoint: str, call: Callable[[WebexTeamsAPI], Any], *, raw: bool = False
              ) -> Run:
         return lambda token: self._run(endpoint, token, call, raw)
-
-    def _on_retry(self, endpoint: str, status: int | None) -> None:
-        if self._observe is not None:
-            self._observe(endpoint, "retry", status or 0, 0.0)
 
     async def _run(
         self, endpoint: str, token: str, call: Callable[[WebexTeamsAPI], Any], raw: bool
@@ -248,8 +237,7 @@ class WebexGateway:
                 "Webex answered in a way I could not read.", endpoint=endpoint
             ) from error
         finally:
-            if self._observe is not None:
-                self._observe(endpoint, endpoint.split()[0], status, time.perf_counter() - started)
+            self._http.record(endpoint, endpoint.split()[0], status, time.perf_counter() - started)
 
     def _client(self, token: str) -> WebexTeamsAPI:
         """This thread's client for `token` (one `requests.Session` per thread and token)."""
@@ -262,10 +250,12 @@ class WebexGateway:
                 clients.clear()
             client = clients[token] = WebexTeamsAPI(
                 access_token=token,
-                base_url=self._base_url,
-                single_request_timeout=math.ceil(self._timeout),  # the SDK takes whole seconds
+                base_url=self._http.base_url + "/",
+                single_request_timeout=math.ceil(self._http.timeout),  # whole seconds only
                 wait_on_rate_limit=False,
-                proxies=dict(self._proxies) or None,
+                # Read once (bot.rest.environ_proxy): with trust_env on, requests would scan the
+                # environment and ~/.netrc again on every call.
+                proxies={"all": self._http.proxy} if self._http.proxy else None,
             )
             client._session._req_session.trust_env = False
         return client
@@ -278,7 +268,7 @@ async def standalone_gateway(
 ) -> AsyncIterator[WebexGateway]:
     """A gateway with an HTTP session of its own, for what runs once (an operator's command)."""
     async with aiohttp.ClientSession() as session:
-        gateway = WebexGateway(api_url, bot_token, admin, policy=policy, timeout=timeout,
+        gateway = WebexGateway(bot_token, admin, policy=policy,
                                rest=WebexRest(session, api_url, timeout=timeout))
         try:
             yield gateway

@@ -67,7 +67,7 @@ async def webex() -> AsyncIterator[tuple[FakeWebex, WebexGateway]]:
     app.router.add_route("*", "/{tail:.*}", fake.handle)
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
         url = str(server.make_url("/v1"))
-        gateway = WebexGateway(url, "bot-token", Admin(), policy=RetryPolicy(base_delay=0.01),
+        gateway = WebexGateway("bot-token", Admin(), policy=RetryPolicy(base_delay=0.01),
                                rest=WebexRest(session, url, timeout=2))
         yield fake, gateway
         gateway.close()
@@ -139,18 +139,22 @@ async def test_calls_go_through_the_proxy_the_environment_names(
 ) -> None:
     # An egress proxy, as many organizations require: the fake Webex stands in for it and sees
     # the absolute URL of each call.
-    fake = FakeWebex(answers={"/v1/messages/M1": [json(200, {
-        "id": "M1", "roomId": "R", "personId": "P", "created": "2026-11-30T10:00:00.000Z"})]})
+    fake = FakeWebex(answers={
+        "/v1/messages/M1": [json(200, {"id": "M1", "roomId": "R", "personId": "P",
+                                       "created": "2026-11-30T10:00:00.000Z"})],
+        "/v1/people/me": [json(200, {"id": "BOT", "emails": ["bot@webex.bot"]})],
+    })
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", fake.handle)
     async with TestServer(app) as proxy, aiohttp.ClientSession() as session:
         monkeypatch.setenv("HTTP_PROXY", str(proxy.make_url("")))
         monkeypatch.setenv("NO_PROXY", "localhost")
         webex_url = "http://webexapis.example/v1"
-        gateway = WebexGateway(webex_url, "bot-token", None, policy=RetryPolicy(),
+        gateway = WebexGateway("bot-token", None, policy=RetryPolicy(),
                                rest=WebexRest(session, webex_url, timeout=2))
         try:
-            assert (await gateway.get_message("M1")).id == "M1"
+            assert (await gateway.get_message("M1")).id == "M1"  # aiohttp
+            assert (await gateway.bot_me()).id == "BOT"  # the SDK, on its thread
         finally:
             gateway.close()
         monkeypatch.setenv("NO_PROXY", "webexapis.example")
@@ -158,6 +162,7 @@ async def test_calls_go_through_the_proxy_the_environment_names(
             await WebexRest(session, webex_url, timeout=2).request(
                 "GET", "/messages/M1", "t", endpoint="GET /messages/{id}")
 
-    assert [(method, path) for method, path, _, _ in fake.seen] == [("GET", "/v1/messages/M1")]
-    assert fake.hosts == ["webexapis.example"]
+    assert [(method, path) for method, path, _, _ in fake.seen] == [
+        ("GET", "/v1/messages/M1"), ("GET", "/v1/people/me")]
+    assert fake.hosts == ["webexapis.example"] * 2
     assert fake.agents[0].startswith("ecn-bot/")

@@ -173,20 +173,15 @@ async def _webex_checks(
         max_retries=min(settings.WEBEX_MAX_RETRIES, 1),
         retry_after_cap=min(settings.RETRY_AFTER_CAP_SECONDS, 5.0),
     )
-    webex = WebexGateway(
-        settings.WEBEX_API_URL,
-        bot_token.get_secret_value() if bot_token else "",
-        admin,
-        rest=WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS),
-        policy=policy,
-        timeout=settings.WEBEX_TIMEOUT_SECONDS,
-    )
+    rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS)
+    webex = WebexGateway(bot_token.get_secret_value() if bot_token else "", admin, rest=rest,
+                         policy=policy)
     lines: list[Line] = []
     try:
         if bot_token is not None:
             lines.append(await _bot_token(webex))
         if admin is not None:
-            lines.extend(await _admin_checks(settings, session, webex, admin, policy))
+            lines.extend(await _admin_checks(settings, rest, webex, admin, policy))
         if bot_token is not None:
             lines.extend(await _webhooks(settings, webex))
     finally:
@@ -218,7 +213,7 @@ async def _bot_token(webex: WebexGateway) -> Line:
 
 async def _admin_checks(
     settings: Settings,
-    session: aiohttp.ClientSession,
+    rest: WebexRest,
     webex: WebexGateway,
     admin: AdminAuth,
     policy: RetryPolicy,
@@ -264,7 +259,6 @@ async def _admin_checks(
         )
     else:
         lines.append(Line(True, "organization", f"{org.displayName} ({org.id})"))
-    rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS)
     telephony = TelephonyClient(rest, admin, policy=policy)
     setting, error = await _attempt(telephony.get(org_id))
     if setting is None:
