@@ -70,11 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     chat.add_argument("--room", default=None)
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from bot.demo import run_demo
+        from bot.demo.servers import run_demo
 
         return run_demo(args)
     if args.command == "chat":
-        from bot.chat import run_chat
+        from bot.demo.chat import run_chat
 
         return run_chat(args)
 
@@ -86,8 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = settings.missing_for_serve()
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
-        from bot.frontproc import fork_front
-        from bot.serve import serve, wants_front
+        from bot.server.fork import fork_front
+        from bot.server.serve import serve, wants_front
 
         # Forked now, before any thread or loop exists, the receiver shares the modules.
         front = fork_front(settings) if wants_front(settings) else None
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return asyncio.run(run_check(settings))
     if args.command == "audit":
-        from bot.audit_export import export_audit
+        from bot.ops.audit_export import export_audit
 
         return asyncio.run(export_audit(settings, args.format, args.since, args.output))
     return 2

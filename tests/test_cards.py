@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import cards
-from bot.cards import (
+from bot.views import cards
+from bot.views.cards import (
     CONTENT_TYPE,
     CardMessage,
     Fact,
@@ -33,7 +33,7 @@ from bot.cards import (
     validate_card,
     whoami_card,
 )
-from bot.templating import expand, load_template, template_names
+from bot.views.templating import expand, load_template, template_names
 
 DATA = Path(__file__).parent / "data"
 CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"

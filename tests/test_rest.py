@@ -13,9 +13,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.errors import AdminTokenError, WebexError
-from bot.rest import WebexRest
-from bot.retry import RetryPolicy
-from bot.webex import WebexGateway
+from bot.webex.gateway import WebexGateway
+from bot.webex.rest import WebexRest
+from bot.webex.retry import RetryPolicy
 
 Answer = Callable[[web.Request], web.Response]
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.templating import expand
+from bot.views.templating import expand
 
 DATA = {
     "name": "Acme",

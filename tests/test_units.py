@@ -13,15 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from bot.cache import TTLCache
-from bot.dispatch import command_text
+from bot.conversation.dispatch import command_text
+from bot.conversation.handlers import COMMANDS
+from bot.conversation.ratelimit import RateLimiter
 from bot.errors import TransientWebexError
-from bot.handlers import COMMANDS
 from bot.models import CARD_SUBMISSION, NotificationSetting, Person
-from bot.ratelimit import RateLimiter
-from bot.retry import RetryPolicy
 from bot.security import Permission, access_for, verify_signature
 from bot.settings import Settings
+from bot.webex.cache import TTLCache
+from bot.webex.retry import RetryPolicy
 
 SECRET = b"s3cret"
 BODY = b'{"resource":"messages"}'

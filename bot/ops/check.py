@@ -17,15 +17,15 @@ from typing import Any, TypeVar
 
 import aiohttp
 
-from bot.auth import AdminAuth
 from bot.errors import AdminTokenError, BotError
 from bot.ops.webhooks import EVENTS, is_own, target_for
-from bot.rest import WebexRest
-from bot.retry import RetryPolicy
 from bot.settings import Settings
 from bot.store import LATEST_VERSION, Store
-from bot.telephony import TelephonyClient
-from bot.webex import WebexGateway
+from bot.webex.auth import AdminAuth
+from bot.webex.gateway import WebexGateway
+from bot.webex.rest import WebexRest
+from bot.webex.retry import RetryPolicy
+from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -162,7 +162,7 @@ async def _database(settings: Settings) -> tuple[Store | None, Line]:
 async def _webex_checks(
     settings: Settings, session: aiohttp.ClientSession, store: Store | None
 ) -> list[Line]:
-    from bot.app import admin_auth  # the same admin identity `serve` builds
+    from bot.server.app import admin_auth  # the same admin identity `serve` builds
 
     bot_token = settings.WEBEX_BOT_TOKEN
     has_admin = settings.WEBEX_ADMIN_TOKEN is not None or settings.uses_refresh_token

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import BotError
-from bot.retry import RetryPolicy
 from bot.settings import Settings
-from bot.webex import WebexGateway, standalone_gateway
+from bot.webex.gateway import WebexGateway, standalone_gateway
+from bot.webex.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 PREFIX = "ecn-bot "

@@ -12,10 +12,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import create_app
 from bot.emulator import Emulator
-from bot.keys import RUNNER, SERVICES
-from bot.services import Services
+from bot.server.app import create_app
+from bot.server.keys import RUNNER, SERVICES
+from bot.server.services import Services
 from bot.settings import Settings
 
 SECRET = "test-webhook-secret-0123456789"

@@ -9,9 +9,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.cards import validate_card
 from bot.emulator import Emulator
 from bot.security import sign
+from bot.views.cards import validate_card
 from tests.e2e.harness import SECRET, RunningBot
 
 GROUP_ROOMS = frozenset({"group", "lobby"})

@@ -8,9 +8,9 @@ import pytest
 
 from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks
-from bot.retry import RetryPolicy
 from bot.store import LATEST_VERSION, Store
-from bot.webex import standalone_gateway
+from bot.webex.gateway import standalone_gateway
+from bot.webex.retry import RetryPolicy
 from tests.e2e.harness import SECRET
 from tests.ops.test_webhooks import cli
 

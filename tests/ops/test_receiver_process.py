@@ -20,12 +20,12 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 from bot.emulator import Emulator
-from bot.front import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
-from bot.journal import IntakeJournal, read_intake
-from bot.keys import RUNNER, SERVICES
-from bot.link import Events
 from bot.metrics import Metrics
+from bot.receiving.journal import IntakeJournal, read_intake
+from bot.receiving.process import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
 from bot.security import SIGNATURE_HEADER, sign
+from bot.server.keys import RUNNER, SERVICES
+from bot.server.link import Events
 from bot.settings import Settings
 from bot.store import InboxEvent
 from tests.e2e.harness import SECRET, running_bot
@@ -276,7 +276,7 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Webex was answered already: dropping the event would lose alice's command.
-    caplog.set_level(logging.INFO, logger="bot.link")
+    caplog.set_level(logging.INFO, logger="bot.server.link")
     runner, inbox = Runner(), Inbox(failures=2)
     events = Events(worker_app(runner, inbox))
     body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}

@@ -9,8 +9,8 @@ import pytest
 
 from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks, webhook_name
-from bot.retry import RetryPolicy
-from bot.webex import WebexGateway, standalone_gateway
+from bot.webex.gateway import WebexGateway, standalone_gateway
+from bot.webex.retry import RetryPolicy
 from tests.e2e.harness import SECRET
 from tests.procs import run_cli
 

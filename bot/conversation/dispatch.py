@@ -1,0 +1,168 @@
+"""The command and card-action tables: handlers register with the permission they need."""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from bot.conversation.replies import Outbox
+from bot.errors import BotError
+from bot.security import Access, Permission
+
+if TYPE_CHECKING:
+    from bot.server.services import Services
+
+log = logging.getLogger(__name__)
+Source = Literal["command", "card"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request from one person in one space, already authenticated."""
+
+    services: Services
+    event_key: str
+    room_id: str
+    room_type: str
+    person_id: str
+    person_email: str | None
+    access: Access | None  # None when Webex could not tell (then only ANYONE commands run)
+    source: Source
+    thread_id: str | None = None  # where replies go in group spaces
+    message_id: str | None = None  # the command message, or the card that was pressed
+    outbox: Outbox = field(default_factory=Outbox)
+
+    @property
+    def org_id(self) -> str:
+        return self.services.target_org
+
+    @property
+    def who(self) -> str:
+        if self.access is not None:
+            return self.access.person.label
+        return self.person_email or "someone"
+
+    @property
+    def level(self) -> Permission:
+        return self.access.level if self.access is not None else Permission.ANYONE
+
+
+CommandHandler = Callable[[Context, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: CommandHandler
+    permission: Permission
+    usage: str
+    summary: str
+    aliases: tuple[str, ...] = ()
+    changes: bool = False  # attempted changes are audited
+
+
+@dataclass
+class CommandTable:
+    """Text commands by name and alias; help is generated from the same table."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    _by_word: dict[str, Command] = field(default_factory=dict)
+
+    def register(
+        self,
+        name: str,
+        *,
+        permission: Permission,
+        usage: str,
+        summary: str,
+        aliases: tuple[str, ...] = (),
+        changes: bool = False,
+    ) -> Callable[[CommandHandler], CommandHandler]:
+        def add(handler: CommandHandler) -> CommandHandler:
+            command = Command(name, handler, permission, usage, summary, aliases, changes)
+            self.commands[name] = command
+            for word in (name, *aliases):
+                self._by_word[word] = command
+            return handler
+
+        return add
+
+    def find(self, text: str) -> tuple[Command | None, str]:
+        """The command for `text` (its first two words, else its first) and its arguments."""
+        words = text.split()
+        for count in (2, 1):
+            key = " ".join(words[:count]).lower()
+            if len(words) >= count and key in self._by_word:
+                return self._by_word[key], " ".join(words[count:])
+        return None, text
+
+    def available_to(self, level: Permission) -> list[Command]:
+        return [c for c in self.commands.values() if level >= c.permission]
+
+
+_MENTION = re.compile(r"<spark-mention[^>]*data-object-id=\"([^\"]+)\"[^>]*>(.*?)</spark-mention>",
+                      re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def command_text(
+    *, text: str | None, html: str | None, room_type: str | None, bot_id: str, bot_name: str
+) -> str:
+    """The command a person typed: the bot's mention removed, a leading '/' and spaces ignored."""
+    body = text or ""
+    if room_type != "direct":
+        if html and _MENTION.search(html):
+            stripped = _MENTION.sub(
+                lambda m: "" if m.group(1) == bot_id else m.group(2), html
+            )
+            body = html_lib.unescape(_TAG.sub(" ", stripped))
+        else:
+            for name in (bot_name, bot_name.split(" ")[0]):
+                if name and body.lower().startswith(name.lower()):
+                    body = body[len(name):]
+                    break
+    body = " ".join(body.split())
+    return body[1:].lstrip() if body.startswith("/") else body
+
+
+async def run_command(ctx: Context, command: Command, args: str) -> None:
+    """The permission check every command goes through, then the command; errors become replies."""
+    services = ctx.services
+    if not await authorize(ctx, command.permission, command.name if command.changes else None):
+        services.metrics.command(command.name, "refused")
+        return
+    try:
+        await command.handler(ctx, args)
+    except BotError as error:
+        services.metrics.command(command.name, "failed")
+        log.info("event %s: %s failed: %s (tracking id %s)", ctx.event_key, command.name,
+                 error.user_message, error.tracking_id)
+        await services.replier.error(ctx, error)
+        return
+    services.metrics.command(command.name, "ok")
+
+
+async def authorize(ctx: Context, needed: Permission, audited_action: str | None) -> bool:
+    """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply."""
+    if needed == Permission.ANYONE:
+        return True
+    if ctx.access is not None and ctx.access.allows(needed):
+        return True
+    org_name = await ctx.services.directory.org_name()
+    if ctx.access is None and ctx.services.admin.last_error:
+        why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
+               "so I did not do it. The bot's operator has been told in the logs.")
+    elif ctx.access is None:
+        why = ("I could not check your administrator roles with Webex, so I did not do it. "
+               "Please try again in a minute.")
+    else:
+        why = ctx.access.refusal(needed, org_name)
+    log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
+    if audited_action is not None:
+        await ctx.services.changes.refused(ctx, audited_action, why)
+    await ctx.services.replier.notice(ctx, "Not allowed", why, style="attention")
+    return False

@@ -1,0 +1,237 @@
+"""The receiving process of `serve` (bot/serve.py, bot/frontproc.py): it owns the public port,
+records and acknowledges webhooks, and hands each accepted event to the worker process over a
+local socket.
+
+It does nothing else, so the acknowledgement never waits for the work: the worker's event
+loop and threads may be saturated by hundreds of events in flight while this process, mostly
+idle, answers Webex within milliseconds. /healthz, /readyz and /metrics are the worker's,
+passed through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import functools
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import utcnow
+from bot.receiving.intake import Intake, Record
+from bot.receiving.journal import IntakeJournal
+from bot.receiving.webhook import MAX_BODY, receive
+from bot.server.keys import INTAKE
+from bot.settings import Settings
+
+# Only what receiving needs is imported here (no SDK, no SQLAlchemy on SQLite): this process
+# should cost tens of megabytes, not a second copy of the bot.
+
+log = logging.getLogger(__name__)
+PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
+LINK_BUFFER_LIMIT = 64 * 1024 * 1024
+JOURNAL_CHECKPOINT_SECONDS = 5.0
+JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class FrontSpec:
+    """What the worker tells the receiver when it starts it (bot/frontproc.py)."""
+
+    listen_fd: int
+    journal: str  # the SQLite journal's path; "" on PostgreSQL
+    events_socket: str
+    http_socket: str
+    bot_id: str
+    owner: str
+    lease_seconds: float
+
+
+class WorkerLink:
+    """One line of JSON per message to the worker: an accepted event, or a count."""
+
+    def __init__(self, writer: asyncio.StreamWriter, *, journaled: bool) -> None:
+        self._writer = writer
+        self._journaled = journaled  # only in the journal: the worker records it in the inbox
+
+    def _send(self, message: dict[str, Any]) -> None:
+        if self._writer.is_closing():
+            # The worker is gone (and this process follows it): the event is in the journal
+            # (SQLite), which the next start reads, or in the inbox under a lease that runs
+            # out (PostgreSQL), which the next sweep takes.
+            return
+        self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+
+    def accept(self, key: str, resource: str, event: str, body: dict[str, Any],
+               received_at: datetime) -> None:
+        self._send({"key": key, "resource": resource, "event": event,
+                    "received_at": received_at.isoformat(), "body": body,
+                    "journaled": self._journaled})
+
+    def count(self, kind: str, outcome: str) -> None:
+        self._send({"count": [kind, outcome]})
+
+    def signature_failed(self) -> None:
+        self._send({"signature_failed": 1})
+
+    @property
+    def backed_up(self) -> bool:
+        """The worker has not read this much yet: stop taking events until it catches up."""
+        return self._writer.transport.get_write_buffer_size() > LINK_BUFFER_LIMIT
+
+    async def close(self) -> None:
+        self._writer.close()
+        with contextlib.suppress(OSError):
+            await self._writer.wait_closed()
+
+
+def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
+                     link: WorkerLink) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+    app[INTAKE] = Intake(
+        secret=settings.webhook_key, bot_id=spec.bot_id,
+        record=_unless_backed_up(record, link), clock=utcnow, accept=link.accept,
+        count=link.count,
+        signature_failed=link.signature_failed,
+    )
+    app.router.add_post("/webhooks/webex", receive)
+    for path in PASSED_THROUGH:
+        app.router.add_get(path, _pass_through)
+    app.cleanup_ctx.append(_worker_http(spec.http_socket))
+    return app
+
+
+class WorkerBehind(Exception):
+    """The link to the worker is full: the webhook gets a 503 and Webex delivers it again."""
+
+
+def _unless_backed_up(record: Record, link: WorkerLink) -> Record:
+    async def guarded(key: str, resource: str, event: str, body: dict[str, Any],
+                      now: datetime) -> bool:
+        if link.backed_up:
+            raise WorkerBehind(f"the worker is more than {LINK_BUFFER_LIMIT} bytes behind")
+        return await record(key, resource, event, body, now)
+
+    return guarded
+
+
+_HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("worker_http")
+
+
+def _worker_http(path: str) -> Any:
+    async def ctx(app: web.Application) -> Any:
+        connector = aiohttp.UnixConnector(path=path)
+        async with aiohttp.ClientSession(connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=10)) as session:
+            app[_HTTP] = session
+            yield
+
+    return ctx
+
+
+async def _pass_through(request: web.Request) -> web.Response:
+    """The worker's own answer (it knows the database, the token and the counters)."""
+    try:
+        async with request.app[_HTTP].get(f"http://worker{request.path}") as reply:
+            body = await reply.read()
+            content_type = reply.headers.get("Content-Type", "application/octet-stream")
+            return web.Response(status=reply.status, body=body,
+                                headers={"Content-Type": content_type})
+    except (aiohttp.ClientError, TimeoutError):
+        return web.json_response({"status": "worker not answering"}, status=503)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """If the worker dies (even by SIGKILL), so does this process, freeing the port."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        raise SystemExit(1)  # it died before the line above
+
+
+@contextlib.asynccontextmanager
+async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[Record, bool]]:
+    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease."""
+    if spec.journal:
+        journal = IntakeJournal(spec.journal)
+        maintenance = asyncio.create_task(_maintain(journal, settings))
+
+        async def record(key: str, resource: str, event: str, body: dict[str, Any],
+                         now: datetime) -> bool:
+            return journal.record(key, resource, event, body, now)
+
+        try:
+            yield record, True
+        finally:
+            maintenance.cancel()
+            journal.close()
+        return
+    from bot.store import Store
+
+    store = await Store.open(settings.DATABASE_URL, migrate=False, pool_size=4)
+    try:
+        yield functools.partial(store.record_event, owner=spec.owner,
+                                lease=timedelta(seconds=spec.lease_seconds)), False
+    finally:
+        await store.close()
+
+
+async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
+    """Checkpoint the journal off the loop; forget what the inbox forgets too."""
+    retention = timedelta(hours=settings.INBOX_RETENTION_HOURS)
+    pruned_at: datetime | None = None  # at the first turn, then every JOURNAL_PRUNE_EVERY
+    while True:
+        await asyncio.sleep(JOURNAL_CHECKPOINT_SECONDS)
+        prune = pruned_at is None or utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
+        try:
+            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None)
+        except Exception:
+            log.warning("intake journal checkpoint failed; trying again later", exc_info=True)
+            continue
+        if prune:
+            pruned_at = utcnow()
+
+
+async def run_front(settings: Settings, spec: FrontSpec) -> int:
+    listener = socket.socket(fileno=spec.listen_fd)
+    try:
+        async with _recorder(settings, spec) as (record, journaled):
+            return await _serve(settings, spec, listener, record, journaled)
+    finally:
+        listener.close()
+
+
+async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, record: Record,
+                 journaled: bool) -> int:
+    reader, writer = await asyncio.open_unix_connection(spec.events_socket)
+    link = WorkerLink(writer, journaled=journaled)
+    app = create_front_app(settings, spec, record, link)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, listener).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    worker_gone = asyncio.create_task(reader.read())  # the worker never writes: EOF
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([worker_gone, stopping], return_when=asyncio.FIRST_COMPLETED)
+    # Stop taking connections, finish the acknowledgements under way, then hand over
+    # the last accepted events before closing the link.
+    await runner.cleanup()
+    await link.close()
+    worker_gone.cancel()
+    stopping.cancel()
+    return 0 if stop.is_set() else 1

@@ -1,0 +1,221 @@
+"""Runs recorded events in tasks owned by the app: bounded, leased, drained on shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.conversation.events import process
+from bot.conversation.replies import Outbox
+from bot.models import Envelope
+from bot.server.services import Services
+from bot.store import InboxEvent
+
+log = logging.getLogger(__name__)
+First = Callable[[], Awaitable[bool]]
+QUEUE_LIMIT = 10_000
+MAX_ATTEMPTS = 3
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+class EventRunner:
+    """Takes event keys from the receiver (and from the inbox after a restart) and runs them."""
+
+    def __init__(self, services: Services, *, concurrency: int, lease: timedelta) -> None:
+        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self._services = services
+        self._concurrency = concurrency
+        self._lease = lease
+        self._queue: asyncio.Queue[tuple[str, InboxEvent | None, First | None]] = asyncio.Queue(
+            maxsize=QUEUE_LIMIT)
+        self._queued: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._accepting = True
+        self._pruned_at: datetime | None = None
+
+    @property
+    def busy(self) -> int:
+        return len(self._running) + self._queue.qsize()
+
+    @property
+    def lease(self) -> timedelta:
+        return self._lease
+
+    def submit(self, key: str, leased: InboxEvent | None = None, *,
+               first: First | None = None) -> bool:
+        """Run `key` now if fewer than `concurrency` events are running, else queue it
+        (`leased`: recorded with this runner's lease, so no claim is needed); when the queue
+        is full it stays in the inbox for the sweeper. `first` runs in the event's own task
+        before anything else (recording it in the inbox: bot/serve.py); False stops it there.
+        False: not taken (stopping, already here, or the queue is full)."""
+        if not self._accepting or key in self._queued or key in self._running:
+            return False
+        if len(self._running) < self._concurrency and self._queue.empty():
+            # Straight into a task: every hop through a queue and a worker task is another
+            # turn of a busy event loop before the first Webex call goes out.
+            self._start(key, leased, first)
+            return True
+        try:
+            self._queue.put_nowait((key, leased, first))
+        except asyncio.QueueFull:
+            log.warning("queue full; event %s waits in the inbox", key)
+            return False
+        self._queued.add(key)
+        self._services.metrics.queued.set(self._queue.qsize())
+        return True
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
+
+    async def stop(self, grace: float) -> None:
+        """Stop taking events, let in-flight ones finish within `grace`, leave the rest queued."""
+        self._accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        in_flight = list(self._running.values())
+        if in_flight:
+            log.info("shutdown: waiting up to %.0fs for %d events", grace, len(in_flight))
+            _, late = await asyncio.wait(in_flight, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        if self._sweeper is not None:
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        # Queued events recorded with our lease: give the leases back so that the next start
+        # (or another replica) takes them at once instead of after the lease runs out.
+        for key in list(self._queued):
+            try:
+                await self._services.store.release_event(key, self.owner)
+            except Exception:
+                log.warning("could not release event %s; it is resumed after its lease", key)
+        left = len(self._queued) + len(in_flight)
+        log.info("shutdown: %d events left in the inbox for the next start", left)
+
+    async def sweep(self) -> int:
+        """Queue events that nobody is running (after a crash or restart); expire old ones."""
+        store, settings = self._services.store, self._services.settings
+        now = self._services.clock()
+        window = settings.inbox_resume_window
+        for key in await store.expire_events(now, window):
+            log.warning("event %s is older than %s and was never finished: expired", key, window)
+        submitted = 0
+        for event in await store.claimable_events(now, window, limit=500):
+            submitted += self.submit(event.key)
+        if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
+            await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
+            await store.prune_card_tokens(now - timedelta(days=1))
+            self._pruned_at = now
+        return submitted
+
+    async def _sweep_forever(self) -> None:
+        """Sweep every half lease (the app swept once before starting the runner)."""
+        while True:
+            await asyncio.sleep(max(self._lease.total_seconds() / 2, 0.5))
+            try:
+                resumed = await self.sweep()
+                if resumed:
+                    log.info("resumed %d unfinished events from the inbox", resumed)
+            except Exception:
+                log.exception("inbox sweep failed; trying again later")
+
+    def _start(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
+        task = asyncio.create_task(self._run(key, leased, first), name=f"event {key}")
+        self._running[key] = task
+        task.add_done_callback(functools.partial(self._done, key))
+        self._services.metrics.in_flight.set(len(self._running))
+
+    def _done(self, key: str, _task: object = None) -> None:
+        """An event ended: the next queued one takes its place (none once stopping)."""
+        self._running.pop(key, None)
+        while (self._accepting and len(self._running) < self._concurrency
+               and not self._queue.empty()):
+            next_key, leased, first = self._queue.get_nowait()
+            self._queued.discard(next_key)
+            self._start(next_key, leased, first)
+        self._services.metrics.queued.set(self._queue.qsize())
+        self._services.metrics.in_flight.set(len(self._running))
+
+    async def _run(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
+        if first is not None and not await first():
+            return
+        services = self._services
+        store = services.store
+        now = services.clock()
+        event = leased
+        if event is not None and now - event.received_at > self._lease / 2:
+            # It waited in the queue: make sure the lease is still ours before running it.
+            if not await store.renew_lease(key, self.owner, now, self._lease):
+                event = None
+        elif event is None:
+            event = await store.claim_event(key, self.owner, now, self._lease)
+        if event is None:
+            return  # finished, or being run by another worker or replica
+        outbox = Outbox(resumed=event.attempts > 1)
+        try:
+            envelope = Envelope.model_validate(event.body)
+            if event.attempts > 1:
+                steps = await store.get_event_steps(key)
+                outbox.sent = {name: str(v.get("message_id")) for name, v in steps.items()}
+                log.info("event %s: resumed (attempt %d)", key, event.attempts)
+            renew = asyncio.create_task(self._keep_lease(key, asyncio.current_task()))
+            try:
+                await process(services, envelope, outbox)
+                await outbox.settle()
+            finally:
+                renew.cancel()
+        except asyncio.CancelledError:
+            outbox.abandon()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(store.release_event(key, self.owner))
+            raise
+        except Exception as error:
+            outbox.abandon()
+            # A bug or an outage of our own (the database): try again later, a few times, so
+            # that nothing is lost to a passing fault; then give up and say so in the log.
+            if event.attempts < MAX_ATTEMPTS:
+                log.warning("event %s failed (attempt %d, %s); it will be retried", key,
+                            event.attempts, type(error).__name__, exc_info=True)
+                with contextlib.suppress(Exception):
+                    await store.release_event(key, self.owner)
+                return
+            log.exception("event %s failed %d times; giving up", key, event.attempts)
+            await self._finish(event, "failed", "unexpected error")
+            return
+        await self._finish(event, "done", None)
+
+    async def _finish(self, event: InboxEvent, state: str, detail: str | None) -> None:
+        services = self._services
+        services.metrics.event(f"{event.resource}/{event.event}", state)
+        try:
+            await services.store.finish_event(event.key, self.owner, state=state,
+                                              now=services.clock(), detail=detail)
+        except Exception:
+            # The work is done; the event runs again after its lease, and its steps and audit
+            # row make that a no-op.
+            log.exception("event %s: could not mark it %s", event.key, state)
+
+    async def _keep_lease(self, key: str, run: asyncio.Task[Any] | None) -> None:
+        """Renew the lease while the event runs; if it was lost, stop running the event."""
+        period = max(self._lease.total_seconds() / 3, 0.2)
+        while True:
+            await asyncio.sleep(period)
+            try:
+                held = await self._services.store.renew_lease(
+                    key, self.owner, self._services.clock(), self._lease)
+            except Exception:
+                log.warning("event %s: lease renewal failed; trying again", key, exc_info=True)
+                continue
+            if not held:
+                # Another process took the event over after our lease ran out: running on
+                # would answer twice. Writes in progress still complete (they are shielded).
+                log.error("event %s: lease lost to another process; stopping here", key)
+                if run is not None:
+                    run.cancel()
+                return

@@ -1,0 +1,178 @@
+"""`python -m bot serve`: the app, and by default a receiving process of its own in front of it.
+
+With RECEIVER_PROCESS on (the default) this process is the worker: it checks the tokens, runs
+the events and serves /healthz, /readyz and /metrics on a private socket, while a child
+process (bot/front.py) owns the public port, records and acknowledges each webhook and passes
+it here. An event loop saturated by work (one Python process is bound to one core by its
+lock) then never delays an acknowledgement. If either process dies the other follows, so
+the platform restarts both; nothing acknowledged is lost: it is in the receiver's journal or
+in the inbox. The worker's end of the link between them is bot/link.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import gc
+import logging
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from bot.receiving.process import FrontSpec
+from bot.server.app import StartupError, create_app
+from bot.server.fork import ForkedFront
+from bot.server.keys import RUNNER, SERVICES, SETTINGS
+from bot.server.link import Events, Link
+from bot.settings import Settings
+from bot.store.url import intake_path, is_memory_sqlite
+
+log = logging.getLogger(__name__)
+BACKLOG = 1024  # Webex may deliver hundreds at once; 128 would make the rest wait for a SYN retry
+BIND_WAIT_SECONDS = 5.0  # a receiver of the previous run may still be closing the port
+FRONT_START_SECONDS = 30.0
+FRONT_STOP_SECONDS = 5.0  # it only finishes acknowledgements under way: milliseconds each
+
+
+async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
+    """Serve until SIGTERM; with `front` (bot/frontproc.py) it receives, this process works."""
+    # Threads (the store's, the SDK's for start-up and operators' calls) hold the GIL in 5 ms
+    # slices by default; shorter slices keep the event loop responsive while they work.
+    sys.setswitchinterval(0.0005)
+    app = create_app(settings)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    try:
+        await runner.setup()
+    except StartupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        if front is not None:
+            front.abandon()
+        return 1
+    try:
+        listener = await bind(settings.HOST, settings.PORT)
+    except OSError as error:
+        print(f"error: cannot listen on {settings.HOST}:{settings.PORT}: {error.strerror}",
+              file=sys.stderr)
+        await runner.cleanup()
+        if front is not None:
+            front.abandon()
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if front is not None:
+            return await _with_front(app, runner, listener, stop, front)
+        await web.SockSite(runner, listener).start()
+        _started(listener.getsockname())
+        await stop.wait()
+        return 0
+    finally:
+        await runner.cleanup()
+        listener.close()
+
+
+async def bind(host: str, port: int) -> socket.socket:
+    """The public listening socket; waits a little for a port the last run is releasing."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    deadline = asyncio.get_running_loop().time() + BIND_WAIT_SECONDS
+    while True:
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as error:
+            sock.close()
+            if error.errno != errno.EADDRINUSE or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+            continue
+        sock.listen(BACKLOG)
+        sock.setblocking(False)
+        return sock
+
+
+def _started(address: Any, note: str = "") -> None:
+    # What start-up built lives as long as the process: keep the cyclic collector from
+    # scanning it again and again (its pauses were the tail of webhook acknowledgements).
+    gc.freeze()
+    host, port = address[:2]
+    print(f"listening on http://{host}:{port}{note}", file=sys.stderr, flush=True)
+
+
+def wants_front(settings: Settings) -> bool:
+    # An in-memory database lives in one process only: a receiver could not record in it.
+    return settings.RECEIVER_PROCESS and not is_memory_sqlite(settings.DATABASE_URL)
+
+
+async def _with_front(app: web.Application, runner: web.AppRunner, listener: socket.socket,
+                      stop: asyncio.Event, front: ForkedFront) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="ecn-bot-"))
+    try:
+        http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
+        await web.UnixSite(runner, str(http_socket)).start()
+        events = Events(app)
+        link = Link(events.handle)
+        server = await asyncio.get_running_loop().create_unix_server(
+            link.protocol, str(events_socket))
+        services, event_runner = app[SERVICES], app[RUNNER]
+        spec = FrontSpec(listener.fileno(), intake_path(app[SETTINGS].DATABASE_URL) or "",
+                         str(events_socket), str(http_socket),
+                         services.bot.id, event_runner.owner,
+                         event_runner.lease.total_seconds())
+        with contextlib.suppress(OSError):  # it is gone already: its exit status says why
+            front.start(spec, listener)
+        address = listener.getsockname()
+        # The receiver has the port now. Keeping a copy here would let the kernel accept
+        # connections nobody answers once the receiver stops, and keep a restart from binding.
+        listener.close()
+        front_exit = asyncio.create_task(front.wait())
+        try:
+            await asyncio.wait_for(_first(link.connected.wait(), front_exit, stop.wait()),
+                                   FRONT_START_SECONDS)
+            if front_exit.done():
+                print(f"error: the receiving process exited at start ({front_exit.result()})",
+                      file=sys.stderr)
+                return 1
+            if not stop.is_set():
+                _started(address, f" (receiving process {front.pid})")
+                await _first(stop.wait(), front_exit)
+        finally:
+            if not front_exit.done():
+                front.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(asyncio.shield(front_exit), FRONT_STOP_SECONDS)
+                except TimeoutError:
+                    front.send_signal(signal.SIGKILL)
+                    await front_exit
+            if link.connected.is_set():
+                # Every event the receiver accepted reaches the runner before it stops.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(link.closed.wait(), FRONT_STOP_SECONDS)
+            server.close()
+            await events.close()
+        if not stop.is_set():
+            log.error("the receiving process exited (status %s); stopping", front.returncode)
+            return 1
+        return 0
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _first(*waits: Any) -> None:
+    tasks = [w if isinstance(w, asyncio.Future) else asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            if not task.done() and task not in waits:
+                task.cancel()

@@ -1,0 +1,193 @@
+"""One request to Webex's REST API on aiohttp: the answer's JSON, or one of our errors.
+
+The calls made for every event (the message, the person's roles, the setting, the reply) go
+through here, on the event loop. The SDK is synchronous: each of its calls costs a thread
+hand-off each way and `requests`' own preparation, which together were 40 % of the worker's
+time holding the GIL with 20 commands in flight (py-spy --gil; benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import logging
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from bot.errors import AdminTokenError, TransientWebexError, WebexError
+from bot.webex.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
+
+if TYPE_CHECKING:
+    from bot.webex.auth import AdminAuth
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Observer = Callable[[str, str, int, float], None]
+RetryObserver = Callable[[str, int | None], None]
+NO_REASON = "Webex did not say why"
+BOT_REJECTED = "Webex rejected a token of the bot."
+ADMIN_REJECTED = "Webex rejected the bot's admin token."
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ecn-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "dev"
+
+
+# Webex support asks which client made a call: ours, not just "aiohttp".
+USER_AGENT = f"ecn-bot/{_version()} aiohttp/{aiohttp.__version__}"
+
+
+def environ_proxy(url: str) -> str | None:
+    """The proxy HTTPS_PROXY / HTTP_PROXY names for `url`, unless NO_PROXY exempts its host.
+
+    Read once, when a client is built: aiohttp's `trust_env` would read the environment, and
+    ~/.netrc in a thread, on every request."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+async def as_admin(
+    auth: AdminAuth,
+    run: Callable[[str], Awaitable[T]],
+    policy: RetryPolicy,
+    on_retry: RetryObserver | None = None,
+) -> T:
+    """`run(admin token)` with bounded retries; after a 401, once (per call) with a refreshed
+    token when the identity can be refreshed."""
+    refreshed = False
+
+    async def attempt() -> T:
+        nonlocal refreshed
+        token = await auth.token()
+        try:
+            return await run(token)
+        except AdminTokenError:
+            if refreshed or not auth.can_refresh:
+                raise
+            refreshed = True
+            await auth.invalidate(token)
+            return await run(await auth.token())
+
+    return await with_retries(attempt, policy, on_retry=on_retry)
+
+
+def webex_error_message(body: Any) -> str:
+    """The most specific human message in a Webex error body."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            for item in error.get("message") or []:
+                if isinstance(item, dict) and item.get("description"):
+                    return str(item["description"])
+        for item in body.get("errors") or []:
+            if isinstance(item, dict) and item.get("description"):
+                return str(item["description"])
+        if body.get("message"):
+            return str(body["message"])
+    return NO_REASON
+
+
+class WebexRest:
+    """Sends one request with a token and turns the answer into JSON or our errors. It holds
+    what every Webex client of the bot shares: the base URL, the timeout, the proxy and the
+    metrics observer (the SDK's calls in bot.webex are counted through `record` too)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        api_url: str,
+        *,
+        timeout: float = 10.0,
+        observe: Observer | None = None,
+    ) -> None:
+        self._session = session
+        self.base_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.proxy = environ_proxy(api_url)
+        self._client_timeout = aiohttp.ClientTimeout(total=timeout)
+        self._observe = observe
+
+    def record(self, endpoint: str, method: str, status: int, seconds: float) -> None:
+        """One call's outcome for the metrics (status 0: no answer)."""
+        if self._observe is not None:
+            self._observe(endpoint, method, status, seconds)
+
+    def retried(self, endpoint: str, status: int | None) -> None:
+        """A retry, for the metrics (the `on_retry` of bot.retry.with_retries)."""
+        self.record(endpoint, "retry", status or 0, 0.0)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        endpoint: str,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        rejected: str = BOT_REJECTED,
+    ) -> Any:
+        """The decoded body (None for 204 or a body that is not JSON). Raises
+        TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
+        or WebexError, each with Webex's tracking id when it sent one."""
+        started = time.perf_counter()
+        status = 0
+        cancelled = False
+        try:
+            async with self._session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
+                timeout=self._client_timeout,
+                proxy=self.proxy,
+            ) as response:
+                status = response.status
+                tracking_id = response.headers.get("TrackingID")
+                if status == 204:
+                    return None
+                body = await _json_or_none(response)
+                if isinstance(body, dict):
+                    tracking_id = body.get("trackingId") or tracking_id
+                if 200 <= status < 300:
+                    return body
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        except asyncio.CancelledError:
+            cancelled = True  # shutting down: not an answer from Webex, not counted as one
+            raise
+        except (TimeoutError, aiohttp.ClientError) as error:
+            raise TransientWebexError(
+                "Webex did not answer in time.", endpoint=endpoint
+            ) from error
+        finally:
+            if not cancelled:
+                self.record(endpoint, method, status, time.perf_counter() - started)
+        message = webex_error_message(body)
+        log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
+        if status in TRANSIENT_STATUSES:
+            raise TransientWebexError(
+                message, status=status, tracking_id=tracking_id, endpoint=endpoint,
+                retry_after=retry_after,
+            )
+        if status == 401:
+            raise AdminTokenError(rejected, status=status, tracking_id=tracking_id,
+                                  endpoint=endpoint)
+        raise WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+
+
+async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except (ValueError, aiohttp.ContentTypeError, asyncio.IncompleteReadError):
+        return None
