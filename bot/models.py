@@ -6,14 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     TypeAdapter,
     field_validator,
 )
+
+from bot.email_address import parse_email
 
 
 class _Webex(BaseModel):
@@ -159,7 +161,8 @@ class NotificationSetting(_Webex):
         return self.model_copy(update=fields)
 
 
-EMAIL = TypeAdapter(EmailStr)
+# A notification address the bot accepts (see bot/email_address.py): ASCII, as typed.
+EMAIL = TypeAdapter(Annotated[str, AfterValidator(parse_email)])
 
 
 def _toggle(value: Any) -> Any:
