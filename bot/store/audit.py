@@ -16,7 +16,13 @@ _t = audit_log
 
 
 def _record(row: Row[Any]) -> AuditRecord:
-    return AuditRecord(**{f.name: getattr(row, f.name) for f in dataclasses.fields(AuditRecord)})
+    fields = row._mapping
+    values: dict[str, Any] = {f.name: fields.get(f.name) for f in dataclasses.fields(AuditRecord)}
+    return AuditRecord(**values)
+
+
+# What an insert returns: a new row has no repeats yet, and so it works on any schema version.
+_INSERTED = tuple(c for c in _t.c if c.name != "repeats")
 
 
 def _values(rec: AuditRecord) -> dict[str, Any]:
@@ -26,6 +32,8 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError(f"unknown audit outcome {rec.outcome!r}")
     values = dataclasses.asdict(rec)
     del values["id"]
+    if values["repeats"] is None:  # a new row has none: left out, it works on any version
+        del values["repeats"]
     return values
 
 
@@ -34,7 +42,7 @@ class AuditMixin(StoreBase):
                             ) -> AuditRecord:
         stmt = self._prepared("insert_audit", lambda: (
             self._insert(_t).on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(*_t.c)))
+            .returning(*_INSERTED)))
         existing = self._prepared("audit_of_event", lambda: (
             select(_t).where(_t.c.event_key == bindparam("b_event"))))
 
@@ -71,6 +79,12 @@ class AuditMixin(StoreBase):
                 values[name] = value
         stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "pending").values(**values)
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+
+    async def count_audit_repeats(self, audit_id: int, repeats: int) -> None:
+        """Say on a refusal's row how many times it was repeated within its window."""
+        stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "refused").values(
+            repeats=repeats)
+        await self._run(lambda conn: conn.execute(stmt))
 
     async def add_audit(self, rec: AuditRecord) -> AuditRecord:
         """Insert a one-shot row (a refusal); an existing row for the event_key wins."""

@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -134,10 +135,36 @@ async def _v3(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE card_tokens ADD COLUMN used_event VARCHAR(512)"))
 
 
+def _v4_rates(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "rate_buckets", md,
+        Column("key", String(255), primary_key=True),
+        Column("tokens", Float, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("notified_at", UTCDateTime()),
+    )  # fmt: skip
+    Table(
+        "repeats", md,
+        Column("key", String(512), primary_key=True),
+        Column("since", UTCDateTime(), nullable=False),
+        Column("count", Integer, nullable=False),
+        Column("audit_id", BigInteger().with_variant(Integer, "sqlite")),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v4(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v4_rates)
+    await conn.execute(text("ALTER TABLE audit_log ADD COLUMN repeats INTEGER"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
+    Migration(4, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
+              _v4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

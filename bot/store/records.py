@@ -45,6 +45,7 @@ class AuditRecord:
     outcome: str  # "pending" | "applied" | "refused" | "failed"
     reason: str | None
     tracking_id: str | None
+    repeats: int | None = None  # the same refusal again within its window (refused presses)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -102,6 +103,7 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
+    Column("repeats", Integer),  # v4: the same refusal again within its window, counted here
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
@@ -131,4 +133,22 @@ secrets = Table(  # v2
     Column("name", String(255), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+rate_buckets = Table(  # v4: per-person command limits every replica shares
+    "rate_buckets",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("notified_at", UTCDateTime()),
+)
+
+repeats = Table(  # v4: a repeated event counted once per window (refused card presses)
+    "repeats",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("audit_id", BigInteger().with_variant(Integer, "sqlite")),
 )
