@@ -94,6 +94,7 @@ class Message(_Webex):
     personEmail: str | None = None
     mentionedPeople: tuple[str, ...] = ()
     parentId: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
     created: datetime | None = None
 
 
