@@ -9,12 +9,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.conversation.arguments import NOTHING, Args, NotUnderstood, Takes
 from bot.conversation.context import Context
 from bot.errors import BotError
 from bot.security import Permission
 
 log = logging.getLogger(__name__)
-CommandHandler = Callable[[Context, str], Awaitable[None]]
+CommandHandler = Callable[[Context, Args], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,14 @@ class Command:
     name: str
     handler: CommandHandler
     permission: Permission
-    usage: str
     summary: str
     aliases: tuple[str, ...] = ()
     changes: bool = False  # attempted changes are audited
+    takes: Takes = NOTHING  # what it takes after its name; anything else is refused
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.takes.usage}".strip()
 
 
 @dataclass
@@ -40,13 +45,13 @@ class CommandTable:
         name: str,
         *,
         permission: Permission,
-        usage: str,
         summary: str,
         aliases: tuple[str, ...] = (),
         changes: bool = False,
+        takes: Takes = NOTHING,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def add(handler: CommandHandler) -> CommandHandler:
-            command = Command(name, handler, permission, usage, summary, aliases, changes)
+            command = Command(name, handler, permission, summary, aliases, changes, takes)
             self.commands[name] = command
             for word in (name, *aliases):
                 self._by_word[word] = command
@@ -104,10 +109,17 @@ def command_text(
     return body[1:].lstrip() if body.startswith("/") else body
 
 
-async def run_command(ctx: Context, command: Command, args: str) -> None:
-    """The permission check every command goes through, then the command; errors become replies."""
+async def run_command(ctx: Context, command: Command, text: str) -> None:
+    """The permission check every command goes through, then what it was given (`text`, the
+    words after its name) read as it declares, then the command; errors become replies."""
     if not await authorize(ctx, command.permission, command.name if command.changes else None):
         ctx.metrics.command(command.name, "refused")
+        return
+    try:
+        args = command.takes.parse(text)
+    except NotUnderstood as refused:
+        ctx.metrics.command(command.name, "not_understood")
+        await not_understood(ctx, command, refused.reason)
         return
     try:
         await command.handler(ctx, args)
@@ -118,6 +130,15 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
         await ctx.error(error)
         return
     ctx.metrics.command(command.name, "ok")
+
+
+async def not_understood(ctx: Context, command: Command, reason: str) -> None:
+    """Refuse a command given words it does not take: why, its usage, and nothing changed."""
+    log.info("event %s: %s not understood: %s", ctx.event_key, command.name, reason)
+    if command.changes:
+        await ctx.changes.refused(ctx, command.name, reason)
+    await ctx.notice("Nothing changed" if command.changes else "I did not understand that",
+                     f"{reason} Usage: `{command.usage}`", style="warning")
 
 
 async def authorize(ctx: Context, needed: Permission, audited_action: str | None) -> bool:

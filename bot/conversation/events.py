@@ -74,8 +74,10 @@ async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> 
     command, args = menu.COMMANDS.find(text)
     if command is None:
         conv.effects.metrics.command("unknown", "answered")
+        # Not echoed: what anyone types (in a shared space, another organization's user too)
+        # must not come back in the bot's own card.
         await menu.send_help(ctx, "I did not understand that",
-                             f"“{text[:100]}” is not a command I know.")
+                             "That is not a command I know. Here is what I can do for you.")
         return
     await run_command(ctx, command, args)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.arguments import Args, Takes, number
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import view
@@ -30,19 +31,11 @@ def history_row(record: AuditRecord) -> cards.HistoryRow:
     )
 
 
-@COMMANDS.register("history", permission=Permission.READ, usage="history [n]",
+@COMMANDS.register("history", permission=Permission.READ,
                    summary=f"The last n (default {DEFAULT_ROWS}) attempted changes, who and when.",
-                   aliases=("audit", "log"))
-async def history_command(ctx: Context, args: str) -> None:
-    count = DEFAULT_ROWS
-    if args.strip():
-        if not args.strip().isdigit() or not 1 <= int(args.strip()) <= MAX_ROWS:
-            await ctx.notice(
-                "Nothing to show",
-                f"Say `history` or `history n` with n from 1 to {MAX_ROWS}.",
-                style="warning")
-            return
-        count = int(args.strip())
+                   aliases=("audit", "log"), takes=Takes(number(MAX_ROWS)))
+async def history_command(ctx: Context, args: Args) -> None:
+    count = DEFAULT_ROWS if args.value is None else args.value
     audit = ctx.audit
     records = await audit.list_audit(ctx.org_id, limit=count)
     total = await audit.count_audit(ctx.org_id) if len(records) == count else len(records)

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import asyncio
 
-from pydantic import ValidationError
-
 from bot.compliance.changes import ChangeResult
 from bot.conversation.actions import ActionTable
+from bot.conversation.arguments import ADDRESS, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
-from bot.models import EMAIL, ConfirmDisable, NotificationSetting
+from bot.models import ConfirmDisable, NotificationSetting
 from bot.security import Permission
 from bot.store import CardToken
 from bot.views import cards
 
 COMMANDS = CommandTable()
 ACTIONS = ActionTable()
-ON_WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 
 
 def view(setting: NotificationSetting) -> cards.SettingView:
     return cards.SettingView(setting.enabled, setting.email, setting.all_locations)
-
-
-def valid_email(text: str) -> str | None:
-    try:
-        return str(EMAIL.validate_python(text.strip()))
-    except ValidationError:
-        return None
 
 
 async def bad_input(ctx: Context, action: str, text: str) -> None:
@@ -67,10 +58,10 @@ async def change(ctx: Context, action: str, **fields: object) -> None:
     await reply_change(ctx, result)
 
 
-@COMMANDS.register("status", permission=Permission.READ, usage="status",
+@COMMANDS.register("status", permission=Permission.READ,
                    summary="The organization's current emergency call notification setting.",
                    aliases=("show", "get"))
-async def status_command(ctx: Context, args: str) -> None:
+async def status_command(ctx: Context, args: Args) -> None:
     issuing = None
     if ctx.level >= Permission.CHANGE:  # the Edit button's token, while the setting is read
         issuing = asyncio.ensure_future(ctx.tokens.issue(ctx, "menu"))
@@ -87,16 +78,12 @@ async def status_command(ctx: Context, args: str) -> None:
         await ctx.tokens.attach(token, message_id)
 
 
-@COMMANDS.register("enable", permission=Permission.CHANGE, usage="enable [email]",
+@COMMANDS.register("enable", permission=Permission.CHANGE,
                    summary="Turn notifications on, sent to that address (or the stored one).",
-                   aliases=("on",), changes=True)
-async def enable_command(ctx: Context, args: str) -> None:
-    if args:
-        email = valid_email(args)
-        if email is None or " " in args.strip():
-            await bad_input(ctx, "enable", f"“{args[:200]}” is not a valid email address.")
-            return
-        await change(ctx, "enable", enabled=True, email=email)
+                   aliases=("on",), changes=True, takes=Takes(EMAIL))
+async def enable_command(ctx: Context, args: Args) -> None:
+    if args.value is not None:
+        await change(ctx, "enable", enabled=True, email=args.value)
         return
     current = await ctx.setting.get(ctx.org_id)
     if not current.email:
@@ -108,10 +95,10 @@ async def enable_command(ctx: Context, args: str) -> None:
     await reply_change(ctx, result)
 
 
-@COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable",
+@COMMANDS.register("disable", permission=Permission.CHANGE,
                    summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
                    changes=True)
-async def disable_command(ctx: Context, args: str) -> None:
+async def disable_command(ctx: Context, args: Args) -> None:
     current = await ctx.setting.get(ctx.org_id)
     if not current.enabled:
         await ctx.notice("Already off",
@@ -134,27 +121,19 @@ async def ask_to_disable(ctx: Context, shown: NotificationSetting,
     await ctx.tokens.attach(issued.token, await ctx.send(card))
 
 
-@COMMANDS.register("set email", permission=Permission.CHANGE, usage="set email <address>",
-                   summary="Change the notification address only.", changes=True)
-async def set_email_command(ctx: Context, args: str) -> None:
-    email = valid_email(args) if args and " " not in args.strip() else None
-    if email is None:
-        await bad_input(ctx, "set email", f"“{args[:200]}” is not a valid email address."
-                        if args else "Give the address: `set email name@example.com`.")
-        return
-    await change(ctx, "set email", email=email)
+@COMMANDS.register("set email", permission=Permission.CHANGE,
+                   summary="Change the notification address only.", changes=True,
+                   takes=Takes(ADDRESS, required=True))
+async def set_email_command(ctx: Context, args: Args) -> None:
+    await change(ctx, "set email", email=args.value)
 
 
 @COMMANDS.register("set all-locations", permission=Permission.CHANGE,
-                   usage="set all-locations on|off",
                    summary="Whether the address is notified for calls from every location.",
-                   aliases=("set all_locations", "set alllocations"), changes=True)
-async def set_all_locations_command(ctx: Context, args: str) -> None:
-    value = ON_WORDS.get(args.strip().lower())
-    if value is None:
-        await bad_input(ctx, "set all-locations", "Say `set all-locations on` or `off`.")
-        return
-    await change(ctx, "set all-locations", all_locations=value)
+                   aliases=("set all_locations", "set alllocations"), changes=True,
+                   takes=Takes(ON_OFF, required=True))
+async def set_all_locations_command(ctx: Context, args: Args) -> None:
+    await change(ctx, "set all-locations", all_locations=args.value)
 
 
 @ACTIONS.register("cancel", permission=Permission.CHANGE)
@@ -174,6 +153,6 @@ async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardT
             "The setting changed", "Someone changed the setting after this card was "
             "posted, so I did not turn notifications off. Here is the current setting.",
             style="warning")
-        await status_command(ctx, "")
+        await status_command(ctx, Args())
         return
     await reply_change(ctx, result)

@@ -156,7 +156,7 @@ async def test_an_invalid_email_is_refused_before_any_put(
     reply = await say(emu, "alice", "direct_alice", "enable not-an-email")
 
     assert puts(emu) == []
-    assert "not a valid email address" in card_text(reply)
+    assert "is not an address I can use" in card_text(reply)
 
 
 async def test_enable_alone_uses_the_stored_address(emu: Emulator, bot: RunningBot) -> None:
