@@ -47,3 +47,8 @@ class TransientWebexError(WebexError):
 
 class AdminTokenError(WebexError):
     """The admin identity cannot be used: the token was rejected or could not be refreshed."""
+
+
+class RetryLater(Exception):
+    """A passing failure (Webex unreachable): the event goes back to the inbox and is run
+    again after a backoff, while it is within the resume window."""

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     WEBEX_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     WEBEX_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
     RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
-    COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+    # Per person, commands and card presses alike: a burst, then a steady rate (a token bucket).
+    COMMAND_BURST: int = Field(default=30, gt=0)
+    COMMAND_RATE_PER_MINUTE: int = Field(default=30, gt=0)
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
 

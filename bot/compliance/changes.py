@@ -134,9 +134,9 @@ class ChangeService:
     async def refused(
         self, ctx: Actor, action: str, reason: str,
         *, before: NotificationSetting | None = None, tracking_id: str | None = None,
-    ) -> None:
-        """Audit a change that was not made, and why."""
-        await self._settle_once(ctx, AuditRecord(
+    ) -> AuditRecord:
+        """Audit a change that was not made, and why; returns its audit row."""
+        row = await self._settle_once(ctx, AuditRecord(
             id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
             source=ctx.source, action=action, before=before.to_webex() if before else None,
@@ -144,6 +144,7 @@ class ChangeService:
         ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
+        return row
 
     async def _read(self, ctx: Actor, action: str, org: str) -> NotificationSetting:
         try:
@@ -158,10 +159,11 @@ class ChangeService:
             self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Actor, record: AuditRecord) -> None:
+    async def _settle_once(self, ctx: Actor, record: AuditRecord) -> AuditRecord:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
         row = await self._store.add_audit(record)
         if row.outcome == "pending" and row.id is not None:
             await self._store.finish_change(
                 row.id, record.outcome, reason=record.reason, tracking_id=record.tracking_id)
+        return row

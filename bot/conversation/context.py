@@ -37,6 +37,7 @@ class Effects:
     replies: Replier
     metrics: Metrics
     clock: Callable[[], datetime]
+    rate_limiter: RateLimiter  # per person, commands and card presses alike
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
 
 
@@ -48,8 +49,6 @@ class Conversation:
     bot_name: str
     org_id: str
     webex: WebexGateway
-    rate_limiter: RateLimiter
-    command_rate: int  # per person per minute, for the slow-down notice
     effects: Effects
 
     def context(self, **facts: Any) -> Context:

@@ -1,10 +1,13 @@
-"""One recorded event, by its kind: fetch the message or card action → roles → dispatch → reply."""
+"""One recorded event, by its kind: the person's rate limit → fetch the message or card action
+(and check it against the envelope) → roles → dispatch → reply."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,7 +16,7 @@ from bot.conversation import menu
 from bot.conversation.actions import press
 from bot.conversation.context import Conversation
 from bot.conversation.dispatch import command_text, run_command
-from bot.errors import WebexError
+from bot.errors import RetryLater, TransientWebexError, WebexError
 from bot.models import (
     CARD_SUBMISSION,
     AttachmentActionEventData,
@@ -27,6 +30,17 @@ from bot.webex.directory import AuthorizationUnavailable
 
 log = logging.getLogger(__name__)
 Route = Callable[[Conversation, Envelope, Outbox], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where to answer before the message or card action has been read from Webex."""
+
+    event_key: str
+    room_id: str
+    room_type: str
+    thread_id: str | None
+    outbox: Outbox = field(default_factory=Outbox)
 
 
 async def process(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
@@ -47,11 +61,55 @@ async def _access(conv: Conversation, person_id: str) -> Access | None:
         return None
 
 
+async def _within_limit(conv: Conversation, person_id: str, where: Where) -> bool:
+    """The person's rate limit, before any Webex call: a flood must not spend the
+    organization's API quota. Over it, they are told once when they may go on."""
+    if where.outbox.resumed:
+        return True  # counted when it first ran
+    limiter = conv.effects.rate_limiter
+    decision = await limiter.take(person_id)
+    if decision.allowed:
+        return True
+    conv.effects.metrics.command("rate_limited", "refused")
+    log.info("event %s: %s is over the rate limit", where.event_key, person_id)
+    if decision.notify and decision.retry_at is not None:
+        wait = max(1, round((decision.retry_at - conv.effects.clock()).total_seconds()))
+        await conv.effects.replies.notice(
+            where, "Please slow down",
+            f"You have sent commands faster than I take them ({limiter.burst} at once, then "
+            f"{limiter.per_minute} a minute). I take them again from "
+            f"{decision.retry_at.astimezone(UTC):%H:%M:%S} UTC (in {wait} s); until then I "
+            "ignore them.",
+            style="warning")
+    return False
+
+
+def _agrees(envelope: Envelope, fetched: dict[str, tuple[str | None, str | None]]) -> bool:
+    """False (logged) when the signed envelope names another person or space than Webex."""
+    differ = sorted(name for name, (said, found) in fetched.items() if said != found)
+    if differ:
+        log.warning("event %s: refused: the envelope's %s disagree with what Webex returned",
+                    envelope.key, ", ".join(differ))
+    return not differ
+
+
+async def _unreadable(conv: Conversation, where: Where, error: WebexError, what: str) -> None:
+    """Webex did not give us the message or card action: later if it may pass, else say so."""
+    if isinstance(error, TransientWebexError) and not where.outbox.last_chance:
+        raise RetryLater(f"the {what} could not be read: {error.described()}") from error
+    log.warning("event %s: %s unreadable (%s)", where.event_key, what, error.described())
+    await conv.effects.replies.notice(
+        where, f"I could not read your {what}",
+        f"Webex did not give me your {what}, so I did nothing. Please send it again."
+        + (f" (Webex tracking ID: {error.tracking_id})" if error.tracking_id else ""),
+        style="warning")
+
+
 async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
-    if not outbox.resumed and not conv.rate_limiter.allow(data.personId):
-        # Before any Webex call: a flood must not spend the organization's API quota.
-        await _slow_down(conv, envelope, data, outbox)
+    where = Where(envelope.key, data.roomId, data.roomType or "direct",
+                  _thread(data.roomType, data.parentId, data.id), outbox)
+    if not await _within_limit(conv, data.personId, where):
         return
     # The message and the sender's roles are independent: fetch them at the same time.
     message_task = asyncio.ensure_future(conv.webex.get_message(data.id))
@@ -59,8 +117,10 @@ async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> 
     try:
         message = await message_task
     except WebexError as error:
-        log.warning("event %s: message unreadable (%s, tracking id %s)", envelope.key,
-                    error.status, error.tracking_id)
+        await _unreadable(conv, where, error, "message")
+        return
+    if not _agrees(envelope, {"personId": (data.personId, message.personId),
+                              "roomId": (data.roomId, message.roomId)}):
         return
     ctx = conv.context(
         event_key=envelope.key, room_id=message.roomId,
@@ -82,39 +142,26 @@ async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> 
     await run_command(ctx, command, args)
 
 
-async def _slow_down(conv: Conversation, envelope: Envelope, data: MessageEventData,
-                     outbox: Outbox) -> None:
-    """Tell a person once per minute that they are over the limit; otherwise stay quiet."""
-    conv.effects.metrics.command("rate_limited", "refused")
-    log.info("event %s: %s is over the command rate limit", envelope.key, data.personId)
-    if not conv.rate_limiter.first_refusal(data.personId):
-        return
-    ctx = conv.context(
-        event_key=envelope.key, room_id=data.roomId,
-        room_type=data.roomType or "direct", person_id=data.personId,
-        person_email=data.personEmail, access=None, source="command",
-        thread_id=_thread(data.roomType, data.parentId, data.id), outbox=outbox,
-    )
-    await ctx.notice(
-        "Please slow down",
-        f"You have sent more than {conv.command_rate} commands in a "
-        "minute. I will take new ones again shortly; until then I ignore them.",
-        style="warning")
-
-
 async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = AttachmentActionEventData.model_validate(envelope.data)
+    room_type = str(data.model_extra.get("roomType", "")) if data.model_extra else ""
+    where = Where(envelope.key, data.roomId, room_type, None, outbox)
+    if not await _within_limit(conv, data.personId, where):
+        return
     action_task = asyncio.ensure_future(conv.webex.get_attachment_action(data.id))
     access = await _access(conv, data.personId)
     try:
         action = await action_task
     except WebexError as error:
-        log.warning("event %s: card action unreadable (tracking id %s)", envelope.key,
-                    error.tracking_id)
+        await _unreadable(conv, where, error, "card action")
+        return
+    if not _agrees(envelope, {"personId": (data.personId, action.personId),
+                              "roomId": (data.roomId, action.roomId),
+                              "messageId": (data.messageId or action.messageId,
+                                            action.messageId)}):
         return
     ctx = conv.context(
-        event_key=envelope.key, room_id=action.roomId,
-        room_type=data.model_extra.get("roomType", "") if data.model_extra else "",
+        event_key=envelope.key, room_id=action.roomId, room_type=room_type,
         person_id=action.personId, person_email=access.person.email if access else None,
         access=access, source="card", thread_id=None, message_id=action.messageId,
         outbox=outbox,

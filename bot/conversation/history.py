@@ -22,6 +22,8 @@ def _view(data: dict[str, object] | None) -> cards.SettingView | None:
 
 def history_row(record: AuditRecord) -> cards.HistoryRow:
     detail = record.reason
+    if record.repeats and record.repeats > 1:  # one row for the same refusal within a minute
+        detail = f"{detail or ''} (the same {record.repeats} times within a minute)".strip()
     if record.tracking_id:
         detail = f"{detail or ''} (tracking id {record.tracking_id})".strip()
     return cards.HistoryRow(

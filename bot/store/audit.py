@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from ._base import StoreBase
 from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
@@ -82,8 +82,10 @@ class AuditMixin(StoreBase):
 
     async def count_audit_repeats(self, audit_id: int, repeats: int) -> None:
         """Say on a refusal's row how many times it was repeated within its window."""
-        stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "refused").values(
-            repeats=repeats)
+        stmt = update(_t).where(
+            _t.c.id == audit_id, _t.c.outcome == "refused",
+            or_(_t.c.repeats.is_(None), _t.c.repeats < repeats),  # counts arrive out of order
+        ).values(repeats=repeats)
         await self._run(lambda conn: conn.execute(stmt))
 
     async def add_audit(self, rec: AuditRecord) -> AuditRecord:

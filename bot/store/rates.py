@@ -76,10 +76,12 @@ class RateMixin(StoreBase):
 
         return await self._run(count)
 
-    async def remember_repeat_audit(self, key: str, audit_id: int) -> None:
-        """The audit row that stands for `key`'s current window."""
-        stmt = update(repeats).where(repeats.c.key == key).values(audit_id=audit_id)
-        await self._run(lambda conn: conn.execute(stmt))
+    async def remember_repeat_audit(self, key: str, audit_id: int) -> int:
+        """The audit row that stands for `key`'s current window; returns the window's count
+        so far (repeats that came before the row existed are counted on it by the caller)."""
+        stmt = (update(repeats).where(repeats.c.key == key).values(audit_id=audit_id)
+                .returning(repeats.c.count))
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar() or 0))
 
     async def prune_rates(self, before: datetime) -> int:
         """Forget buckets untouched and windows opened before `before`; returns how many."""

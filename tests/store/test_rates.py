@@ -51,7 +51,7 @@ async def test_a_repeat_is_counted_in_its_window_and_opens_a_new_one_after(store
     window = timedelta(minutes=1)
     first = await store.count_repeat("card:p-1", NOW, window)
     assert (first.count, first.since, first.audit_id) == (1, NOW, None)
-    await store.remember_repeat_audit("card:p-1", 7)
+    assert await store.remember_repeat_audit("card:p-1", 7) == 1
     later = await store.count_repeat("card:p-1", NOW + timedelta(seconds=59), window)
     assert (later.count, later.since, later.audit_id) == (2, NOW, 7)
     assert (await store.count_repeat("card:p-2", NOW, window)).count == 1
@@ -66,6 +66,7 @@ async def test_a_refusal_row_says_how_often_it_was_repeated(store: Store) -> Non
         outcome="refused", reason="not an administrator", tracking_id=None))
     assert row.id is not None and row.repeats is None
     await store.count_audit_repeats(row.id, 12)
+    await store.count_audit_repeats(row.id, 11)  # a count that arrives late never lowers it
     (saved,) = await store.list_audit("org-1")
     assert saved.repeats == 12
 
