@@ -125,6 +125,10 @@ BUILDERS: dict[str, Callable[[str, str, SettingView], CardMessage]] = {
     "change": lambda org, who, s: change_card(
         org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="card"
     ),
+    "change_address_check": lambda org, who, s: change_card(
+        org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="command",
+        address_check=s.email or who, edit_token="tok-1",
+    ),
     "edit_form": lambda org, who, s: edit_form_card(
         org_name=org, setting=s, token="tok-1", expires_at=AT
     ),

@@ -28,8 +28,11 @@ async def bad_input(ctx: Context, action: str, text: str) -> None:
     await ctx.notice("Nothing changed", text, style="warning")
 
 
-async def reply_change(ctx: Context, result: ChangeResult) -> None:
-    """The confirmation card for an applied change, or why there is nothing to confirm."""
+async def reply_change(ctx: Context, result: ChangeResult, *, check_address: bool = False
+                       ) -> None:
+    """The confirmation card for an applied change, or why there is nothing to confirm.
+    `check_address`: its first line asks whether the address it now uses is still right, with
+    an Edit button (an address the person did not give)."""
     org_name = await ctx.org_name()
     result_before, result_after = result.before, result.after
     if result.outcome == "superseded":
@@ -45,12 +48,17 @@ async def reply_change(ctx: Context, result: ChangeResult) -> None:
             "The emergency call notification setting was already like that.",
         )
         return
-    await ctx.send(
+    address = result_after.email if check_address else None
+    edit_token = (await ctx.tokens.issue(ctx, "menu")).token if address else None
+    message_id = await ctx.send(
         cards.change_card(
             org_name=org_name, before=view(result_before), after=view(result_after),
             changed_by=ctx.who, at=ctx.now(), source=ctx.source,
+            address_check=address, edit_token=edit_token,
         ),
     )
+    if edit_token:
+        await ctx.tokens.attach(edit_token, message_id)
 
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
@@ -92,7 +100,20 @@ async def enable_command(ctx: Context, args: Args) -> None:
         return
     result = await ctx.changes.apply(
         ctx, "enable", lambda s: s.changed(enabled=True) if s.email else s)
-    await reply_change(ctx, result)
+    await reply_change(ctx, result,
+                       check_address=not await _set_in_last_change(ctx, result.after.email))
+
+
+async def _set_in_last_change(ctx: Context, address: str | None) -> bool:
+    """Whether the latest change made through the bot set the stored address to `address`:
+    then the person has just seen it; otherwise it may be an address nobody remembers."""
+    for record in await ctx.audit.list_audit(ctx.org_id, limit=50):
+        if record.outcome != "applied" or record.event_key == ctx.event_key:
+            continue
+        before = NotificationSetting.model_validate(record.before or {"enabled": False})
+        after = NotificationSetting.model_validate(record.after or {"enabled": False})
+        return address is not None and after.email == address and before.email != address
+    return False
 
 
 @COMMANDS.register("disable", permission=Permission.CHANGE,

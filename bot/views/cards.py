@@ -166,8 +166,12 @@ def change_card(
     changed_by: str,
     at: datetime,
     source: str,
+    address_check: str | None = None,
+    edit_token: str | None = None,
 ) -> CardMessage:
-    """Confirmation of a change: each field before → after, who, where, when."""
+    """Confirmation of a change: each field before → after, who, where, when. With
+    `address_check` its first line asks whether notifications should go to that address (one
+    the person did not just give); with `edit_token` it has an Edit button."""
     title, when = _title(org_name), format_utc(at)
     rows = [
         (label, old, new)
@@ -184,8 +188,15 @@ def change_card(
         "orgName": escape_markdown(org_name),
         "at": when,
         "source": source,
+        "hasAddressCheck": address_check is not None,
+        "addressCheck": escape_markdown(address_check or ""),
+        "hasEditToken": edit_token is not None,
+        "editToken": edit_token,
     }
     lines = [f"**{escape_markdown(title)}**: setting changed"]
+    if address_check is not None:
+        lines.insert(0, f"**Notifications now go to {escape_markdown(address_check)} — is that "
+                        "still right?**")
     for label, old, new in rows:
         if old != new:
             lines.append(f"- {label}: {escape_markdown(old)} → **{escape_markdown(new)}**")
