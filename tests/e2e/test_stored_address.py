@@ -1,4 +1,4 @@
-"""`enable` alone says which stored address it turned notifications on to, when nobody just set it."""
+"""`enable` alone asks about the stored address it turned notifications on to, if not just set."""
 
 from __future__ import annotations
 
