@@ -16,7 +16,7 @@ from .schema import rate_buckets, repeats
 class RateDecision:
     allowed: bool
     retry_at: datetime | None = None  # refused: when one more is taken
-    notify: bool = False  # refused, and the person has not been told since their last one taken
+    notify: bool = False  # refused, and the person was not told so in the last `notice_every`
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ def _locked(conn: Connection, stmt: Any) -> Any:
 
 class RateMixin(StoreBase):
     async def take_rate_token(
-        self, key: str, now: datetime, *, burst: int, per_minute: float
+        self, key: str, now: datetime, *, burst: int, per_minute: float,
+        notice_every: timedelta = timedelta(minutes=1),
     ) -> RateDecision:
         """Take one token from `key`'s bucket (`burst` deep, refilled at `per_minute`)."""
         rate = per_minute / 60.0
@@ -49,9 +50,9 @@ class RateMixin(StoreBase):
             tokens = min(float(burst), row.tokens + elapsed * rate)
             if tokens >= 1.0:
                 conn.execute(update(_b).where(_b.c.key == key).values(
-                    tokens=tokens - 1.0, updated_at=now, notified_at=None))
+                    tokens=tokens - 1.0, updated_at=now))
                 return RateDecision(True)
-            notify = row.notified_at is None
+            notify = row.notified_at is None or now - row.notified_at >= notice_every
             conn.execute(update(_b).where(_b.c.key == key).values(
                 tokens=tokens, updated_at=now, notified_at=now if notify else row.notified_at))
             retry_at = now + timedelta(seconds=(1.0 - tokens) / rate)

@@ -26,8 +26,14 @@ async def test_a_burst_is_taken_then_refused_with_when_to_come_back(store: Store
     again = await store.take_rate_token("p-1", NOW, burst=BURST, per_minute=PER_MINUTE)
     assert not again.allowed and not again.notify  # told once, not once per refusal
     assert await take(store, 1.0)  # taken again when the notice said
-    assert not await take(store, 1.0)
+    later = await store.take_rate_token("p-1", NOW + timedelta(seconds=1), burst=BURST,
+                                        per_minute=PER_MINUTE)
+    assert not later.allowed and not later.notify  # still the same minute: not told again
     assert await take(store, 2.0)
+    for _ in range(BURST):
+        await take(store, 60.0)
+    assert (await store.take_rate_token("p-1", NOW + timedelta(seconds=60), burst=BURST,
+                                        per_minute=PER_MINUTE)).notify  # a minute later
 
 
 async def test_the_steady_rate_is_taken_forever(store: Store) -> None:
