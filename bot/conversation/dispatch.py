@@ -13,6 +13,7 @@ from bot.conversation.arguments import NOTHING, Args, NotUnderstood, Takes
 from bot.conversation.context import Context
 from bot.errors import BotError
 from bot.security import Permission
+from bot.views.cards import escape_markdown
 
 log = logging.getLogger(__name__)
 CommandHandler = Callable[[Context, Args], Awaitable[None]]
@@ -158,5 +159,8 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
         await ctx.changes.refused(ctx, audited_action, why)
-    await ctx.notice("Not allowed", why, style="attention")
+    # The card shows the organization's name (set by its admins) as text, never as markdown.
+    shown = ctx.access.refusal(needed, escape_markdown(await ctx.org_name())) if (
+        ctx.access is not None) else why
+    await ctx.notice("Not allowed", shown, style="attention")
     return False

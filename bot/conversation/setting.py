@@ -34,17 +34,18 @@ async def reply_change(ctx: Context, result: ChangeResult, *, check_address: boo
     `check_address`: its first line asks whether the address it now uses is still right, with
     an Edit button (an address the person did not give)."""
     org_name = await ctx.org_name()
+    shown_org = cards.escape_markdown(org_name)  # in a notice's markdown
     result_before, result_after = result.before, result.after
     if result.outcome == "superseded":
         await ctx.notice(
-            f"Not applied — {org_name}",
+            f"Not applied — {shown_org}",
             "I was restarted while making your change, and someone else changed the setting "
             "meanwhile, so I did not write over theirs. Check `status` and ask again if needed.",
             style="warning")
         return
     if result_before == result_after:
         await ctx.notice(
-            f"Nothing to change — {org_name}",
+            f"Nothing to change — {shown_org}",
             "The emergency call notification setting was already like that.",
         )
         return
