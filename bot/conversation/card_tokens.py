@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot.conversation.replies import Place
 from bot.errors import BotError
 from bot.models import MENU_ACTIONS
-from bot.outbox import Outbox
 from bot.store import CardToken, Store
 from bot.webex.gateway import WebexGateway
 
@@ -36,25 +36,15 @@ class CardRefused(BotError):
         self.thread = thread  # the card's thread, when the card is known
 
 
-class Press(Protocol):
+class Press(Place, Protocol):
     """Who pressed which card where (the per-event context is one)."""
 
     @property
-    def event_key(self) -> str: ...
-    @property
     def org_id(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def room_type(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
     @property
     def message_id(self) -> str | None: ...
     @property
     def person_id(self) -> str: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 @dataclass(frozen=True)

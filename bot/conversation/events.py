@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
@@ -16,7 +14,7 @@ from bot.conversation import menu
 from bot.conversation.actions import press
 from bot.conversation.context import Conversation
 from bot.conversation.dispatch import command_text, run_command
-from bot.errors import RetryLater, TransientWebexError, WebexError
+from bot.conversation.reading import Where, agrees, fetch
 from bot.models import (
     CARD_SUBMISSION,
     AttachmentActionEventData,
@@ -25,22 +23,9 @@ from bot.models import (
     MessageEventData,
 )
 from bot.outbox import Outbox
-from bot.security import Access
-from bot.webex.directory import AuthorizationUnavailable
 
 log = logging.getLogger(__name__)
 Route = Callable[[Conversation, Envelope, Outbox], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Where:
-    """Where to answer before the message or card action has been read from Webex."""
-
-    event_key: str
-    room_id: str
-    room_type: str
-    thread_id: str | None
-    outbox: Outbox = field(default_factory=Outbox)
 
 
 async def process(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
@@ -50,15 +35,6 @@ async def process(conv: Conversation, envelope: Envelope, outbox: Outbox) -> Non
         log.info("event %s: %s is not handled; ignored", envelope.key, envelope.kind)
         return
     await route(conv, envelope, outbox)
-
-
-async def _access(conv: Conversation, person_id: str) -> Access | None:
-    try:
-        return await conv.effects.directory.access(person_id)
-    except AuthorizationUnavailable as error:
-        log.warning("roles of %s unavailable (tracking id %s): fail closed",
-                    person_id, error.tracking_id)
-        return None
 
 
 async def _within_limit(conv: Conversation, person_id: str, where: Where) -> bool:
@@ -84,42 +60,17 @@ async def _within_limit(conv: Conversation, person_id: str, where: Where) -> boo
     return False
 
 
-def _agrees(envelope: Envelope, fetched: dict[str, tuple[str | None, str | None]]) -> bool:
-    """False (logged) when the signed envelope names another person or space than Webex."""
-    differ = sorted(name for name, (said, found) in fetched.items() if said != found)
-    if differ:
-        log.warning("event %s: refused: the envelope's %s disagree with what Webex returned",
-                    envelope.key, ", ".join(differ))
-    return not differ
-
-
-async def _unreadable(conv: Conversation, where: Where, error: WebexError, what: str) -> None:
-    """Webex did not give us the message or card action: later if it may pass, else say so."""
-    if isinstance(error, TransientWebexError) and not where.outbox.last_chance:
-        raise RetryLater(f"the {what} could not be read: {error.described()}") from error
-    log.warning("event %s: %s unreadable (%s)", where.event_key, what, error.described())
-    await conv.effects.replies.notice(
-        where, f"I could not read your {what}",
-        f"Webex did not give me your {what}, so I did nothing. Please send it again."
-        + (f" (Webex tracking ID: {error.tracking_id})" if error.tracking_id else ""),
-        style="warning")
-
-
 async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
     where = Where(envelope.key, data.roomId, data.roomType or "direct",
                   _thread(data.roomType, data.parentId, data.id), outbox)
     if not await _within_limit(conv, data.personId, where):
         return
-    # The message and the sender's roles are independent: fetch them at the same time.
-    message_task = asyncio.ensure_future(conv.webex.get_message(data.id))
-    access = await _access(conv, data.personId)
-    try:
-        message = await message_task
-    except WebexError as error:
-        await _unreadable(conv, where, error, "message")
+    fetched = await fetch(conv, where, data.personId, "message", conv.webex.get_message(data.id))
+    if fetched is None:
         return
-    if not _agrees(envelope, {"personId": (data.personId, message.personId),
+    message, access = fetched
+    if not agrees(envelope, {"personId": (data.personId, message.personId),
                               "roomId": (data.roomId, message.roomId)}):
         return
     ctx = conv.context(
@@ -148,14 +99,12 @@ async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> Non
     where = Where(envelope.key, data.roomId, room_type, None, outbox)
     if not await _within_limit(conv, data.personId, where):
         return
-    action_task = asyncio.ensure_future(conv.webex.get_attachment_action(data.id))
-    access = await _access(conv, data.personId)
-    try:
-        action = await action_task
-    except WebexError as error:
-        await _unreadable(conv, where, error, "card action")
+    fetched = await fetch(conv, where, data.personId, "card action",
+                           conv.webex.get_attachment_action(data.id))
+    if fetched is None:
         return
-    if not _agrees(envelope, {"personId": (data.personId, action.personId),
+    action, access = fetched
+    if not agrees(envelope, {"personId": (data.personId, action.personId),
                               "roomId": (data.roomId, action.roomId),
                               "messageId": (data.messageId or action.messageId,
                                             action.messageId)}):
