@@ -6,37 +6,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import WebexError
 from bot.metrics import Metrics
 from bot.models import NotificationSetting
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import AuditRecord, Store
 from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 Modify = Callable[[NotificationSetting], NotificationSetting]
-
-
-class Actor(Protocol):
-    """Who asks for a change, from where, in which event (the per-event context is one)."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def org_id(self) -> str: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def person_email(self) -> str | None: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 @dataclass(frozen=True)
@@ -63,7 +44,7 @@ class ChangeService:
 
     async def apply(
         self,
-        ctx: Actor,
+        ctx: Request,
         action: str,
         modify: Modify,
         *,
@@ -120,7 +101,7 @@ class ChangeService:
         self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
 
-    async def _write(self, ctx: Actor, action: str, audit_id: int,
+    async def _write(self, ctx: Request, action: str, audit_id: int,
                      after: NotificationSetting) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
@@ -132,7 +113,7 @@ class ChangeService:
             raise
 
     async def refused(
-        self, ctx: Actor, action: str, reason: str,
+        self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | None = None, tracking_id: str | None = None,
     ) -> AuditRecord:
         """Audit a change that was not made, and why; returns its audit row."""
@@ -146,7 +127,7 @@ class ChangeService:
         self._metrics.change(action, "refused")
         return row
 
-    async def _read(self, ctx: Actor, action: str, org: str) -> NotificationSetting:
+    async def _read(self, ctx: Request, action: str, org: str) -> NotificationSetting:
         try:
             return await self._telephony.get(org)
         except WebexError as error:
@@ -159,7 +140,7 @@ class ChangeService:
             self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Actor, record: AuditRecord) -> AuditRecord:
+    async def _settle_once(self, ctx: Request, record: AuditRecord) -> AuditRecord:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
         row = await self._store.add_audit(record)

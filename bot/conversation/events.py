@@ -62,8 +62,9 @@ async def _within_limit(conv: Conversation, person_id: str, where: Where) -> boo
 
 async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
-    where = Where(envelope.key, data.roomId, data.roomType or "direct",
-                  _thread(data.roomType, data.parentId, data.id), outbox)
+    where = Where(envelope.key, conv.org_id, data.roomId, data.roomType or "direct",
+                  _thread(data.roomType, data.parentId, data.id), data.personId, "command",
+                  outbox)
     if not await _within_limit(conv, data.personId, where):
         return
     fetched = await fetch(conv, where, data.personId, "message", conv.webex.get_message(data.id))
@@ -96,7 +97,8 @@ async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> 
 async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = AttachmentActionEventData.model_validate(envelope.data)
     room_type = str(data.model_extra.get("roomType", "")) if data.model_extra else ""
-    where = Where(envelope.key, data.roomId, room_type, None, outbox)
+    where = Where(envelope.key, conv.org_id, data.roomId, room_type, None, data.personId, "card",
+                  outbox)
     if not await _within_limit(conv, data.personId, where):
         return
     fetched = await fetch(conv, where, data.personId, "card action",

@@ -23,13 +23,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Where:
-    """Where to answer before the message or card action has been read from Webex."""
+    """The request as the envelope states it: where to answer before the message or card
+    action has been read from Webex (and nothing is decided on it but that)."""
 
     event_key: str
+    org_id: str
     room_id: str
     room_type: str
     thread_id: str | None
+    person_id: str
+    source: str
     outbox: Outbox = field(default_factory=Outbox)
+    message_id: str | None = None
+    person_email: str | None = None
 
 
 async def _access(conv: Conversation, person_id: str) -> Access | None:

@@ -12,32 +12,17 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import replace
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, RetryLater, TransientWebexError, WebexError
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import Store
 from bot.views.cards import CardMessage, notice_card
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 Style = Literal["good", "attention", "warning", "default"]
-
-
-class Place(Protocol):
-    """Where a reply goes, and the event it answers."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def room_type(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 class Replier:
@@ -48,7 +33,7 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Place, reply: CardMessage) -> str | None:
+    async def send(self, place: Request, reply: CardMessage) -> str | None:
         """Post `reply` where `place` says; returns the new message id."""
         outbox = place.outbox
         outbox.count += 1
@@ -84,11 +69,11 @@ class Replier:
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
 
-    async def _record(self, place: Place, step: str, message_id: str) -> None:
+    async def _record(self, place: Request, step: str, message_id: str) -> None:
         place.outbox.sent[step] = message_id
         await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
 
-    async def _posted_before(self, place: Place, marker: str) -> str | None:
+    async def _posted_before(self, place: Request, marker: str) -> str | None:
         """The id of the reply carrying `marker` if it is among the space's newest messages."""
         if place.room_type != "direct":
             return None  # a bot cannot list a group space's messages (see above)
@@ -102,11 +87,11 @@ class Replier:
                 return message.id
         return None
 
-    async def notice(self, place: Place, title: str, text: str, *,
+    async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:
         await self.send(place, notice_card(title=title, text=text, style=style))
 
-    async def error(self, place: Place, error: BotError) -> None:
+    async def error(self, place: Request, error: BotError) -> None:
         """A failure the person should know about, with Webex's tracking id when there is one."""
         title = "Webex could not do that" if isinstance(error, WebexError) else "That did not work"
         try:
