@@ -20,6 +20,7 @@ from bot.conversation.menu import COMMANDS
 from bot.errors import TransientWebexError
 from bot.models import CARD_SUBMISSION, NotificationSetting, Person
 from bot.security import Permission, access_for, verify_signature
+from bot.server.runner import backoff
 from bot.settings import Settings
 from bot.webex.cache import TTLCache
 from bot.webex.retry import RetryPolicy
@@ -293,3 +294,8 @@ def test_serve_with_a_resume_window_longer_than_retention_is_one_line_and_exit_2
     assert "INBOX_RESUME_WINDOW_SECONDS" in line
     for secret in ("bot-token-123456", "admin-token-123456", "secret-123456"):
         assert secret not in done.stderr + done.stdout
+
+
+def test_a_passing_failure_is_retried_after_a_doubling_capped_backoff() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4, 5, 6, 7, 50)] == [
+        2, 4, 8, 16, 32, 60, 60, 60]

@@ -1,5 +1,9 @@
 """What a command takes after its name, declared with the command; words it does not take are
-refused with the reason and its usage, so a command never runs as if they were absent."""
+refused with the reason and its usage, so a command never runs as if they were absent.
+
+A command declares one `Takes`: an optional positional `Value` and any `Option`s, each a word
+that introduces a value (`Option("at", Value("<location>", read, words=None))` reads
+`at Boston Clinic`); the usage line is generated from it, and the handler gets `Args`."""
 
 from __future__ import annotations
 
