@@ -43,6 +43,8 @@ async def test_extra_words_are_named_with_the_usage_and_change_nothing(
 
     text = card_text(reply)
     assert "I did not understand “please [now](https://x.example)”" in text
+    shown = [e["text"] for e in elements(reply) if e["type"] == "TextBlock"]
+    assert any("please \\[now\\](https://x.example)" in t for t in shown)  # not a link
     assert f"Usage: `{COMMANDS.commands[name].usage}`" in text
     assert puts(emu) == [] and emu.setting() == before
     assert not [e for e in elements(reply) if e["type"] == "Action.Submit"]  # no card to press
@@ -83,3 +85,12 @@ async def test_a_value_it_cannot_use_is_refused_with_the_reason(
     assert reason in card_text(reply)
     assert puts(emu) == []
     assert not await bot.store.claimable_events(emu_now(), timedelta(hours=1))  # none left to retry
+
+
+async def test_unknown_text_is_not_echoed_back(emu: Emulator, bot: RunningBot) -> None:
+    typed = "[Re-verify your admin access](https://evil.example/sso)"
+    reply = await say(emu, "eve", "group", typed)  # another organization's user, shared space
+
+    text = card_text(reply)
+    assert "That is not a command I know" in text
+    assert "evil.example" not in text and "Re-verify" not in text
