@@ -43,9 +43,12 @@ class RateMixin(StoreBase):
         _b = rate_buckets
 
         def take(conn: Connection) -> RateDecision:
-            new = self._insert(_b).values(key=key, tokens=float(burst), updated_at=now)
-            conn.execute(new.on_conflict_do_nothing(index_elements=["key"]))
             row = _locked(conn, select(_b).where(_b.c.key == key))
+            if row is None:  # a first command: a full bucket, less this one
+                new = self._insert(_b).values(key=key, tokens=burst - 1.0, updated_at=now)
+                if conn.execute(new.on_conflict_do_nothing(index_elements=["key"])).rowcount:
+                    return RateDecision(True)
+                row = _locked(conn, select(_b).where(_b.c.key == key))  # another replica's
             elapsed = max(0.0, (now - row.updated_at).total_seconds())
             tokens = min(float(burst), row.tokens + elapsed * rate)
             if tokens >= 1.0:
