@@ -95,17 +95,17 @@ async def test_calling_list_refuses_bad_parameters(
 
 
 async def test_all_locations_list_includes_those_without_calling_500_a_page() -> None:
-    async with running_emulator(Seed.default().with_locations(1200), check_responses=True) as emu:
-        async with aiohttp.ClientSession() as http:
-            pages = await every_page(http, emu, "/locations", emu.seed.admin_token, "items")
-            assert [len(p) for p in pages] == [500, 500, 200]
-            ids = [p["id"] for page in pages for p in page]
-            assert len(set(ids)) == 1200
-            calling = await every_page(
-                http, emu, CALLING, emu.seed.admin_token, "locations", max="1000"
-            )
-            assert [len(p) for p in calling] == [1000, 200]
-            assert {p["id"] for page in calling for p in page} == set(ids)
+    large = Seed.default().with_locations(1200)
+    async with running_emulator(large, check_responses=True) as emu, aiohttp.ClientSession() as http:
+        pages = await every_page(http, emu, "/locations", emu.seed.admin_token, "items")
+        assert [len(p) for p in pages] == [500, 500, 200]
+        ids = [p["id"] for page in pages for p in page]
+        assert len(set(ids)) == 1200
+        calling = await every_page(
+            http, emu, CALLING, emu.seed.admin_token, "locations", max="1000"
+        )
+        assert [len(p) for p in calling] == [1000, 200]
+        assert {p["id"] for page in calling for p in page} == set(ids)
     names = await _all_names()
     assert "Warehouse" in names and "Headquarters" in names
 
@@ -145,7 +145,7 @@ async def test_location_put_takes_the_two_fields_and_answers_204(
 @pytest.mark.parametrize(
     "body",
     [
-        {"emergencyCallNotificationEnabled": True, "emailAddress": "",},
+        {"emergencyCallNotificationEnabled": True, "emailAddress": ""},
         {"emergencyCallNotificationEnabled": True},
         {"emergencyCallNotificationEnabled": "yes", "emailAddress": "a@acme.example"},
         {"emergencyCallNotificationEnabled": False, "emailAddress": "",
