@@ -96,7 +96,8 @@ async def test_calling_list_refuses_bad_parameters(
 
 async def test_all_locations_list_includes_those_without_calling_500_a_page() -> None:
     large = Seed.default().with_locations(1200)
-    async with running_emulator(large, check_responses=True) as emu, aiohttp.ClientSession() as http:
+    async with running_emulator(large, check_responses=True) as emu, aiohttp.ClientSession() as h:
+        http = h
         pages = await every_page(http, emu, "/locations", emu.seed.admin_token, "items")
         assert [len(p) for p in pages] == [500, 500, 200]
         ids = [p["id"] for page in pages for p in page]
