@@ -21,9 +21,11 @@ from bot.compliance.coverage import CoverageReader, CoverageSnapshot, LocationCo
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import Store
+from bot.webex.answers import ADMIN_REJECTED
+from bot.webex.auth import admin_identity
 from bot.webex.locations import LocationsClient
 from bot.webex.pacing import OrgPacer
-from bot.webex.rest import ADMIN_REJECTED, WebexRest, as_admin
+from bot.webex.rest import WebexRest, as_admin
 from bot.webex.retry import RetryPolicy
 from bot.webex.telephony import TelephonyClient
 
@@ -71,9 +73,10 @@ def summary(snapshot: CoverageSnapshot) -> str:
 async def read_coverage(settings: Settings, session: aiohttp.ClientSession,
                         store: Store) -> CoverageSnapshot:
     """The organization's coverage, read with the admin identity `serve` uses."""
-    from bot.server.app import admin_auth  # the same admin identity `serve` builds
-
-    auth = admin_auth(settings, session, store)
+    auth = admin_identity(settings, session, store)  # the same admin identity `serve` builds
+    if auth is None:
+        raise BotError("No admin identity: set WEBEX_ADMIN_TOKEN, or the Service App's "
+                       "WEBEX_CLIENT_ID, WEBEX_CLIENT_SECRET and WEBEX_ADMIN_REFRESH_TOKEN.")
     policy = RetryPolicy(max_retries=settings.WEBEX_MAX_RETRIES,
                          retry_after_cap=settings.RETRY_AFTER_CAP_SECONDS)
     rest = WebexRest(session, settings.WEBEX_API_URL, timeout=settings.WEBEX_TIMEOUT_SECONDS)
