@@ -354,6 +354,7 @@ def test_every_template_file_is_used() -> None:
         "edit_form",
         "help",
         "history",
+        "location_form",
         "notice",
         "status",
         "whoami",
