@@ -7,38 +7,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, Protocol
+from typing import Generic, Literal
 
 from bot.aio import complete_despite_cancel
 from bot.compliance.targets import S, SettingTarget, organization_target
 from bot.errors import WebexError
 from bot.metrics import Metrics
 from bot.models import NotificationSetting
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import AuditRecord, Store
 from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 Modify = Callable[[NotificationSetting], NotificationSetting]
-
-
-class Actor(Protocol):
-    """Who asks for a change, from where, in which event (the per-event context is one)."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def org_id(self) -> str: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def person_email(self) -> str | None: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +42,7 @@ class ChangeService:
 
     async def apply(
         self,
-        ctx: Actor,
+        ctx: Request,
         action: str,
         modify: Modify,
         *,
@@ -73,7 +54,7 @@ class ChangeService:
 
     async def change(
         self,
-        ctx: Actor,
+        ctx: Request,
         action: str,
         modify: Callable[[S], S],
         *,
@@ -138,7 +119,7 @@ class ChangeService:
         self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
 
-    async def _write(self, ctx: Actor, action: str, audit_id: int, after: S,
+    async def _write(self, ctx: Request, action: str, audit_id: int, after: S,
                      target: SettingTarget[S]) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
@@ -150,7 +131,7 @@ class ChangeService:
             raise
 
     async def refused(
-        self, ctx: Actor, action: str, reason: str,
+        self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | S | None = None, tracking_id: str | None = None,
         target: SettingTarget[S] | None = None,
     ) -> None:
@@ -165,7 +146,7 @@ class ChangeService:
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
 
-    async def _read(self, ctx: Actor, action: str, org: str, target: SettingTarget[S]) -> S:
+    async def _read(self, ctx: Request, action: str, org: str, target: SettingTarget[S]) -> S:
         try:
             return await target.read(org)
         except WebexError as error:
@@ -179,7 +160,7 @@ class ChangeService:
             self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Actor, record: AuditRecord) -> None:
+    async def _settle_once(self, ctx: Request, record: AuditRecord) -> None:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
         row = await self._store.add_audit(record)

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, WebexError
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import Store
 from bot.views.cards import CardMessage, notice_card
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 Style = Literal["good", "attention", "warning", "default"]
-
-
-class Place(Protocol):
-    """Where a reply goes, and the event it answers."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 class Replier:
@@ -37,7 +24,7 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Place, reply: CardMessage | str) -> str | None:
+    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
         """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
         outbox = place.outbox
         outbox.count += 1
@@ -60,7 +47,7 @@ class Replier:
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
 
-    async def edit(self, place: Place, message_id: str, text: str) -> bool:
+    async def edit(self, place: Request, message_id: str, text: str) -> bool:
         """Replace a text message's words (progress); False when Webex refused (it is only
         progress: the report that follows matters, so a failed edit is logged, not raised)."""
         try:
@@ -71,11 +58,11 @@ class Replier:
             return False
         return True
 
-    async def notice(self, place: Place, title: str, text: str, *,
+    async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:
         await self.send(place, notice_card(title=title, text=text, style=style))
 
-    async def error(self, place: Place, error: BotError) -> None:
+    async def error(self, place: Request, error: BotError) -> None:
         """A failure the person should know about, with Webex's tracking id when there is one."""
         title = "Webex could not do that" if isinstance(error, WebexError) else "That did not work"
         try:
