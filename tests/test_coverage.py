@@ -12,6 +12,7 @@ from bot.compliance.coverage import CoverageReader, CoverageSnapshot, Reason, ju
 from bot.compliance.targets import match_location
 from bot.conversation.words import split_target
 from bot.emulator import Emulator, Seed, running_emulator
+from bot.errors import WebexError
 from bot.models import NotificationSetting
 from bot.webex.auth import StaticAdminToken
 from bot.webex.locations import CallingLocation, LocationsClient, LocationSetting
@@ -242,3 +243,17 @@ def test_a_name_names_one_location_or_offers_the_closest(
     match = match_location(typed, PLACES)
     assert (match.found.name if match.found else None, match.ambiguous) == (found, ambiguous)
     assert set(offered) <= set(match.closest)
+
+
+async def test_a_next_page_link_to_another_host_is_refused_before_sending_the_token(
+    rig: Rig,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        rest = WebexRest(session, rig.emu.base_url)
+        with pytest.raises(WebexError, match="points away from Webex"):
+            await rest.fetch("GET", "http://attacker.example/v1/telephony/config/locations",
+                             rig.emu.seed.admin_token, endpoint="GET /telephony/config/locations")
+        same_host = rig.emu.base_url + "/telephony/config/locations?max=1"
+        answer = await rest.fetch("GET", same_host, rig.emu.seed.admin_token,
+                                  endpoint="GET /telephony/config/locations")
+        assert len(answer.body["locations"]) == 1 and answer.next_url is not None
