@@ -257,3 +257,19 @@ async def test_a_next_page_link_to_another_host_is_refused_before_sending_the_to
         answer = await rest.fetch("GET", same_host, rig.emu.seed.admin_token,
                                   endpoint="GET /telephony/config/locations")
         assert len(answer.body["locations"]) == 1 and answer.next_url is not None
+
+
+async def test_a_location_that_times_out_is_unreadable_and_the_rest_are_read() -> None:
+    async with running_emulator() as emu, aiohttp.ClientSession() as session:
+        rest = WebexRest(session, emu.base_url, timeout=0.3)
+        auth = StaticAdminToken(emu.seed.admin_token)
+        policy = RetryPolicy(max_retries=1, base_delay=0.01)
+        reader = CoverageReader(TelephonyClient(rest, auth, policy=policy),
+                                LocationsClient(rest, auth, OrgPacer(10), policy=policy))
+        lakeside = emu.places.find("Lakeside Pharmacy")["id"]
+        emu.faults.add(path=f"/telephony/config/locations/{lakeside}/*", hang=2, times=None)
+        snapshot = await reader.read(emu.seed.org_id)
+    reasons = {c.name: c.verdict.reason for c in snapshot.locations}
+    assert reasons["Lakeside Pharmacy"] is Reason.UNREADABLE
+    assert Reason.UNREADABLE not in [r for n, r in reasons.items() if n != "Lakeside Pharmacy"]
+    assert snapshot.complete and len(snapshot.counted) == 4 and snapshot.covered == 0
