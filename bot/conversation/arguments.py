@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversation.words import unquoted
 from bot.email_address import InvalidEmail, parse_email
 from bot.views.cards import escape_markdown
 
@@ -89,14 +90,13 @@ class Takes:
                 continue
             if option.word in options:
                 raise NotUnderstood(f"“{option.word}” was given twice.")
-            end, limit = i + 1, option.value.words
-            while (end < len(words) and words[end].lower() not in by_word
-                   and (limit is None or end - i - 1 < limit)):
+            limit = option.value.words
+            end = len(words) if limit is None else i + 1  # None: all the rest is the value
+            while end < len(words) and words[end].lower() not in by_word and end - i - 1 < (
+                    limit or 0):
                 end += 1
             taken = words[i + 1:end]
-            if not taken:
-                raise NotUnderstood(f"“{option.word}” needs {option.value.shown} after it.")
-            options[option.word] = _read(option.value, " ".join(taken))
+            options[option.word] = _read(option.value, " ".join(taken))  # "" is the Value's say
             i += 1 + len(taken)
         value = None
         if self.value is not None and positional:
@@ -148,5 +148,8 @@ def number(maximum: int) -> Value:
 
 
 EMAIL = Value("email", _email)
+# `at <location>`: all the words after the first standalone "at" (so "Cafe at Main" needs no
+# quotes), quotes around them taken off; "" when none follow (the command says which it needs).
+AT = Option("at", Value("<location>", unquoted, words=None))
 ADDRESS = Value("<address>", _email)
 ON_OFF = Value("on|off", _on_off)

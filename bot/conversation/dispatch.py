@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from bot.conversation.arguments import NOTHING, Args, NotUnderstood, Takes
 from bot.conversation.context import Context
+from bot.conversation.words import split_target
 from bot.errors import BotError
 from bot.security import Permission
 from bot.views.cards import escape_markdown
@@ -113,7 +114,9 @@ def command_text(
 async def run_command(ctx: Context, command: Command, text: str) -> None:
     """The permission check every command goes through, then what it was given (`text`, the
     words after its name) read as it declares, then the command; errors become replies."""
-    if not await authorize(ctx, command.permission, command.name if command.changes else None):
+    named = split_target(text)[1] if command.changes else None  # audited with the refusal
+    if not await authorize(ctx, command.permission, command.name if command.changes else None,
+                           location_name=named or None):
         ctx.metrics.command(command.name, "refused")
         return
     try:
@@ -142,7 +145,8 @@ async def not_understood(ctx: Context, command: Command, reason: str) -> None:
                      f"{reason} Usage: `{command.usage}`", style="warning")
 
 
-async def authorize(ctx: Context, needed: Permission, audited_action: str | None) -> bool:
+async def authorize(ctx: Context, needed: Permission, audited_action: str | None, *,
+                    location_name: str | None = None) -> bool:
     """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply."""
     if needed == Permission.ANYONE:
         return True
@@ -158,7 +162,7 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
         why = ctx.access.refusal(needed, await ctx.org_name())
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
-        await ctx.changes.refused(ctx, audited_action, why)
+        await ctx.changes.refused(ctx, audited_action, why, location_name=location_name)
     # The card shows the organization's name (set by its admins) as text, never as markdown.
     shown = ctx.access.refusal(needed, escape_markdown(await ctx.org_name())) if (
         ctx.access is not None) else why

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.conversation import places
 from bot.conversation.actions import ActionTable
-from bot.conversation.arguments import Args
+from bot.conversation.arguments import AT, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import ask_to_disable, reply_change, view
@@ -18,8 +19,13 @@ ACTIONS = ActionTable()
 
 
 @COMMANDS.register("edit", permission=Permission.CHANGE,
-                   summary="Change the setting in a form.", aliases=("settings", "configure"))
+                   summary="Change the setting (or a location's) in a form.",
+                   aliases=("settings", "configure"), takes=Takes(options=(AT,)))
 async def edit_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
+        if (place := await places.find(ctx, name, None)) is not None:
+            await places.post_form(ctx, place)
+        return
     await post_form(ctx, await ctx.setting.get(ctx.org_id))
 
 

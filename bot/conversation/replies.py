@@ -33,8 +33,8 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Request, reply: CardMessage) -> str | None:
-        """Post `reply` where `place` says; returns the new message id."""
+    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
+        """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -50,13 +50,14 @@ class Replier:
                          place.event_key, outbox.count)
                 await self._record(place, step, found)
                 return found
-        marked = mark(reply, marker)
+        # Plain text (a progress line) carries no marker: it is edited, not looked for.
+        markdown, attachments = ((reply, []) if isinstance(reply, str) else
+                                 (reply.markdown, mark(reply, marker).attachments()))
 
         async def post_and_record() -> str:
             try:
                 message_id = await self._webex.post_message(
-                    place.room_id, marked.markdown, attachments=marked.attachments(),
-                    parent_id=place.thread_id)
+                    place.room_id, markdown, attachments=attachments, parent_id=place.thread_id)
             except WebexError as error:
                 if isinstance(error, TransientWebexError) or error.status in (None, 502, 504):
                     raise RetryLater(f"posting reply {outbox.count} failed: {error.described()}"
@@ -86,6 +87,17 @@ class Replier:
             if marker in (_marker_of(a) for a in message.attachments):
                 return message.id
         return None
+
+    async def edit(self, place: Request, message_id: str, text: str) -> bool:
+        """Replace a text message's words (progress); False when Webex refused (it is only
+        progress: the report that follows matters, so a failed edit is logged, not raised)."""
+        try:
+            await self._webex.edit_message(message_id, place.room_id, text)
+        except WebexError as error:
+            log.info("event %s: progress edit refused (tracking id %s)", place.event_key,
+                     error.tracking_id)
+            return False
+        return True
 
     async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:

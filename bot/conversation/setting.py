@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.compliance.changes import ChangeResult
+from bot.conversation import places
 from bot.conversation.actions import ActionTable
-from bot.conversation.arguments import ADDRESS, EMAIL, ON_OFF, Args, Takes
+from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.models import ConfirmDisable, NotificationSetting
@@ -28,8 +29,8 @@ async def bad_input(ctx: Context, action: str, text: str) -> None:
     await ctx.notice("Nothing changed", text, style="warning")
 
 
-async def reply_change(ctx: Context, result: ChangeResult, *, check_address: bool = False
-                       ) -> None:
+async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting], *,
+                       check_address: bool = False) -> None:
     """The confirmation card for an applied change, or why there is nothing to confirm.
     `check_address`: its first line asks whether the address it now uses is still right, with
     an Edit button (an address the person did not give)."""
@@ -69,8 +70,12 @@ async def change(ctx: Context, action: str, **fields: object) -> None:
 
 @COMMANDS.register("status", permission=Permission.READ,
                    summary="The organization's current emergency call notification setting.",
-                   aliases=("show", "get"))
+                   aliases=("show", "get"), takes=Takes(options=(AT,)))
 async def status_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
+        if (place := await places.find(ctx, name, None)) is not None:
+            await places.status(ctx, place)
+        return
     issuing = None
     if ctx.level >= Permission.CHANGE:  # the Edit button's token, while the setting is read
         issuing = asyncio.ensure_future(ctx.tokens.issue(ctx, "menu"))
@@ -89,8 +94,12 @@ async def status_command(ctx: Context, args: Args) -> None:
 
 @COMMANDS.register("enable", permission=Permission.CHANGE,
                    summary="Turn notifications on, sent to that address (or the stored one).",
-                   aliases=("on",), changes=True, takes=Takes(EMAIL))
+                   aliases=("on",), changes=True, takes=Takes(EMAIL, options=(AT,)))
 async def enable_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
+        if (place := await places.find(ctx, name, "enable")) is not None:
+            await places.enable(ctx, args.value, place)
+        return
     if args.value is not None:
         await change(ctx, "enable", enabled=True, email=args.value)
         return
@@ -119,8 +128,12 @@ async def _set_in_last_change(ctx: Context, address: str | None) -> bool:
 
 @COMMANDS.register("disable", permission=Permission.CHANGE,
                    summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
-                   changes=True)
+                   changes=True, takes=Takes(options=(AT,)))
 async def disable_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
+        if (place := await places.find(ctx, name, "disable")) is not None:
+            await places.disable(ctx, place)
+        return
     current = await ctx.setting.get(ctx.org_id)
     if not current.enabled:
         await ctx.notice("Already off",
@@ -145,15 +158,19 @@ async def ask_to_disable(ctx: Context, shown: NotificationSetting,
 
 @COMMANDS.register("set email", permission=Permission.CHANGE,
                    summary="Change the notification address only.", changes=True,
-                   takes=Takes(ADDRESS, required=True))
+                   takes=Takes(ADDRESS, required=True, options=(AT,)))
 async def set_email_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
+        if (place := await places.find(ctx, name, "set email")) is not None:
+            await places.set_email(ctx, args.value, place)
+        return
     await change(ctx, "set email", email=args.value)
 
 
 @COMMANDS.register("set all-locations", permission=Permission.CHANGE,
                    summary="Whether the address is notified for calls from every location.",
                    aliases=("set all_locations", "set alllocations"), changes=True,
-                   takes=Takes(ON_OFF, required=True))
+                   takes=Takes(ON_OFF, required=True))  # the organization's own: no `at`
 async def set_all_locations_command(ctx: Context, args: Args) -> None:
     await change(ctx, "set all-locations", all_locations=args.value)
 
@@ -166,9 +183,12 @@ async def cancel(ctx: Context, submission: object, token: CardToken) -> None:
 
 @ACTIONS.register("confirm_disable", permission=Permission.CHANGE, audited="disable")
 async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardToken) -> None:
+    await ctx.tokens.use(ctx, token)
+    if places.LOCATION in token.payload:
+        await places.confirm_disable(ctx, token)
+        return
     expected = NotificationSetting.model_validate(token.payload["expected"])
     target = NotificationSetting.model_validate(token.payload["target"])
-    await ctx.tokens.use(ctx, token)
     result = await ctx.changes.apply(ctx, "disable", lambda current: target, expected=expected)
     if result.outcome == "stale":
         await ctx.notice(

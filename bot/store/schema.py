@@ -103,10 +103,14 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
-    Column("repeats", Integer),  # v4: the same refusal again within its window, counted here
+    Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
+    Column("target_id", String(255)),  # v4
+    Column("target_name", String(255)),  # v4
+    Column("repeats", Integer),  # v5: the same refusal again within its window, counted here
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
+    Index("ix_audit_log_target_at", "target_id", "at"),  # v4
 )
 
 card_tokens = Table(
@@ -135,7 +139,7 @@ secrets = Table(  # v2
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-rate_buckets = Table(  # v4: per-person command limits every replica shares
+rate_buckets = Table(  # v5: per-person command limits every replica shares
     "rate_buckets",
     metadata,
     Column("key", String(255), primary_key=True),
@@ -144,7 +148,7 @@ rate_buckets = Table(  # v4: per-person command limits every replica shares
     Column("notified_at", UTCDateTime()),
 )
 
-repeats = Table(  # v4: a repeated event counted once per window (refused card presses)
+repeats = Table(  # v5: a repeated event counted once per window (refused card presses)
     "repeats",
     metadata,
     Column("key", String(512), primary_key=True),

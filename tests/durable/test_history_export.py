@@ -134,6 +134,8 @@ async def test_export_as_csv_and_jsonl_holds_exactly_those_rows(
         assert "is not an address I can use" in reasons[3]
         assert reasons[4] == "The request was invalid or cannot be otherwise served."
         assert [r["tracking_id"] or "" for r in rows] == ["", "", "", "", happened["tracking_id"]]
+        assert {(r["target_type"], r["target_id"], r["target_name"] or "") for r in rows} == {
+            ("organization", emu.seed.org_id, "")}
     assert jsonl[0]["before"]["emergencyCallNotificationEnabled"] is False
     assert jsonl[0]["after"] == {
         "emergencyCallNotificationEnabled": True,
@@ -163,4 +165,4 @@ async def test_history_takes_what_its_card_shows(emu: Emulator, happened: dict[s
     refused = card_text(await say(emu, "alice", "direct_alice", "history 21"))
 
     assert f"History: {len(happened['rows'])} entries." in shown
-    assert "not a number from 1 to 20" in refused and "`history [n]`" in refused
+    assert "not a number from 1 to 20" in refused and "`history [n] [at <location>]`" in refused
