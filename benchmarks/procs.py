@@ -143,6 +143,7 @@ def start_bot(emu: EmulatorProcess, workdir: Path, **overrides: Any) -> BotProce
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "INFO",
+        "COMMAND_BURST": "1000000",
         "COMMAND_RATE_PER_MINUTE": "1000000",
         "PYTHONPATH": str(ROOT),
     })

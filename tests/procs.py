@@ -81,6 +81,7 @@ def bot_env(emu: Emulator, **extra: str) -> dict[str, str]:
         WEBEX_WEBHOOK_SECRET=SECRET,
         WEBEX_API_URL=emu.base_url,
         WEBEX_TIMEOUT_SECONDS="5",
+        COMMAND_BURST="1000",  # tests about the limit set their own
         COMMAND_RATE_PER_MINUTE="1000",
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),

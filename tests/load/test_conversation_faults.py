@@ -112,7 +112,7 @@ async def test_an_envelope_naming_an_admin_does_not_lend_her_authority(
 async def test_eighty_refused_presses_cost_two_answers_and_one_audit_row(
     emu: Emulator, serve: Serve, tmp_path: Path
 ) -> None:
-    bot = await serve(COMMAND_RATE_PER_MINUTE="1")  # 30 at once (the default), then slowly
+    bot = await serve(COMMAND_BURST="30", COMMAND_RATE_PER_MINUTE="1")  # 30 at once, then slowly
     emu.set_setting(emergencyCallNotificationEnabled=True)
     asked = await emu.post_message(person="alice", room="group", text="disable", mention_bot=True)
     await wait_for(lambda: bot_messages(emu, "group", asked), 10, "the confirmation")
