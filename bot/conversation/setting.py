@@ -118,7 +118,8 @@ async def _set_in_last_change(ctx: Context, address: str | None) -> bool:
     """Whether the latest change made through the bot set the stored address to `address`:
     then the person has just seen it; otherwise it may be an address nobody remembers."""
     for record in await ctx.audit.list_audit(ctx.org_id, limit=50):
-        if record.outcome != "applied" or record.event_key == ctx.event_key:
+        if (record.outcome != "applied" or record.event_key == ctx.event_key
+                or record.target_type != "organization"):
             continue
         before = NotificationSetting.model_validate(record.before or {"enabled": False})
         after = NotificationSetting.model_validate(record.after or {"enabled": False})
