@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
+from bot.emulator.oauth import revoke_authorization
 from bot.emulator.pipeline import PREFIX, Pipeline, RecordedRequest
 from bot.emulator.routes import ROUTES
 from bot.emulator.seed import Seed
@@ -74,6 +75,11 @@ class Emulator:
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """Revoke a refresh token: refreshing with it answers 400 invalid_grant."""
         self.state.refresh_tokens[refresh_token].revoked = True
+
+    def revoke_authorization(self, who: str) -> int:
+        """Revoke a person's authorization of the Integration (as in their Webex settings)."""
+        return revoke_authorization(
+            self.state, self.identity(who).id, self.seed.integration_client_id)
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Requests received on /v1, filtered by method and path (without /v1; glob allowed)."""
@@ -193,9 +199,11 @@ class Emulator:
     # --- the aiohttp app ---------------------------------------------------------------
     def make_app(self) -> web.Application:
         """Return the aiohttp application (the /v1 API and the /_emulator control API)."""
+        from bot.emulator.authorize import authorize_routes
         from bot.emulator.control import control_routes
 
         app = web.Application()
+        app.add_routes(authorize_routes(self))  # before the /v1 catch-all
         for method, template in ROUTES:
             app.router.add_route(method, PREFIX + template, self.pipeline.handle)
         app.router.add_route("*", PREFIX + "/{tail:.*}", self.pipeline.handle)

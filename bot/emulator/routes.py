@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.emulator import admin, messaging, webhooks_api
+from bot.emulator import admin, messaging, oauth, webhooks_api
 from bot.emulator.calls import Call, Reply
 
 Operation = Callable[[Call], Reply]
@@ -86,7 +86,7 @@ ROUTES: dict[tuple[str, str], Operation] = {
         "PUT",
         "/telephony/config/locations/{locationId}/emergencyCallNotification",
     ): admin.location_ecn_put,
-    ("POST", "/access_token"): admin.access_token,
+    ("POST", "/access_token"): oauth.access_token,
 }
 
 # Operations that take no bearer token (OAuth's token endpoint authenticates the client).

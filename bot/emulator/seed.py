@@ -76,6 +76,9 @@ class Seed:
     location_id: str
     other_location_id: str
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # The Webex Integration people authorize for personal sign-in (OAuth authorization code).
+    integration_client_id: str = "C" + hashlib.sha256(b"emulator-integration-id").hexdigest()
+    integration_client_secret: str = hashlib.sha256(b"emulator-integration-secret").hexdigest()
 
     @property
     def bot(self) -> SeedPerson:
@@ -197,6 +200,8 @@ class Seed:
             "clientId": self.client_id,
             "clientSecret": self.client_secret,
             "adminRefreshToken": self.admin_refresh_token,
+            "integrationClientId": self.integration_client_id,
+            "integrationClientSecret": self.integration_client_secret,
             "rooms": dict(self.rooms),
             "locationId": self.location_id,
             "otherLocationId": self.other_location_id,
