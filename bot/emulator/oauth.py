@@ -54,7 +54,8 @@ def issue_access_token(state: State, identity_id: str, client_id: str) -> str:
 
 
 def _answer(state: State, access: str, refresh: str, refresh_expires: float | None) -> Reply:
-    remaining = state.refresh_token_ttl if refresh_expires is None else refresh_expires - time.time()
+    remaining = (state.refresh_token_ttl if refresh_expires is None
+                 else refresh_expires - time.time())
     return Reply(200, {
         "access_token": access,
         "expires_in": state.access_token_ttl,
