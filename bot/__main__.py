@@ -21,7 +21,7 @@ def load_settings() -> Settings:
         if not first["loc"]:  # a rule across settings: its message names them
             fail(first["msg"].removeprefix("Value error, "))
         name = ".".join(str(p) for p in first["loc"])
-        fail(f"{name}: {first['msg']}")
+        fail(f"{name}: {first['msg'].removeprefix('Value error, ')}")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -31,7 +31,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 def secrets_of(settings: Settings) -> list[str]:
     values = [settings.WEBEX_BOT_TOKEN, settings.WEBEX_ADMIN_TOKEN, settings.WEBEX_WEBHOOK_SECRET,
-              settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN]
+              settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN,
+              settings.WEBEX_INTEGRATION_CLIENT_SECRET, settings.TOKEN_ENCRYPTION_KEY]
     return [v.get_secret_value() for v in values if v is not None]
 
 
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hooks_sub.add_parser("list", help="show the bot's webhooks and their status")
     hooks_sub.add_parser("delete", help="delete the webhooks this bot created (only those)")
     sub.add_parser("check", help="tell what works and what does not, one line each")
+    sub.add_parser("keygen", help="print a new TOKEN_ENCRYPTION_KEY (a Fernet key)")
     demo = sub.add_parser("demo", help="the emulator and the bot together, and a chat")
     demo.add_argument("--no-chat", action="store_true", help="run without opening the chat")
     chat = sub.add_parser("chat", help="chat with the bot as a seeded person (emulator only)")
@@ -77,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo.chat import run_chat
 
         return run_chat(args)
+    if args.command == "keygen":
+        from bot.sealing import generate_key
+
+        print(generate_key())
+        return 0
 
     from bot import logs
 
@@ -86,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = settings.missing_for_serve()
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
+        missing, why = settings.missing_for_tokens()
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            fail(f"{', '.join(missing)} {verb} not set (required with {why})")
         from bot.server.fork import fork_front
         from bot.server.serve import serve, wants_front
 

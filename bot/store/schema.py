@@ -132,3 +132,29 @@ secrets = Table(  # v2
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+person_tokens = Table(  # v4
+    "person_tokens",
+    metadata,
+    Column("person_id", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("sealed", Text, nullable=False),  # the access and refresh tokens, sealed
+    Column("access_expires_at", UTCDateTime(), nullable=False),
+    Column("refresh_expires_at", UTCDateTime()),
+    Column("signed_in_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sign_in_states = Table(  # v4
+    "sign_in_states",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the state's secret half
+    Column("person_id", String(255), nullable=False),
+    Column("room_id", String(255)),
+    Column("verifier", Text, nullable=False),  # the PKCE verifier, sealed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Index("ix_sign_in_states_expires_at", "expires_at"),
+)
