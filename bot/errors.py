@@ -45,3 +45,8 @@ class AdminTokenError(WebexError):
 
 class UserInputError(BotError):
     """Something the person typed or submitted is not acceptable."""
+
+
+class NotSignedIn(BotError):
+    """With CHANGES_WITH=admin, the person has no usable sign-in (never, signed out, or Webex
+    refused the refresh): nothing was changed; they are asked to sign in."""

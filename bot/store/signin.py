@@ -45,9 +45,13 @@ def _record(cls: Any, row: Any) -> Any:
 
 
 class SignInMixin(StoreBase):
-    async def put_person_tokens(self, tokens: PersonTokens) -> None:
-        """Insert or replace a person's tokens."""
-        values = dataclasses.asdict(tokens)
+    async def put_person_tokens(self, *, person_id: str, org_id: str, sealed: str,
+                                access_expires_at: datetime,
+                                refresh_expires_at: datetime | None, at: datetime) -> None:
+        """Insert or replace a person's tokens (a new sign-in)."""
+        values = {"person_id": person_id, "org_id": org_id, "sealed": sealed,
+                  "access_expires_at": access_expires_at, "refresh_expires_at": refresh_expires_at,
+                  "signed_in_at": at, "updated_at": at}  # fmt: skip
         stmt: Any = self._insert(person_tokens).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["person_id"],
@@ -61,14 +65,16 @@ class SignInMixin(StoreBase):
         found: PersonTokens | None = _record(PersonTokens, row)
         return found
 
-    async def replace_person_tokens(self, tokens: PersonTokens, *, previous: str) -> bool:
+    async def replace_person_tokens(self, *, person_id: str, previous: str, sealed: str,
+                                    access_expires_at: datetime,
+                                    refresh_expires_at: datetime | None, at: datetime) -> bool:
         """Write refreshed tokens only over the row that was refreshed (`previous` sealed
         value): False when another process changed or removed it meanwhile."""
         t = person_tokens.c
         stmt = (update(person_tokens)
-                .where(t.person_id == tokens.person_id, t.sealed == previous)
-                .values(**{k: v for k, v in dataclasses.asdict(tokens).items()
-                           if k not in ("person_id", "signed_in_at")}))  # fmt: skip
+                .where(t.person_id == person_id, t.sealed == previous)
+                .values(sealed=sealed, access_expires_at=access_expires_at,
+                        refresh_expires_at=refresh_expires_at, updated_at=at))  # fmt: skip
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def delete_person_tokens(self, person_id: str) -> bool:
@@ -76,8 +82,12 @@ class SignInMixin(StoreBase):
         stmt = delete(person_tokens).where(person_tokens.c.person_id == person_id)
         return await self._run(lambda conn: conn.execute(stmt).rowcount > 0)
 
-    async def create_sign_in_state(self, state: SignInState) -> None:
-        values = dataclasses.asdict(state)
+    async def create_sign_in_state(self, *, id: str, secret_hash: str, person_id: str,
+                                   room_id: str | None, verifier: str, created_at: datetime,
+                                   expires_at: datetime) -> None:
+        values = {"id": id, "secret_hash": secret_hash, "person_id": person_id,
+                  "room_id": room_id, "verifier": verifier, "created_at": created_at,
+                  "expires_at": expires_at}  # fmt: skip
         await self._run(lambda conn: conn.execute(sign_in_states.insert(), values))
 
     async def get_sign_in_state(self, state_id: str) -> SignInState | None:
