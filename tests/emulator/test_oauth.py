@@ -3,7 +3,6 @@ revocation, and what a person's token may do to the setting."""
 
 from __future__ import annotations
 
-import re
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
@@ -12,7 +11,7 @@ import pytest
 import tests.emulator as shared
 from bot.emulator import Emulator
 from bot.emulator.oauth import pkce_challenge
-from tests.emulator import call
+from tests.emulator import authorize_as, call
 
 emu_fixture = shared.emu_fixture
 http_fixture = shared.http_fixture
@@ -33,17 +32,8 @@ async def _approve(
     emu: Emulator, http: aiohttp.ClientSession, person: str, **extra: str
 ) -> dict[str, list[str]]:
     """Open the page, press the person's button; return the redirect's query."""
-    root = emu.base_url.removesuffix("/v1")
-    query = _query(emu, **extra)
-    async with http.get(f"{emu.base_url}/authorize?{urlencode(query)}") as page:
-        assert page.status == 200
-        text = await page.text()
-    assert emu.identity(person).display_name in text
-    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', text))
-    form["person"] = emu.identity(person).id
-    async with http.post(f"{root}/v1/authorize", data=form, allow_redirects=False) as reply:
-        assert reply.status == 302
-        location = reply.headers["Location"]
+    url = f"{emu.base_url}/authorize?{urlencode(_query(emu, **extra))}"
+    location = await authorize_as(http, url, emu.identity(person).id)
     assert location.startswith(REDIRECT + "?")
     return parse_qs(urlsplit(location).query)
 
