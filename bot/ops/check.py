@@ -76,12 +76,15 @@ async def run_check(settings: Settings) -> int:
 
 async def collect(settings: Settings) -> list[Line]:
     """Every check's line, in the order an operator fixes them."""
+    from bot.ops.check_signin import sign_in_lines  # it builds on Line, defined here
+
     lines = _missing_settings(settings)
     store, db_line = await _database(settings)
     lines.append(db_line)
     try:
         async with aiohttp.ClientSession() as session:
             lines.extend(await _webex_checks(settings, session, store))
+            lines.extend(await sign_in_lines(settings, session))
     finally:
         if store is not None:
             await store.close()

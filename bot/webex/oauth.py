@@ -26,7 +26,12 @@ GRANT_REFUSED = frozenset({400, 401})  # invalid_grant / invalid_client: asking 
 
 
 class GrantRefused(WebexError):
-    """Webex refused the code or the refresh token (invalid, expired, revoked)."""
+    """Webex refused the code or the refresh token (invalid, expired, revoked); `code` is
+    OAuth's `error` (invalid_grant, invalid_client, …) when Webex sent one."""
+
+    def __init__(self, user_message: str, *, code: str = "", **details: Any) -> None:
+        super().__init__(user_message, **details)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,9 @@ class TokenEndpoint:
         reason = webex_error_message(body)
         details: dict[str, Any] = {"status": status, "tracking_id": tracking, "endpoint": endpoint}
         if status in GRANT_REFUSED:
-            raise GrantRefused(f"Webex refused it ({status}: {reason}).", **details)
+            code = body.get("error") if isinstance(body, dict) else None
+            raise GrantRefused(f"Webex refused it ({status}: {reason}).",
+                               code=code if isinstance(code, str) else "", **details)
         raise TransientWebexError(f"Webex could not answer ({status}: {reason}).", **details)
 
 
