@@ -163,13 +163,15 @@ def _v4_sign_in(sync_conn: Connection) -> None:
 
 async def _v4(conn: AsyncConnection) -> None:
     await conn.run_sync(_v4_sign_in)
+    # Which token made the change: "service-app" or "admin" (the admin's own sign-in).
+    await conn.execute(text("ALTER TABLE audit_log ADD COLUMN acted_with VARCHAR(16)"))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
-    Migration(4, "personal sign-in: sealed person tokens and single-use sign-in states", _v4),
+    Migration(4, "personal sign-in: sealed tokens, sign-in states, audit_log.acted_with", _v4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -45,6 +45,7 @@ class AuditRecord:
     outcome: str  # "pending" | "applied" | "refused" | "failed"
     reason: str | None
     tracking_id: str | None
+    acted_with: str | None = None  # "service-app" or "admin": whose token read and wrote
 
 
 @dataclass(frozen=True)

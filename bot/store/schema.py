@@ -102,6 +102,7 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
+    Column("acted_with", String(16)),  # v4: "service-app" or "admin" (the admin's own token)
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),

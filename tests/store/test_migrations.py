@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Connection, UniqueConstraint, inspect, text
 
 from bot.store import LATEST_VERSION, MIGRATIONS, AuditRecord, CardToken, Store
-from bot.store.schema import metadata
+from bot.store.schema import audit_log, metadata
 
 from .conftest import NOW, OpenStore
 
@@ -66,11 +66,18 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
     assert await store.schema_version() == 1
     await store.record_event("messages:1", "messages", "created", {"id": "1"}, NOW)
     await store.set_event_step("messages:1", "reply_sent", {"message_id": "m"})
-    audit = await store.begin_change(AuditRecord(
-        id=None, at=NOW, event_key="messages:1", org_id="org-1", person_id="p-1",
+    # Written as v1 code wrote it (today's insert also returns the columns v4 added).
+    async with store._engine.begin() as conn:
+        await conn.execute(audit_log.insert().values(
+            at=NOW, event_key="messages:1", org_id="org-1", person_id="p-1",
+            person_email=None, room_id="r", source="command", action="enable_notifications",
+            before={"enabled": False}, after=None, outcome="pending", reason=None,
+            tracking_id=None))  # fmt: skip
+    audit = AuditRecord(
+        id=1, at=NOW, event_key="messages:1", org_id="org-1", person_id="p-1",
         person_email=None, room_id="r", source="command", action="enable_notifications",
         before={"enabled": False}, after=None, outcome="pending", reason=None, tracking_id=None,
-    ))  # fmt: skip
+    )  # fmt: skip
     await store.create_card_token(CardToken(
         token="t", org_id="org-1", kind="confirm", person_id=None, room_id="r", message_id=None,
         payload={"a": [1, 2]}, created_at=NOW, expires_at=NOW + timedelta(minutes=5),
