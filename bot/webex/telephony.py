@@ -17,6 +17,7 @@ from bot.webex.rest import ADMIN_REJECTED, WebexRest, as_admin
 from bot.webex.retry import RetryPolicy
 
 PATH = "/telephony/config/emergencyCallNotification"
+PERSON_REJECTED = "Webex rejected your own Webex sign-in."
 
 
 class TelephonyClient:
@@ -28,10 +29,17 @@ class TelephonyClient:
         auth: AdminAuth,
         *,
         policy: RetryPolicy,
+        personal: bool = False,
     ) -> None:
         self._rest = rest
         self._auth = auth
         self._policy = policy
+        self.personal = personal
+
+    def acting_as(self, auth: AdminAuth) -> TelephonyClient:
+        """This client with an admin's own token (personal sign-in): Webex decides with that
+        admin's roles, and a refusal is reported as Webex's, with its tracking id."""
+        return TelephonyClient(self._rest, auth, policy=self._policy, personal=True)
 
     async def get(self, org_id: str) -> NotificationSetting:
         body = await self._call("GET", org_id, None)
@@ -47,15 +55,22 @@ class TelephonyClient:
         await self._call("PUT", org_id, setting.to_webex())
 
     async def _call(self, method: str, org_id: str, payload: dict[str, Any] | None) -> Any:
-        return await as_admin(
-            self._auth, lambda token: self._once(method, org_id, payload, token),
-            self._policy, self._rest.retried,
-        )
+        try:
+            return await as_admin(
+                self._auth, lambda token: self._once(method, org_id, payload, token),
+                self._policy, self._rest.retried,
+            )
+        except WebexError as error:
+            if not (self.personal and error.status == 403):
+                raise
+            raise WebexError(
+                f"Webex refused this with your own Webex authorization: {error.user_message}",
+                status=403, tracking_id=error.tracking_id, endpoint=error.endpoint) from None
 
     async def _once(
         self, method: str, org_id: str, payload: dict[str, Any] | None, token: str
     ) -> Any:
         return await self._rest.request(
             method, PATH, token, endpoint=f"{method} {PATH}", params={"orgId": org_id},
-            json=payload, rejected=ADMIN_REJECTED,
+            json=payload, rejected=PERSON_REJECTED if self.personal else ADMIN_REJECTED,
         )
