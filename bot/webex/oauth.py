@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 import aiohttp
 
 from bot.errors import TransientWebexError, WebexError
-from bot.webex.rest import environ_proxy, webex_error_message
+from bot.webex.answers import webex_error_message
+from bot.webex.proxy import environ_proxy
 
 # What the commands need with an admin's own token: who it is, and the setting read and written.
 SCOPES = ("spark:people_read", "spark-admin:telephony_config_read",
