@@ -105,3 +105,25 @@ class SealedSecrets:
 
     async def put_secret(self, name: str, value: str) -> None:
         await self._store.put_secret(name, self._sealer.seal(value))
+
+
+class MemorySecrets:
+    """Secrets kept in this process only: where rotated tokens go when none may be stored
+    (no TOKEN_ENCRYPTION_KEY, or no database), so nothing is ever written in plain text."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    async def get_secret(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    async def put_secret(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+
+def sealed_or_memory(store: SecretStore, sealer: Sealer | None) -> SecretStore:
+    """The secrets table sealed with `sealer`; without a key, memory only (and a warning)."""
+    if sealer is not None:
+        return SealedSecrets(store, sealer)
+    log.warning("TOKEN_ENCRYPTION_KEY is not set: rotated admin tokens are kept in memory only")
+    return MemorySecrets()

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.models import CALLBACK_PATH
 from bot.sealing import Sealer, parse_keys
 
 REQUIRED_FOR_SERVE = ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET")
@@ -122,7 +123,7 @@ class Settings(BaseSettings):
     @property
     def redirect_uri(self) -> str:
         """Where Webex sends the browser back after sign-in."""
-        return f"{self.PUBLIC_URL}/oauth/callback"
+        return f"{self.PUBLIC_URL}{CALLBACK_PATH}"
 
     def sealer(self) -> Sealer | None:
         """What seals tokens at rest (None without TOKEN_ENCRYPTION_KEY)."""

@@ -37,6 +37,11 @@ class Actor(Protocol):
     def source(self) -> str: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def setting(self) -> TelephonyClient:
+        """The client that reads and writes for this actor: the Service App's, or (personal
+        sign-in) the person's own token."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,13 +55,17 @@ def _setting(data: dict[str, object] | None) -> NotificationSetting | None:
     return NotificationSetting.model_validate(data) if data else None
 
 
+def _acted_with(ctx: Actor) -> str:
+    """Whose token reads and writes, for the audit trail."""
+    return "admin" if ctx.setting.personal else "service-app"
+
+
 class ChangeService:
     """The only code that writes the setting."""
 
-    def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
+    def __init__(self, store: Store, metrics: Metrics, *,
                  clock: Callable[[], datetime], timeout: float) -> None:
         self._store = store
-        self._telephony = telephony
         self._metrics = metrics
         self._clock = clock
         self._timeout = timeout
@@ -88,7 +97,7 @@ class ChangeService:
                     person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                     source=ctx.source, action=action, before=current.to_webex(),
                     after=modify(current).to_webex(), outcome="pending", reason=None,
-                    tracking_id=None,
+                    tracking_id=None, acted_with=_acted_with(ctx),
                 )
             )
             before = _setting(record.before) or current
@@ -124,7 +133,7 @@ class ChangeService:
                      after: NotificationSetting) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
-            await self._telephony.put(ctx.org_id, after)
+            await ctx.setting.put(ctx.org_id, after)
         except WebexError as error:
             await self._store.finish_change(
                 audit_id, "failed", reason=error.user_message, tracking_id=error.tracking_id)
@@ -147,13 +156,14 @@ class ChangeService:
 
     async def _read(self, ctx: Actor, action: str, org: str) -> NotificationSetting:
         try:
-            return await self._telephony.get(org)
+            return await ctx.setting.get(org)
         except WebexError as error:
             await self._settle_once(ctx, AuditRecord(
                 id=None, at=self._clock(), event_key=ctx.event_key, org_id=org,
                 person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                 source=ctx.source, action=action, before=None, after=None,
                 outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
+                acted_with=_acted_with(ctx),
             ))
             self._metrics.change(action, "failed")
             raise

@@ -11,7 +11,8 @@ from typing import Any
 from bot.conversation.card_tokens import THREAD, CardRefused
 from bot.conversation.context import Context
 from bot.conversation.dispatch import authorize
-from bot.errors import BotError
+from bot.conversation.signing import refuse_not_signed_in, require_sign_in
+from bot.errors import BotError, NotSignedIn
 from bot.security import Permission
 from bot.store import CardToken
 
@@ -70,7 +71,12 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
             raise CardRefused(
                 f"You are not allowed to use this card, so I did nothing. {roles}".strip(),
                 thread=token.payload.get(THREAD))
+        await require_sign_in(ctx, action.permission)
         await action.handler(ctx, submission, token)
+    except NotSignedIn as error:
+        ctx.metrics.command(f"card:{name}", "refused")
+        await refuse_not_signed_in(ctx, error, action.audited)
+        return
     except CardRefused as refused:
         if refused.thread is not None:
             ctx = replace(ctx, thread_id=refused.thread)

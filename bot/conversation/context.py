@@ -20,6 +20,7 @@ from bot.store import Store
 from bot.views.cards import CardMessage
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.signin_flow import SignInFlow
 from bot.webex.telephony import TelephonyClient
 
 Source = Literal["command", "card"]
@@ -38,6 +39,7 @@ class Effects:
     metrics: Metrics
     clock: Callable[[], datetime]
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
+    sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,12 @@ class Context:
 
     @property
     def setting(self) -> TelephonyClient:
-        return self.effects.setting
+        """The setting's client, acting as this person when changes use each admin's own
+        sign-in (a person without one gets NotSignedIn at the first call)."""
+        sign_in = self.effects.sign_in
+        if sign_in is None:
+            return self.effects.setting
+        return self.effects.setting.acting_as(sign_in.tokens.auth_for(self.person_id))
 
     @property
     def changes(self) -> ChangeService:
@@ -110,9 +117,11 @@ class Context:
     async def org_name(self) -> str:
         return await self.effects.directory.org_name()
 
-    async def send(self, reply: CardMessage) -> str | None:
-        """Post `reply` here (in the thread in group spaces); returns the new message id."""
-        return await self.effects.replies.send(self, reply)
+    async def send(self, reply: CardMessage, *, privately: bool = False) -> str | None:
+        """Post `reply` here (in the thread in group spaces), or `privately` in the person's
+        1:1 space; returns the new message id."""
+        return await self.effects.replies.send(
+            self, reply, to_person=self.person_id if privately else None)
 
     async def notice(self, title: str, text: str, *, style: Style = "default") -> None:
         await self.effects.replies.notice(self, title, text, style=style)

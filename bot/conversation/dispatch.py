@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.conversation.context import Context
-from bot.errors import BotError
+from bot.conversation.signing import refuse_not_signed_in, require_sign_in
+from bot.errors import BotError, NotSignedIn
 from bot.security import Permission
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,12 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
         ctx.metrics.command(command.name, "refused")
         return
     try:
+        await require_sign_in(ctx, command.permission)
         await command.handler(ctx, args)
+    except NotSignedIn as error:
+        ctx.metrics.command(command.name, "refused")
+        await refuse_not_signed_in(ctx, error, command.name if command.changes else None)
+        return
     except BotError as error:
         ctx.metrics.command(command.name, "failed")
         log.info("event %s: %s failed: %s (tracking id %s)", ctx.event_key, command.name,

@@ -3,10 +3,11 @@ from each feature's own (help is generated from them)."""
 
 from __future__ import annotations
 
-from bot.conversation import forms, history, setting
+from bot.conversation import forms, history, setting, signin
 from bot.conversation.actions import ActionHandler, ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable, run_command
+from bot.conversation.signing import sign_in_line
 from bot.models import MENU_ACTIONS, ShowCommand
 from bot.security import Permission
 from bot.store import CardToken
@@ -65,11 +66,13 @@ async def whoami_command(ctx: Context, args: str) -> None:
         org_name=await ctx.org_name(),
         roles=list(access.role_names) if access and access.same_org else [],
         allowed=[c.usage for c in COMMANDS.available_to(ctx.level)],
+        sign_in=await sign_in_line(ctx),
     )
     await ctx.send(card)
 
 
-COMMANDS = CommandTable().include(setting.COMMANDS, forms.COMMANDS, history.COMMANDS, OWN)
+COMMANDS = CommandTable().include(setting.COMMANDS, forms.COMMANDS, history.COMMANDS,
+                                  signin.COMMANDS, OWN)
 
 
 def _show(name: str) -> ActionHandler:

@@ -37,8 +37,10 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Place, reply: CardMessage) -> str | None:
-        """Post `reply` where `place` says; returns the new message id."""
+    async def send(self, place: Place, reply: CardMessage, *,
+                   to_person: str | None = None) -> str | None:
+        """Post `reply` where `place` says (or in `to_person`'s 1:1 space); returns the new
+        message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -50,7 +52,7 @@ class Replier:
         async def post_and_record() -> str:
             message_id = await self._webex.post_message(
                 place.room_id, reply.markdown, attachments=reply.attachments(),
-                parent_id=place.thread_id)
+                parent_id=None if to_person else place.thread_id, to_person_id=to_person)
             outbox.sent[step] = message_id
             await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
             return message_id

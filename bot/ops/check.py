@@ -19,6 +19,7 @@ import aiohttp
 
 from bot.errors import AdminTokenError, BotError
 from bot.ops.webhooks import EVENTS, is_own, target_for
+from bot.sealing import MemorySecrets
 from bot.settings import Settings
 from bot.store import LATEST_VERSION, Store
 from bot.webex.auth import AdminAuth, admin_identity
@@ -43,19 +44,6 @@ class Line:
     def render(self) -> str:
         text = f"{'✓' if self.ok else '✗'} {self.label:<34} {self.detail}"
         return text if self.ok or not self.hint else f"{text}\n      → {self.hint}"
-
-
-class _MemorySecrets:
-    """Where a refreshed admin token goes when the database cannot take it."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    async def get_secret(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    async def put_secret(self, name: str, value: str) -> None:
-        self._values[name] = value
 
 
 async def run_check(settings: Settings) -> int:
@@ -163,7 +151,7 @@ async def _webex_checks(
     has_admin = settings.WEBEX_ADMIN_TOKEN is not None or settings.uses_refresh_token
     # The same admin identity `serve` builds.
     admin: AdminAuth | None = (
-        admin_identity(settings, session, store or _MemorySecrets()) if has_admin else None
+        admin_identity(settings, session, store or MemorySecrets()) if has_admin else None
     )
     policy = RetryPolicy(
         max_retries=min(settings.WEBEX_MAX_RETRIES, 1),

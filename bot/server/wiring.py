@@ -24,6 +24,7 @@ from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
+from bot.webex.signin_flow import sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -85,7 +86,7 @@ async def build_wiring(
     telephony = TelephonyClient(rest, admin, policy=policy)
     effects = Effects(
         setting=telephony,
-        changes=ChangeService(store, telephony, metrics, clock=utcnow,
+        changes=ChangeService(store, metrics, clock=utcnow,
                               timeout=settings.WEBEX_TIMEOUT_SECONDS),
         tokens=CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow),
         audit=store,
@@ -94,6 +95,7 @@ async def build_wiring(
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
+        sign_in=sign_in_flow(settings, session, store, rest) if settings.signs_in else None,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,

@@ -11,7 +11,7 @@ from typing import Protocol
 import aiohttp
 
 from bot.errors import AdminTokenError, WebexError
-from bot.sealing import SecretStore
+from bot.sealing import SecretStore, sealed_or_memory
 from bot.settings import Settings
 from bot.webex.oauth import GrantRefused, TokenEndpoint
 
@@ -150,7 +150,7 @@ def admin_identity(
             client_id=settings.WEBEX_CLIENT_ID or "",
             client_secret=settings.WEBEX_CLIENT_SECRET.get_secret_value(),
             refresh_token=settings.WEBEX_ADMIN_REFRESH_TOKEN.get_secret_value(),
-            secrets=secrets,
+            secrets=sealed_or_memory(secrets, settings.sealer()),
             access_token=(settings.WEBEX_ADMIN_TOKEN.get_secret_value()
                           if settings.WEBEX_ADMIN_TOKEN else None),
             timeout=settings.WEBEX_TIMEOUT_SECONDS,

@@ -18,12 +18,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import aiohttp
+from pydantic import ValidationError
+
 from bot.clock import utcnow
 from bot.errors import WebexError
 from bot.models import Person
 from bot.sealing import Sealer, UnreadableSecret
+from bot.settings import Settings
 from bot.webex.oauth import Pkce, TokenEndpoint, authorize_url
-from bot.webex.personal import PersonalTokens
+from bot.webex.personal import PersonalTokens, TokenRows
+from bot.webex.rest import WebexRest
 
 log = logging.getLogger(__name__)
 STATE_TTL = timedelta(minutes=10)
@@ -85,7 +90,7 @@ class SignInFlow:
                  whose: Callable[[str], Awaitable[Person]],
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._states = states
-        self._tokens = tokens
+        self.tokens = tokens
         self._endpoint = endpoint
         self._sealer = sealer
         self._api_url = api_url
@@ -148,7 +153,34 @@ class SignInFlow:
             log.warning("sign-in asked by %s returned the token of %s: not kept",
                         row.person_id, me.id)
             return replace(asked, kind="other_person", who=me)
-        await self._tokens.save(row.person_id, me.orgId or "", grant)
-        status = await self._tokens.status(row.person_id)
+        await self.tokens.save(row.person_id, me.orgId or "", grant)
+        status = await self.tokens.status(row.person_id)
         log.info("personal sign-in stored for %s", row.person_id)
         return replace(asked, kind="signed_in", who=me, until=status.until if status else None)
+
+
+class TokenAndStateRows(StateRows, TokenRows, Protocol):
+    """The store, as the sign-in flow uses it."""
+
+
+def sign_in_flow(settings: Settings, session: aiohttp.ClientSession, rows: TokenAndStateRows,
+                 rest: WebexRest) -> SignInFlow:
+    """The flow the settings describe (CHANGES_WITH=admin; serve checked they are complete)."""
+    sealer, secret = settings.sealer(), settings.WEBEX_INTEGRATION_CLIENT_SECRET
+    client_id = settings.WEBEX_INTEGRATION_CLIENT_ID
+    assert sealer is not None and secret is not None and client_id and settings.PUBLIC_URL
+    endpoint = TokenEndpoint(session, settings.WEBEX_API_URL, client_id=client_id,
+                             client_secret=secret.get_secret_value(),
+                             timeout=settings.WEBEX_TIMEOUT_SECONDS)
+
+    async def whose(token: str) -> Person:
+        body = await rest.request("GET", "/people/me", token, endpoint="GET /people/me")
+        try:
+            return Person.model_validate(body)
+        except ValidationError:
+            raise WebexError("Webex answered /people/me in a way I could not read.",
+                             endpoint="GET /people/me") from None
+
+    return SignInFlow(rows, PersonalTokens(rows, sealer, endpoint), endpoint, sealer,
+                      api_url=settings.WEBEX_API_URL, client_id=client_id,
+                      redirect_uri=settings.redirect_uri, whose=whose)
