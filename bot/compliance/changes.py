@@ -6,42 +6,19 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import WebexError
 from bot.metrics import Metrics
 from bot.models import NotificationSetting
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import AuditRecord, Store
 from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 Modify = Callable[[NotificationSetting], NotificationSetting]
-
-
-class Actor(Protocol):
-    """Who asks for a change, from where, in which event (the per-event context is one)."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def org_id(self) -> str: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def person_email(self) -> str | None: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def source(self) -> str: ...
-    @property
-    def outbox(self) -> Outbox: ...
-    @property
-    def setting(self) -> TelephonyClient:
-        """The client that reads and writes for this actor: the Service App's, or (personal
-        sign-in) the person's own token."""
-        ...
+Acting = Callable[[str], TelephonyClient]  # person id → the client acting as that person
 
 
 @dataclass(frozen=True)
@@ -55,24 +32,30 @@ def _setting(data: dict[str, object] | None) -> NotificationSetting | None:
     return NotificationSetting.model_validate(data) if data else None
 
 
-def _acted_with(ctx: Actor) -> str:
-    """Whose token reads and writes, for the audit trail."""
-    return "admin" if ctx.setting.personal else "service-app"
-
-
 class ChangeService:
     """The only code that writes the setting."""
 
-    def __init__(self, store: Store, metrics: Metrics, *,
-                 clock: Callable[[], datetime], timeout: float) -> None:
+    def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
+                 clock: Callable[[], datetime], timeout: float,
+                 acting: Acting | None = None) -> None:
         self._store = store
+        self._telephony = telephony
         self._metrics = metrics
         self._clock = clock
         self._timeout = timeout
+        self._acting = acting
+
+    def _acted_with(self) -> str:
+        """Whose token reads and writes, for the audit trail."""
+        return "admin" if self._acting else "service-app"
+
+    def _client(self, ctx: Request) -> TelephonyClient:
+        """The Service App's client, or (CHANGES_WITH=admin) one acting as the person."""
+        return self._acting(ctx.person_id) if self._acting else self._telephony
 
     async def apply(
         self,
-        ctx: Actor,
+        ctx: Request,
         action: str,
         modify: Modify,
         *,
@@ -97,7 +80,7 @@ class ChangeService:
                     person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                     source=ctx.source, action=action, before=current.to_webex(),
                     after=modify(current).to_webex(), outcome="pending", reason=None,
-                    tracking_id=None, acted_with=_acted_with(ctx),
+                    tracking_id=None, acted_with=self._acted_with(),
                 )
             )
             before = _setting(record.before) or current
@@ -129,11 +112,11 @@ class ChangeService:
         self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
 
-    async def _write(self, ctx: Actor, action: str, audit_id: int,
+    async def _write(self, ctx: Request, action: str, audit_id: int,
                      after: NotificationSetting) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
-            await ctx.setting.put(ctx.org_id, after)
+            await self._client(ctx).put(ctx.org_id, after)
         except WebexError as error:
             await self._store.finish_change(
                 audit_id, "failed", reason=error.user_message, tracking_id=error.tracking_id)
@@ -141,7 +124,7 @@ class ChangeService:
             raise
 
     async def refused(
-        self, ctx: Actor, action: str, reason: str,
+        self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | None = None, tracking_id: str | None = None,
     ) -> None:
         """Audit a change that was not made, and why."""
@@ -154,21 +137,21 @@ class ChangeService:
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
 
-    async def _read(self, ctx: Actor, action: str, org: str) -> NotificationSetting:
+    async def _read(self, ctx: Request, action: str, org: str) -> NotificationSetting:
         try:
-            return await ctx.setting.get(org)
+            return await self._client(ctx).get(org)
         except WebexError as error:
             await self._settle_once(ctx, AuditRecord(
                 id=None, at=self._clock(), event_key=ctx.event_key, org_id=org,
                 person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                 source=ctx.source, action=action, before=None, after=None,
                 outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
-                acted_with=_acted_with(ctx),
+                acted_with=self._acted_with(),
             ))
             self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Actor, record: AuditRecord) -> None:
+    async def _settle_once(self, ctx: Request, record: AuditRecord) -> None:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
         row = await self._store.add_audit(record)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.compliance.changes import ChangeService
+from bot.compliance.changes import Acting, ChangeService
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.replies import Replier, Style
@@ -40,6 +40,7 @@ class Effects:
     clock: Callable[[], datetime]
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
     sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
+    acting: Acting | None = None  # with it: person id → the setting's client acting as them
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,8 @@ class Context:
     def setting(self) -> TelephonyClient:
         """The setting's client, acting as this person when changes use each admin's own
         sign-in (a person without one gets NotSignedIn at the first call)."""
-        sign_in = self.effects.sign_in
-        if sign_in is None:
-            return self.effects.setting
-        return self.effects.setting.acting_as(sign_in.tokens.auth_for(self.person_id))
+        acting = self.effects.acting
+        return acting(self.person_id) if acting else self.effects.setting
 
     @property
     def changes(self) -> ChangeService:

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, WebexError
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import Store
 from bot.views.cards import CardMessage, notice_card
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 Style = Literal["good", "attention", "warning", "default"]
-
-
-class Place(Protocol):
-    """Where a reply goes, and the event it answers."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 class Replier:
@@ -37,7 +24,7 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Place, reply: CardMessage, *,
+    async def send(self, place: Request, reply: CardMessage, *,
                    to_person: str | None = None) -> str | None:
         """Post `reply` where `place` says (or in `to_person`'s 1:1 space); returns the new
         message id."""
@@ -61,11 +48,11 @@ class Replier:
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
 
-    async def notice(self, place: Place, title: str, text: str, *,
+    async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:
         await self.send(place, notice_card(title=title, text=text, style=style))
 
-    async def error(self, place: Place, error: BotError) -> None:
+    async def error(self, place: Request, error: BotError) -> None:
         """A failure the person should know about, with Webex's tracking id when there is one."""
         title = "Webex could not do that" if isinstance(error, WebexError) else "That did not work"
         try:

@@ -74,12 +74,15 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         app[RUNNER] = runner
         app[INTAKE] = intake_for(settings, wiring, runner)
         await import_intake(settings, wiring)
+        names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
+                                    name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
+            names.cancel()
             await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
             wiring.close()
             await store.close()

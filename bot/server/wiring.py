@@ -9,7 +9,7 @@ from datetime import datetime
 import aiohttp
 
 from bot.clock import utcnow
-from bot.compliance.changes import ChangeService
+from bot.compliance.changes import Acting, ChangeService
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.context import Conversation, Effects
 from bot.conversation.ratelimit import RateLimiter
@@ -24,7 +24,7 @@ from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
-from bot.webex.signin_flow import sign_in_flow
+from bot.webex.signin_flow import SignInFlow, sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -84,10 +84,12 @@ async def build_wiring(
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
     telephony = TelephonyClient(rest, admin, policy=policy)
+    sign_in = sign_in_flow(settings, session, store, rest) if settings.signs_in else None
+    acting = _acting(telephony, sign_in)
     effects = Effects(
         setting=telephony,
-        changes=ChangeService(store, metrics, clock=utcnow,
-                              timeout=settings.WEBEX_TIMEOUT_SECONDS),
+        changes=ChangeService(store, telephony, metrics, clock=utcnow,
+                              timeout=settings.WEBEX_TIMEOUT_SECONDS, acting=acting),
         tokens=CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow),
         audit=store,
         directory=Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS),
@@ -95,7 +97,8 @@ async def build_wiring(
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
-        sign_in=sign_in_flow(settings, session, store, rest) if settings.signs_in else None,
+        sign_in=sign_in,
+        acting=acting,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,
@@ -104,6 +107,14 @@ async def build_wiring(
     )
     return Wiring(settings=settings, org_id=org_id, webex=webex, store=store, metrics=metrics,
                   admin=admin, conversation=conversation)
+
+
+def _acting(telephony: TelephonyClient, sign_in: SignInFlow | None) -> Acting | None:
+    """CHANGES_WITH=admin: each person's reads and writes use their own token."""
+    if sign_in is None:
+        return None
+    tokens = sign_in.tokens
+    return lambda person_id: telephony.acting_as(tokens.auth_for(person_id))
 
 
 async def _identity(call: Awaitable[Person], name: str) -> Person:
