@@ -12,12 +12,13 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 
 from bot.errors import AdminTokenError, BotError
+from bot.ops.check_signin import sign_in_lines
+from bot.ops.lines import Line
 from bot.ops.webhooks import EVENTS, is_own, target_for
 from bot.sealing import MemorySecrets
 from bot.settings import Settings
@@ -34,18 +35,6 @@ DATABASE_TIMEOUT = 10.0
 SYNC_HINT = "run `python -m bot webhooks sync` (it creates, repoints and reactivates them)"
 
 
-@dataclass(frozen=True)
-class Line:
-    ok: bool
-    label: str
-    detail: str
-    hint: str = ""
-
-    def render(self) -> str:
-        text = f"{'✓' if self.ok else '✗'} {self.label:<34} {self.detail}"
-        return text if self.ok or not self.hint else f"{text}\n      → {self.hint}"
-
-
 async def run_check(settings: Settings) -> int:
     """Check everything, print one line each, return 0 when all is well."""
     lines = await collect(settings)
@@ -58,8 +47,6 @@ async def run_check(settings: Settings) -> int:
 
 async def collect(settings: Settings) -> list[Line]:
     """Every check's line, in the order an operator fixes them."""
-    from bot.ops.check_signin import sign_in_lines  # it builds on Line, defined here
-
     lines = _missing_settings(settings)
     store, db_line = await _database(settings)
     lines.append(db_line)

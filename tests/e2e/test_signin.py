@@ -232,3 +232,18 @@ async def test_serve_with_its_receiving_process_passes_the_callback_and_logs_no_
     for secret in (query["code"], query["state"], *issued, *refresh, KEY,
                    emu.seed.integration_client_secret):
         assert secret not in log
+
+
+async def test_help_offers_sign_in_when_changes_use_it(
+    emu: Emulator, admin_bot: RunningBot
+) -> None:
+    assert "sign in" in card_text(await say(emu, "alice", "direct_alice", "help"))
+
+
+async def test_without_personal_sign_in_help_does_not_offer_it(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    assert bot.settings.CHANGES_WITH == "service-app"
+    offered = card_text(await say(emu, "alice", "direct_alice", "help"))
+    assert "whoami" in offered and "sign in" not in offered
+    assert "not in use here" in card_text(await say(emu, "alice", "direct_alice", "sign in"))
