@@ -71,7 +71,7 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
             raise CardRefused(
                 f"You are not allowed to use this card, so I did nothing. {roles}".strip(),
                 thread=token.payload.get(THREAD))
-        await require_sign_in(ctx, action.permission)
+        await require_sign_in(ctx, action.audited is not None)
         await action.handler(ctx, submission, token)
     except NotSignedIn as error:
         ctx.metrics.command(f"card:{name}", "refused")

@@ -111,7 +111,7 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
         ctx.metrics.command(command.name, "refused")
         return
     try:
-        await require_sign_in(ctx, command.permission)
+        await require_sign_in(ctx, command.changes)
         await command.handler(ctx, args)
     except NotSignedIn as error:
         ctx.metrics.command(command.name, "refused")

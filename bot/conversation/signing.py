@@ -7,7 +7,6 @@ import logging
 
 from bot.conversation.context import Context
 from bot.errors import NotSignedIn
-from bot.security import Permission
 from bot.views.cards import format_utc
 from bot.views.signin import sign_in_card
 
@@ -17,10 +16,11 @@ WHY = ("Changes and reads here are made with your own Webex authorization, so We
 NOT_SIGNED_IN = "You are not signed in with Webex."
 
 
-async def require_sign_in(ctx: Context, needed: Permission) -> None:
-    """NotSignedIn when what `needed` allows uses the person's token and they have none."""
+async def require_sign_in(ctx: Context, changes: bool) -> None:
+    """Before a change (a card stays usable): NotSignedIn when the person has no sign-in.
+    Reads need no check first: their first call to Webex raises NotSignedIn itself."""
     flow = ctx.effects.sign_in
-    if flow is None or needed == Permission.ANYONE:
+    if flow is None or not changes:
         return
     if await flow.tokens.status(ctx.person_id) is None:
         raise NotSignedIn(NOT_SIGNED_IN)
@@ -37,7 +37,8 @@ async def offer_sign_in(ctx: Context, lead: str) -> None:
         await ctx.send(card)
         return
     await ctx.send(card, privately=True)
-    await ctx.notice("Sign in first", f"{lead} I sent you a sign-in link in our 1:1 space.")
+    if ctx.room_type == "group":  # a card press does not say where it was: then no notice
+        await ctx.notice("Sign in first", f"{lead} I sent you a sign-in link in our 1:1 space.")
 
 
 async def refuse_not_signed_in(ctx: Context, error: NotSignedIn, audited: str | None) -> None:

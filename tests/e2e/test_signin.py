@@ -13,7 +13,7 @@ import pytest
 from bot.emulator import Emulator
 from bot.sealing import generate_key
 from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_of, card_text, puts, say
+from tests.e2e.helpers import card_of, card_text, inputs_of, puts, say, submit_data
 from tests.emulator import authorize_as
 from tests.procs import free_port, start_serve
 
@@ -247,3 +247,25 @@ async def test_without_personal_sign_in_help_does_not_offer_it(
     offered = card_text(await say(emu, "alice", "direct_alice", "help"))
     assert "whoami" in offered and "sign in" not in offered
     assert "not in use here" in card_text(await say(emu, "alice", "direct_alice", "sign in"))
+
+
+async def test_a_form_pressed_after_signing_out_changes_nothing_and_stays_usable(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert "Sign in with Webex" in card_text(await say(emu, "alice", "direct_alice", "status"))
+    assert emu.calls("GET", ECN) == []  # a read without a sign-in asks for one, reads nothing
+    assert "History" in card_text(await say(emu, "alice", "direct_alice", "history"))
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    form = await say(emu, "alice", "direct_alice", "edit")
+    await say(emu, "alice", "direct_alice", "sign out")
+    values = {**inputs_of(form), "email": "desk@acme.example", **submit_data(form, "Save")}
+    await emu.press_card(person="alice", message_id=form["id"], inputs=values)
+    await told(emu, "alice", "Nothing was changed")
+    assert puts(emu) == []
+    assert (await admin_bot.store.list_audit())[0].reason == (
+        "not signed in: You are not signed in with Webex.")
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await emu.press_card(person="alice", message_id=form["id"], inputs=values)
+    await told(emu, "alice", "desk@acme.example")
+    [put] = puts(emu)
+    assert put.person_id == emu.identity("alice").id
