@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.compliance.changes import Acting, ChangeService
+from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.replies import Replier, Style
@@ -20,6 +21,7 @@ from bot.store import Store
 from bot.views.cards import CardMessage
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.locations import LocationsClient
 from bot.webex.signin_flow import SignInFlow
 from bot.webex.telephony import TelephonyClient
 
@@ -39,8 +41,10 @@ class Effects:
     metrics: Metrics
     clock: Callable[[], datetime]
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
+    coverage: CoverageReader  # the organization's and every calling location's setting
+    locations: LocationsClient  # the location list and each location's own setting
     sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
-    acting: Acting | None = None  # with it: person id → the setting's client acting as them
+    acting: Acting | None = None  # with it: person id → their own token
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,15 @@ class Context:
         """The setting's client, acting as this person when changes use each admin's own
         sign-in (a person without one gets NotSignedIn at the first call)."""
         acting = self.effects.acting
-        return acting(self.person_id) if acting else self.effects.setting
+        return self.effects.setting.acting_as(acting(self.person_id)) if acting \
+            else self.effects.setting
+
+    @property
+    def locations(self) -> LocationsClient:
+        """The locations' client, acting as this person like `setting`."""
+        acting = self.effects.acting
+        return self.effects.locations.acting_as(acting(self.person_id)) if acting \
+            else self.effects.locations
 
     @property
     def changes(self) -> ChangeService:
@@ -116,11 +128,15 @@ class Context:
     async def org_name(self) -> str:
         return await self.effects.directory.org_name()
 
-    async def send(self, reply: CardMessage, *, privately: bool = False) -> str | None:
-        """Post `reply` here (in the thread in group spaces), or `privately` in the person's
-        1:1 space; returns the new message id."""
+    async def send(self, reply: CardMessage | str, *, privately: bool = False) -> str | None:
+        """Post `reply` (a card, or plain text) here (in the thread in group spaces), or
+        `privately` in the person's 1:1 space; returns the new message id."""
         return await self.effects.replies.send(
             self, reply, to_person=self.person_id if privately else None)
+
+    async def edit(self, message_id: str, text: str) -> bool:
+        """Replace the words of a text message this event posted (never a card's)."""
+        return await self.effects.replies.edit(self, message_id, text)
 
     async def notice(self, title: str, text: str, *, style: Style = "default") -> None:
         await self.effects.replies.notice(self, title, text, style=style)

@@ -9,7 +9,8 @@ from datetime import datetime
 import aiohttp
 
 from bot.clock import utcnow
-from bot.compliance.changes import Acting, ChangeService
+from bot.compliance.changes import ChangeService
+from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.context import Conversation, Effects
 from bot.conversation.ratelimit import RateLimiter
@@ -22,9 +23,11 @@ from bot.store import Store
 from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.locations import LocationsClient
+from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
-from bot.webex.signin_flow import SignInFlow, sign_in_flow
+from bot.webex.signin_flow import sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -84,8 +87,10 @@ async def build_wiring(
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
     telephony = TelephonyClient(rest, admin, policy=policy)
+    locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
+                                policy=policy)
     sign_in = sign_in_flow(settings, session, store, rest) if settings.signs_in else None
-    acting = _acting(telephony, sign_in)
+    acting = sign_in.tokens.auth_for if sign_in else None
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
@@ -97,6 +102,8 @@ async def build_wiring(
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
+        coverage=CoverageReader(telephony, locations),
+        locations=locations,
         sign_in=sign_in,
         acting=acting,
     )
@@ -107,14 +114,6 @@ async def build_wiring(
     )
     return Wiring(settings=settings, org_id=org_id, webex=webex, store=store, metrics=metrics,
                   admin=admin, conversation=conversation)
-
-
-def _acting(telephony: TelephonyClient, sign_in: SignInFlow | None) -> Acting | None:
-    """CHANGES_WITH=admin: each person's reads and writes use their own token."""
-    if sign_in is None:
-        return None
-    tokens = sign_in.tokens
-    return lambda person_id: telephony.acting_as(tokens.auth_for(person_id))
 
 
 async def _identity(call: Awaitable[Person], name: str) -> Person:

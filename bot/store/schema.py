@@ -102,10 +102,14 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
-    Column("acted_with", String(16)),  # v4: "service-app" or "admin" (the admin's own token)
+    Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
+    Column("target_id", String(255)),  # v4
+    Column("target_name", String(255)),  # v4
+    Column("acted_with", String(16)),  # v5: "service-app" or "admin" (the admin's own token)
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
+    Index("ix_audit_log_target_at", "target_id", "at"),  # v4
 )
 
 card_tokens = Table(
@@ -134,7 +138,7 @@ secrets = Table(  # v2
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-person_tokens = Table(  # v4
+person_tokens = Table(  # v5
     "person_tokens",
     metadata,
     Column("person_id", String(255), primary_key=True),
@@ -146,7 +150,7 @@ person_tokens = Table(  # v4
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-sign_in_states = Table(  # v4
+sign_in_states = Table(  # v5
     "sign_in_states",
     metadata,
     Column("id", String(64), primary_key=True),

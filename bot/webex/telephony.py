@@ -21,6 +21,15 @@ PATH = "/telephony/config/emergencyCallNotification"
 PERSON_REJECTED = "Webex rejected your own Webex sign-in."
 
 
+def own_refusal(error: WebexError) -> WebexError:
+    """A 403 to an admin's own token is Webex's refusal of that admin, said as such."""
+    if error.status != 403:
+        return error
+    return WebexError(
+        f"Webex refused this with your own Webex authorization: {error.user_message}",
+        status=403, tracking_id=error.tracking_id, endpoint=error.endpoint)
+
+
 class TelephonyClient:
     """Reads and writes one organization's emergency call notification setting."""
 
@@ -62,11 +71,7 @@ class TelephonyClient:
                 self._policy, self._rest.retried,
             )
         except WebexError as error:
-            if not (self.personal and error.status == 403):
-                raise
-            raise WebexError(
-                f"Webex refused this with your own Webex authorization: {error.user_message}",
-                status=403, tracking_id=error.tracking_id, endpoint=error.endpoint) from None
+            raise own_refusal(error) if self.personal else error from None
 
     async def _once(
         self, method: str, org_id: str, payload: dict[str, Any] | None, token: str
