@@ -12,7 +12,7 @@ from collections.abc import Callable
 from bot.compliance.changes import ChangeResult
 from bot.compliance.coverage import judge
 from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
-from bot.conversation.actions import ActionTable
+from bot.conversation.actions import LOCATION_KEY, ActionTable
 from bot.conversation.context import Context
 from bot.conversation.words import valid_email
 from bot.models import NotificationSetting, SaveLocation
@@ -23,7 +23,7 @@ from bot.views.location_cards import location_form_card
 from bot.webex.locations import CallingLocation, LocationSetting
 
 ACTIONS = ActionTable()
-LOCATION = "location"  # the token payload key naming the location a card is about
+LOCATION = LOCATION_KEY  # the token payload key naming the location a card is about
 
 
 def _on(value: bool) -> str:
@@ -53,7 +53,9 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         await refuse(ctx, action, "Which location?",
                      "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.")
         return None
-    match = match_location(typed, await all_locations(ctx.locations, ctx.org_id))
+    # Names are found in the Service App's list: a location an admin may not touch is then
+    # refused by Webex (with its tracking id), not reported as missing.
+    match = match_location(typed, await all_locations(ctx.effects.locations, ctx.org_id))
     if match.found is not None:
         return match.found
     names = ", ".join(f"“{n}”" for n in match.closest)

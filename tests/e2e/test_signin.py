@@ -269,3 +269,42 @@ async def test_a_form_pressed_after_signing_out_changes_nothing_and_stays_usable
     await told(emu, "alice", "desk@acme.example")
     [put] = puts(emu)
     assert put.person_id == emu.identity("alice").id
+
+
+async def test_a_location_administrator_changes_an_assigned_location_and_is_refused_another(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    lou = emu.identity("lou").id
+    assert (await sign_in(emu, browser, "lou"))[0] == 200
+    changed = await say(emu, "lou", "direct_lou", "set email desk@acme.example at Riverside")
+    assert "desk@acme.example" in card_text(changed)
+    riverside = emu.places.find("Riverside Clinic")
+    assert riverside["emailAddress"] == "desk@acme.example"
+    [put] = [c for c in emu.calls("PUT", "/telephony/config/locations/*/emergencyCallNotification")
+             if c.status == 204]
+    assert put.person_id == lou
+    latest = (await admin_bot.store.list_audit())[0]
+    assert (latest.outcome, latest.acted_with, latest.target_name) == (
+        "applied", "admin", "Riverside Clinic")
+
+    refused = await say(emu, "lou", "direct_lou", "set email desk@acme.example at Headquarters")
+    assert "Webex refused this with your own Webex authorization" in card_text(refused)
+    assert emu.places.find("Headquarters")["emailAddress"] != "desk@acme.example"
+    latest = (await admin_bot.store.list_audit())[0]
+    assert (latest.outcome, latest.target_name) == ("failed", "Headquarters")
+    assert latest.tracking_id and latest.tracking_id in card_text(refused)
+
+    org_level = await say(emu, "lou", "direct_lou", "set email desk@acme.example")
+    assert "As a Location Administrator" in card_text(org_level)
+    assert puts(emu) == []
+
+
+async def test_a_location_administrator_saves_a_location_form(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "lou"))[0] == 200
+    form = await say(emu, "lou", "direct_lou", "edit at Northgate")
+    values = {**inputs_of(form), "email": "north@acme.example", **submit_data(form, "Save")}
+    await emu.press_card(person="lou", message_id=form["id"], inputs=values)
+    await told(emu, "lou", "north@acme.example")
+    assert emu.places.find("Northgate Urgent Care")["emailAddress"] == "north@acme.example"
