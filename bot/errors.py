@@ -49,6 +49,11 @@ class AdminTokenError(WebexError):
     """The admin identity cannot be used: the token was rejected or could not be refreshed."""
 
 
+class NotSignedIn(BotError):
+    """With CHANGES_WITH=admin, the person has no usable sign-in (never, signed out, or Webex
+    refused the refresh): nothing was changed; they are asked to sign in."""
+
+
 class RetryLater(Exception):
     """A passing failure (Webex unreachable): the event goes back to the inbox and is run
     again after a backoff, while it is within the resume window."""

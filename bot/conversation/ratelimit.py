@@ -4,6 +4,8 @@ above typing speed) and against floods that would spend the organization's Webex
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -37,3 +39,25 @@ class RateLimiter:
         count = await self._store.remember_repeat_audit(key, audit_id)
         if count > 1:
             await self._store.count_audit_repeats(audit_id, count)
+
+
+class LocalRateLimiter:
+    """A token bucket per key in this process's memory (`per_minute` deep, refilled
+    continuously; bounded): for limits one process keeps alone, such as the sign-in callback's
+    per peer."""
+
+    def __init__(self, per_minute: int, *, max_keys: int = 10_000) -> None:
+        self._rate = per_minute / 60.0
+        self._capacity = float(per_minute)
+        self._max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.pop(key, (self._capacity, now))
+        tokens = min(self._capacity, tokens + (now - last) * self._rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return allowed

@@ -33,8 +33,10 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
-        """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
+    async def send(self, place: Request, reply: CardMessage | str, *,
+                   to_person: str | None = None) -> str | None:
+        """Post `reply` (a card, or plain text) where `place` says (or in `to_person`'s 1:1
+        space); returns the message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -43,7 +45,7 @@ class Replier:
                      place.event_key, outbox.count)
             return outbox.sent[step]
         marker = reply_marker(place.event_key, step)
-        if outbox.resumed:
+        if outbox.resumed and to_person is None:  # (another space's: not looked for)
             found = await self._posted_before(place, marker)
             if found is not None:
                 log.info("event %s: reply %d found in the space; not posted again",
@@ -57,7 +59,8 @@ class Replier:
         async def post_and_record() -> str:
             try:
                 message_id = await self._webex.post_message(
-                    place.room_id, markdown, attachments=attachments, parent_id=place.thread_id)
+                    place.room_id, markdown, attachments=attachments,
+                    parent_id=None if to_person else place.thread_id, to_person_id=to_person)
             except WebexError as error:
                 if isinstance(error, TransientWebexError) or error.status in (None, 502, 504):
                     raise RetryLater(f"posting reply {outbox.count} failed: {error.described()}"

@@ -27,6 +27,7 @@ from bot.webex.locations import LocationsClient
 from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
+from bot.webex.signin_flow import sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -88,10 +89,12 @@ async def build_wiring(
     telephony = TelephonyClient(rest, admin, policy=policy)
     locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
                                 policy=policy)
+    sign_in = sign_in_flow(settings, session, store, rest) if settings.signs_in else None
+    acting = sign_in.tokens.auth_for if sign_in else None
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
-                              timeout=settings.WEBEX_TIMEOUT_SECONDS),
+                              timeout=settings.WEBEX_TIMEOUT_SECONDS, acting=acting),
         tokens=CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow),
         audit=store,
         directory=Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS),
@@ -103,6 +106,8 @@ async def build_wiring(
         admin_trouble=lambda: admin.last_error,
         coverage=CoverageReader(telephony, locations),
         locations=locations,
+        sign_in=sign_in,
+        acting=acting,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,

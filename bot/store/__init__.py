@@ -2,6 +2,7 @@
 
 from .migrations import LATEST_VERSION, MIGRATIONS, Migration
 from .records import AuditRecord, CardToken, InboxEvent
+from .signin import PersonTokens, SignInState
 from .store import Store
 from .url import connect_args_for, normalize_database_url
 
@@ -12,6 +13,8 @@ __all__ = [
     "CardToken",
     "InboxEvent",
     "Migration",
+    "PersonTokens",
+    "SignInState",
     "Store",
     "connect_args_for",
     "normalize_database_url",

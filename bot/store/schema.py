@@ -106,7 +106,8 @@ audit_log = Table(
     Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
     Column("target_id", String(255)),  # v4
     Column("target_name", String(255)),  # v4
-    Column("repeats", Integer),  # v5: the same refusal again within its window, counted here
+    Column("acted_with", String(16)),  # v5: "service-app" or "admin" (the admin's own token)
+    Column("repeats", Integer),  # v6: the same refusal again within its window, counted here
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
@@ -139,7 +140,33 @@ secrets = Table(  # v2
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-rate_buckets = Table(  # v5: per-person command limits every replica shares
+person_tokens = Table(  # v5
+    "person_tokens",
+    metadata,
+    Column("person_id", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("sealed", Text, nullable=False),  # the access and refresh tokens, sealed
+    Column("access_expires_at", UTCDateTime(), nullable=False),
+    Column("refresh_expires_at", UTCDateTime()),
+    Column("signed_in_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sign_in_states = Table(  # v5
+    "sign_in_states",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the state's secret half
+    Column("person_id", String(255), nullable=False),
+    Column("room_id", String(255)),
+    Column("verifier", Text, nullable=False),  # the PKCE verifier, sealed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Index("ix_sign_in_states_expires_at", "expires_at"),
+)
+
+rate_buckets = Table(  # v6: per-person command limits every replica shares
     "rate_buckets",
     metadata,
     Column("key", String(255), primary_key=True),
@@ -148,7 +175,7 @@ rate_buckets = Table(  # v5: per-person command limits every replica shares
     Column("notified_at", UTCDateTime()),
 )
 
-repeats = Table(  # v5: a repeated event counted once per window (refused card presses)
+repeats = Table(  # v6: a repeated event counted once per window (refused card presses)
     "repeats",
     metadata,
     Column("key", String(512), primary_key=True),

@@ -14,6 +14,7 @@ from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
 from .rates import RateMixin
+from .signin import SignInMixin
 from .sqlite_worker import SQLiteWorker, prepare_sqlite, sqlite_sync_engine
 from .tokens import SecretMixin, TokenMixin
 from .url import (
@@ -48,8 +49,10 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, RateMixin):
-    """Inbox, audit trail, card tokens, org locks, secrets and rate limits behind one engine."""
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
+            RateMixin):
+    """Inbox, audit trail, card tokens, org locks, secrets, sign-ins and rate limits behind
+    one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -23,6 +23,8 @@ VALID = {
     "history": "history 3",
     "whoami": "whoami",
     "coverage": "coverage",
+    "sign in": "sign in",
+    "sign out": "sign out",
 }
 
 
