@@ -164,24 +164,27 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
         and ctx.access.location_admin
     if local and at_location:
         return True
-    if local:
-        why = ("As a Location Administrator you can use the commands for your locations "
-               "(`status at <location>`, `set email <address> at <location>`, …); the "
-               f"organization's own setting needs a Full or User Administrator of "
-               f"{await ctx.org_name()}.")
-    elif ctx.access is None and ctx.effects.admin_trouble():
-        why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
-               "so I did not do it. The bot's operator has been told in the logs.")
-    elif ctx.access is None:
-        why = ("I could not check your administrator roles with Webex, so I did not do it. "
-               "Please try again in a minute.")
-    else:
-        why = ctx.access.refusal(needed, await ctx.org_name())
+    org_name = await ctx.org_name()
+    why = _refusal(ctx, needed, local, org_name)
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
         await ctx.changes.refused(ctx, audited_action, why, location_name=location_name)
     # The card shows the organization's name (set by its admins) as text, never as markdown.
-    shown = ctx.access.refusal(needed, escape_markdown(await ctx.org_name())) if (
-        ctx.access is not None) else why
-    await ctx.notice("Not allowed", shown, style="attention")
+    await ctx.notice("Not allowed", _refusal(ctx, needed, local, escape_markdown(org_name)),
+                     style="attention")
     return False
+
+
+def _refusal(ctx: Context, needed: Permission, local: bool, org_name: str) -> str:
+    """Why `needed` is refused to `ctx`'s person, in words for them."""
+    if local:
+        return ("As a Location Administrator you can use the commands for your locations "
+                "(`status at <location>`, `set email <address> at <location>`, …); the "
+                f"organization's own setting needs a Full or User Administrator of {org_name}.")
+    if ctx.access is None and ctx.effects.admin_trouble():
+        return ("I cannot reach the Webex admin API right now (my admin token is not usable), "
+                "so I did not do it. The bot's operator has been told in the logs.")
+    if ctx.access is None:
+        return ("I could not check your administrator roles with Webex, so I did not do it. "
+                "Please try again in a minute.")
+    return ctx.access.refusal(needed, org_name)
