@@ -21,7 +21,7 @@ def load_settings() -> Settings:
         if not first["loc"]:  # a rule across settings: its message names them
             fail(first["msg"].removeprefix("Value error, "))
         name = ".".join(str(p) for p in first["loc"])
-        fail(f"{name}: {first['msg']}")
+        fail(f"{name}: {first['msg'].removeprefix('Value error, ')}")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:

@@ -134,10 +134,28 @@ async def _v3(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE card_tokens ADD COLUMN used_event VARCHAR(512)"))
 
 
+def _v4_owned_webhooks(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "owned_webhooks", md,
+        Column("id", String(255), primary_key=True),
+        Column("resource", String(64), nullable=False),
+        Column("event", String(64), nullable=False),
+        Column("target_url", Text, nullable=False),
+        Column("recorded_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v4(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v4_owned_webhooks)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
+    Migration(4, "owned_webhooks: the webhooks this deployment created, by id", _v4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

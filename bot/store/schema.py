@@ -132,3 +132,13 @@ secrets = Table(  # v2
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+owned_webhooks = Table(  # v4
+    "owned_webhooks",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("resource", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)

@@ -77,8 +77,8 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
         used_at=None, used_by=None,
     ))  # fmt: skip
 
-    assert await store.migrate() == [2, 3]
-    assert await store.schema_version() == 3
+    assert await store.migrate() == list(range(2, LATEST_VERSION + 1))
+    assert await store.schema_version() == LATEST_VERSION
     [event] = await store.claimable_events(NOW, timedelta(hours=1))
     assert (event.key, event.body, event.received_at) == ("messages:1", {"id": "1"}, NOW)
     assert await store.get_event_steps("messages:1") == {"reply_sent": {"message_id": "m"}}
@@ -87,6 +87,11 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
     assert (await store.get_card_token("t")).used_event == "e-1"  # type: ignore[union-attr]
     await store.put_secret("oauth", "v")  # the v2 table
     assert await store.get_secret("oauth") == "v"
+    await store.own_webhook("w-1", "messages", "created", "https://a.example/h", NOW)  # v4
+    await store.own_webhook("w-1", "messages", "created", "https://b.example/h", NOW)
+    assert await store.owned_webhook_ids() == {"w-1"}
+    await store.disown_webhook("w-1")
+    assert await store.owned_webhook_ids() == set()
 
 
 async def test_concurrent_starts_migrate_once(open_store: OpenStore) -> None:
