@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bot.settings import Settings
-from bot.store import AuditRecord, Store
+from bot.store import AuditRecord
+from bot.store.existing import DatabaseNotReady, open_current
 
 COLUMNS = ("id", "at", "org_id", "person_id", "person_email", "room_id", "source", "action",
            "outcome", "reason", "tracking_id", "before", "after", "event_key")
@@ -62,8 +63,13 @@ def _write_file(records: list[AuditRecord], fmt: str, output: str) -> int:
 
 
 async def export_audit(settings: Settings, fmt: str, since: str | None, output: str | None) -> int:
+    """Exit status 0 written, 2 bad input or no such database (it is never created)."""
     start = parse_since(since)
-    store = await Store.open(settings.DATABASE_URL)
+    try:
+        store = await open_current(settings.DATABASE_URL)
+    except DatabaseNotReady as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         records = await store.list_audit(None, limit=None, since=start, newest_first=False)
     finally:

@@ -46,8 +46,8 @@ async def open_existing(url: str, timeout: float = OPEN_TIMEOUT_SECONDS) -> tupl
         version = await asyncio.wait_for(store.schema_version(), timeout)
     except Exception as error:  # any failure to answer is "unreachable" to the operator
         await store.close()
-        raise DatabaseNotReady(
-            f"the database in DATABASE_URL does not answer ({type(error).__name__})") from None
+        raise DatabaseNotReady("unreachable: the database in DATABASE_URL does not answer "
+                               f"({type(error).__name__})") from None
     if version == 0:
         await store.close()
         raise DatabaseNotReady(f"the database in DATABASE_URL is empty; {HOW_TO_MIGRATE}")

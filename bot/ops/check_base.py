@@ -1,0 +1,97 @@
+"""What the checks of `python -m bot check` share: a line of output, and the probe they read."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import aiohttp
+
+from bot.errors import BotError
+from bot.models import Person
+from bot.settings import Settings
+from bot.store import Store
+from bot.webex.auth import AdminAuth
+from bot.webex.gateway import WebexGateway
+from bot.webex.rest import WebexRest
+from bot.webex.retry import RetryPolicy
+
+MARKS = {True: "✓", False: "✗", None: "?"}
+
+
+@dataclass(frozen=True)
+class Line:
+    """One check's verdict: ok True (holds), False (fails) or None (cannot be told here)."""
+
+    ok: bool | None
+    label: str
+    detail: str
+    hint: str = ""
+
+    def render(self) -> str:
+        text = f"{MARKS[self.ok]} {self.label:<34} {self.detail}"
+        return text if self.ok or not self.hint else f"{text}\n      → {self.hint}"
+
+
+class MemorySecrets:
+    """Where a refreshed admin token goes when the database cannot take it."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    async def get_secret(self, name: str) -> str | None:
+        return self._values.get(name)
+
+    async def put_secret(self, name: str, value: str) -> None:
+        self._values[name] = value
+
+
+@dataclass
+class Probe:
+    """The clients every check uses, built once, and what earlier checks learned."""
+
+    settings: Settings
+    session: aiohttp.ClientSession
+    store: Store | None = None  # the database, when it exists at this code's schema
+    admin_me: Person | None = None  # set by the admin token's check when Webex accepted it
+    org_id: str | None = None
+    role_names: dict[str, str] | None = None  # role id → name, once /roles answered
+
+    @functools.cached_property
+    def policy(self) -> RetryPolicy:
+        # Diagnosis, not service: one retry, a short wait.
+        return RetryPolicy(max_retries=min(self.settings.WEBEX_MAX_RETRIES, 1),
+                           retry_after_cap=min(self.settings.RETRY_AFTER_CAP_SECONDS, 5.0))
+
+    @functools.cached_property
+    def rest(self) -> WebexRest:
+        return WebexRest(self.session, self.settings.WEBEX_API_URL,
+                         timeout=self.settings.WEBEX_TIMEOUT_SECONDS)
+
+    @functools.cached_property
+    def admin(self) -> AdminAuth | None:
+        from bot.server.app import admin_auth  # the same admin identity `serve` builds
+
+        settings = self.settings
+        if settings.WEBEX_ADMIN_TOKEN is None and not settings.uses_refresh_token:
+            return None
+        return admin_auth(settings, self.session, self.store or MemorySecrets())  # type: ignore[arg-type]
+
+    @functools.cached_property
+    def webex(self) -> WebexGateway:
+        token = self.settings.WEBEX_BOT_TOKEN
+        return WebexGateway(token.get_secret_value() if token else "", self.admin,
+                            rest=self.rest, policy=self.policy)
+
+    async def close(self) -> None:
+        if "webex" in self.__dict__:
+            self.webex.close()
+        if self.store is not None:
+            await self.store.close()
+
+
+def why(error: BotError) -> str:
+    """Webex's answer in one line: its message, status and tracking id."""
+    status = getattr(error, "status", None)
+    where = f"status {status}, " if status else ""
+    return f"{error.user_message} ({where}tracking id {error.tracking_id or '–'})"
