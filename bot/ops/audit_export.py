@@ -25,7 +25,8 @@ def parse_since(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"error: --since {text!r} is not a date like 2026-11-01") from None
+        print(f"error: --since {text!r} is not a date like 2026-11-01", file=sys.stderr)
+        raise SystemExit(2) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -75,7 +76,11 @@ async def export_audit(settings: Settings, fmt: str, since: str | None, output: 
     finally:
         await store.close()
     if output:
-        count = await asyncio.to_thread(_write_file, records, fmt, output)
+        try:
+            count = await asyncio.to_thread(_write_file, records, fmt, output)
+        except OSError as error:
+            print(f"error: cannot write {output}: {error.strerror}", file=sys.stderr)
+            return 1
         print(f"wrote {count} audit records to {output}", file=sys.stderr)
     else:
         write(records, fmt, sys.stdout)

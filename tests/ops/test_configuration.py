@@ -91,3 +91,11 @@ def test_an_empty_database_is_not_migrated_by_audit_export(
     assert status == 2 and "empty" in err and "serve" in err
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_audit_export_with_a_bad_date_is_status_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    status, err = run(monkeypatch, capsys, tmp_path, "audit", "export", "--since", "yesterday")
+
+    assert status == 2 and err.startswith("error: --since") and err.count("\n") == 1
