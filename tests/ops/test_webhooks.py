@@ -335,16 +335,3 @@ async def test_cli_list_says_whose_each_webhook_is(emu: Emulator, tmp_path: Path
     assert sum("(this deployment's)" in line and TARGET in line for line in lines) == 3
     [other] = [line for line in lines if "staging copy" in line]
     assert "not this deployment's" in other
-
-
-@pytest.mark.parametrize("command", [("webhooks", "list"), ("webhooks", "delete")])
-async def test_cli_without_the_database_is_a_one_line_error_and_creates_none(
-    emu: Emulator, tmp_path: Path, command: tuple[str, ...]
-) -> None:
-    status, out, err = await cli(emu, tmp_path, *command,
-                                 DATABASE_URL=f"sqlite:///{tmp_path / 'typo.db'}")
-
-    assert status == 2
-    assert err.strip().count("\n") == 0 and "typo.db" in err and out == ""
-    assert list(tmp_path.iterdir()) == []
-    assert emu.calls() == []
