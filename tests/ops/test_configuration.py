@@ -66,7 +66,8 @@ def test_a_log_level_in_lower_case_is_taken(
     assert status == 2 and "LOG_LEVEL" not in err
 
 
-@pytest.mark.parametrize("command", [("audit", "export"), ("webhooks", "list"), ("webhooks", "delete")])
+@pytest.mark.parametrize(
+    "command", [("audit", "export"), ("webhooks", "list"), ("webhooks", "delete")])
 def test_a_mistyped_database_is_an_error_and_is_not_created(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
     command: tuple[str, ...],
