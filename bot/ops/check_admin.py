@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 from bot.errors import AdminTokenError, BotError
-from bot.ops.check_base import Line, Probe, why
+from bot.ops.check_base import Line, Probe
 from bot.security import Permission, access_for
 from bot.webex.rest import as_admin
 from bot.webex.telephony import TelephonyClient
@@ -48,7 +48,7 @@ async def admin_token(probe: Probe) -> list[Line]:
                     "the Service App's refresh token so the bot renews it")
         else:
             hint = NETWORK_HINT
-        return [Line(False, "admin token", admin.last_error or why(error), hint)]
+        return [Line(False, "admin token", admin.last_error or error.described(), hint)]
     probe.admin_me = me
     probe.org_id = probe.settings.WEBEX_ORG_ID or me.orgId
     who = f"{me.displayName} ({me.email or 'no email'})"
@@ -64,7 +64,7 @@ async def organization(probe: Probe) -> list[Line]:
     org, error = await attempt(probe.webex.get_organization(probe.org_id))
     if org is None:
         assert error is not None
-        return [Line(False, "organization", f"{probe.org_id}: {why(error)}",
+        return [Line(False, "organization", f"{probe.org_id}: {error.described()}",
                      "check WEBEX_ORG_ID and the scope spark-admin:organizations_read")]
     return [Line(True, "organization", f"{org.displayName} ({org.id})")]
 
@@ -76,7 +76,7 @@ async def setting_readable(probe: Probe) -> list[Line]:
     setting, error = await attempt(telephony.get(probe.org_id))
     if setting is None:
         assert error is not None
-        return [Line(False, "setting readable", why(error),
+        return [Line(False, "setting readable", error.described(),
                      "the admin identity needs spark-admin:telephony_config_read and an "
                      "administrator role in the organization, which needs Webex Calling")]
     state = "on" if setting.enabled else "OFF"
@@ -95,7 +95,7 @@ async def roles_readable(probe: Probe) -> list[Line]:
     await _role_names(probe)
     if probe.role_names is None:
         _, error = await attempt(probe.webex.list_roles())
-        detail = why(error) if error else "GET /roles did not answer"
+        detail = error.described() if error else "GET /roles did not answer"
         return [Line(False, label, detail, "the admin identity needs spark-admin:roles_read")]
 
     async def person(token: str) -> Any:
@@ -104,7 +104,7 @@ async def roles_readable(probe: Probe) -> list[Line]:
 
     body, error = await attempt(as_admin(admin, person, probe.policy))
     if error is not None or not isinstance(body, dict) or "roles" not in body:
-        detail = why(error) if error else "GET /people/{id} answers without roles"
+        detail = error.described() if error else "GET /people/{id} answers without roles"
         return [Line(False, label, detail,
                      "the admin identity needs spark-admin:people_read and an administrator "
                      "role: without it no sender's roles can be read, and every command is "

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.errors import BotError
 from bot.models import Person
 from bot.settings import Settings
 from bot.store import Store
-from bot.webex.auth import AdminAuth
+from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.gateway import WebexGateway
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
@@ -70,12 +69,8 @@ class Probe:
 
     @functools.cached_property
     def admin(self) -> AdminAuth | None:
-        from bot.server.app import admin_auth  # the same admin identity `serve` builds
-
-        settings = self.settings
-        if settings.WEBEX_ADMIN_TOKEN is None and not settings.uses_refresh_token:
-            return None
-        return admin_auth(settings, self.session, self.store or MemorySecrets())  # type: ignore[arg-type]
+        """The same admin identity `serve` builds (None when none is configured)."""
+        return admin_identity(self.settings, self.session, self.store or MemorySecrets())
 
     @functools.cached_property
     def webex(self) -> WebexGateway:
@@ -88,10 +83,3 @@ class Probe:
             self.webex.close()
         if self.store is not None:
             await self.store.close()
-
-
-def why(error: BotError) -> str:
-    """Webex's answer in one line: its message, status and tracking id."""
-    status = getattr(error, "status", None)
-    where = f"status {status}, " if status else ""
-    return f"{error.user_message} ({where}tracking id {error.tracking_id or '–'})"

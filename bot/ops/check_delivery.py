@@ -22,9 +22,9 @@ from typing import Any
 import aiohttp
 
 from bot.ops.check_admin import NETWORK_HINT, attempt
-from bot.ops.check_base import Line, Probe, why
+from bot.ops.check_base import Line, Probe
 from bot.security import SIGNATURE_HEADER, sign
-from bot.webex.rest import environ_proxy
+from bot.webex.proxy import environ_proxy
 from bot.webex.webhooks import EVENTS, owned, target_for
 
 SYNC_HINT = ("run `python -m bot webhooks sync` (it creates, repoints, reactivates and puts "
@@ -41,7 +41,7 @@ async def bot_token(probe: Probe) -> list[Line]:
         hint = ("WEBEX_BOT_TOKEN is wrong or was regenerated: copy it again from "
                 "developer.webex.com → My Webex Apps"
                 if getattr(error, "status", 0) == 401 else NETWORK_HINT)
-        return [Line(False, "bot token", why(error), hint)]
+        return [Line(False, "bot token", error.described(), hint)]
     return [Line(True, "bot token", f"valid: {me.displayName} ({me.email or 'no email'})")]
 
 
@@ -52,7 +52,7 @@ async def webhooks(probe: Probe) -> list[Line]:
     hooks, error = await attempt(probe.webex.list_webhooks())
     if hooks is None:
         assert error is not None
-        return [Line(False, "webhooks", why(error), "check WEBEX_BOT_TOKEN")]
+        return [Line(False, "webhooks", error.described(), "check WEBEX_BOT_TOKEN")]
     ids = await probe.store.owned_webhook_ids() if probe.store is not None else set()
     target = target_for(settings.PUBLIC_URL) if settings.PUBLIC_URL else None
     mine = owned(hooks, ids, target)

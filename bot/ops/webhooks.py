@@ -82,9 +82,7 @@ async def run_webhooks(settings: Settings, args: argparse.Namespace) -> int:
         ) as webex:
             return await _webhooks_command(webex, store, command, target, settings)
     except BotError as error:
-        status = getattr(error, "status", None)
-        print(f"error: Webex: {error.user_message} (status {status}, "
-              f"tracking id {error.tracking_id})", file=sys.stderr)
+        print(f"error: Webex: {error.described()}", file=sys.stderr)
         return 1
     finally:
         await store.close()

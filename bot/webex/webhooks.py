@@ -26,16 +26,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from bot.errors import BotError
+from bot.models import WEBHOOK_PATH, WEBHOOKS
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 PREFIX = "ecn-bot "
-EVENTS: tuple[tuple[str, str], ...] = (
-    ("messages", "created"),
-    ("attachmentActions", "created"),
-    ("memberships", "created"),
-)
-WEBHOOK_PATH = "/webhooks/webex"
+EVENTS = WEBHOOKS
 SYNC_LOCK = "ecn-bot:webhook-sync"  # replicas sharing a database sync one at a time
 REPORT_ORDER = ("adopted", "created", "updated", "reactivated", "deleted", "forgotten",
                 "unchanged")
