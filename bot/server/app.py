@@ -19,6 +19,7 @@ from bot.receiving.intake import INTAKE, Intake
 from bot.receiving.journal import read_intake
 from bot.receiving.webhook import MAX_BODY, receive
 from bot.server.runner import EventRunner
+from bot.server.shutdown import Deadline
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
@@ -29,11 +30,13 @@ log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 WIRING: web.AppKey[Wiring] = web.AppKey("wiring")
 RUNNER: web.AppKey[EventRunner] = web.AppKey("runner")
+SHUTDOWN: web.AppKey[Deadline] = web.AppKey("shutdown")
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app[SHUTDOWN] = Deadline(settings.SHUTDOWN_GRACE_SECONDS)  # serve starts it at SIGTERM
     app.router.add_post(WEBHOOK_PATH, receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -75,9 +78,10 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
+            deadline = app[SHUTDOWN]
+            await deadline.bounded(runner.stop(deadline.for_work()), "the events in flight")
             wiring.close()
-            await store.close()
+            await deadline.bounded(store.close(), "closing the database")
 
 
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
