@@ -16,7 +16,7 @@ from typing import Any
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.existing import DatabaseNotReady, open_current
+from bot.store.existing import DatabaseNotReady, open_current, open_migrated
 from bot.webex.gateway import WebexGateway, standalone_gateway
 from bot.webex.retry import RetryPolicy
 from bot.webex.webhooks import delete_owned, owned, sync_webhooks, target_for, whose
@@ -47,14 +47,7 @@ def _refusal(settings: Settings, command: str, target: str | None) -> str | None
 
 async def _open(settings: Settings, command: str) -> Store:
     if command == "sync":
-        try:
-            return await Store.open(settings.DATABASE_URL)
-        except ValueError as error:
-            raise DatabaseNotReady(f"DATABASE_URL: {error}") from None
-        except Exception as error:
-            raise DatabaseNotReady(
-                f"the database in DATABASE_URL cannot be opened ({type(error).__name__})"
-            ) from None
+        return await open_migrated(settings.DATABASE_URL)
     return await open_current(settings.DATABASE_URL)
 
 

@@ -23,6 +23,7 @@ from bot.server.shutdown import Deadline
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
+from bot.store.existing import DatabaseNotReady, open_migrated
 from bot.store.url import intake_path
 from bot.webex.webhooks import sync_webhooks, target_for
 
@@ -128,13 +129,9 @@ async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:
 
 async def _open_store(settings: Settings) -> Store:
     try:
-        return await Store.open(settings.DATABASE_URL)
-    except ValueError as error:
-        raise StartupError(f"DATABASE_URL: {error}") from None
-    except Exception as error:
-        raise StartupError(
-            f"The database in DATABASE_URL cannot be opened ({type(error).__name__})."
-        ) from None
+        return await open_migrated(settings.DATABASE_URL)
+    except DatabaseNotReady as error:
+        raise StartupError(str(error)) from None
 
 
 async def healthz(request: web.Request) -> web.Response:

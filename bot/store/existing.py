@@ -1,4 +1,4 @@
-"""Opening a database that must already exist: what the read-only commands do.
+"""Opening the database from the command line: as it is (the read-only commands), or migrated.
 
 `audit export`, `check` and `webhooks list` never create a database and never migrate one: a
 mistyped DATABASE_URL must be an error, not an empty database with an empty answer.
@@ -73,3 +73,14 @@ async def open_current(url: str) -> Store:
         await store.close()
         raise DatabaseNotReady(problem)
     return store
+
+
+async def open_migrated(url: str) -> Store:
+    """The store, created and migrated as needed (what `serve` and `webhooks sync` do)."""
+    try:
+        return await Store.open(url)
+    except ValueError as error:
+        raise DatabaseNotReady(f"DATABASE_URL: {error}") from None
+    except Exception as error:
+        raise DatabaseNotReady(
+            f"The database in DATABASE_URL cannot be opened ({type(error).__name__}).") from None
