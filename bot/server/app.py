@@ -73,12 +73,15 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         app[RUNNER] = runner
         app[INTAKE] = intake_for(settings, wiring, runner)
         await import_intake(settings, wiring)
+        names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
+                                    name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
+            names.cancel()
             deadline = app[SHUTDOWN]
             await deadline.bounded(runner.stop(deadline.for_work()), "the events in flight")
             wiring.close()
