@@ -83,7 +83,8 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         finally:
             names.cancel()
             deadline = app[SHUTDOWN]
-            await deadline.bounded(runner.stop(deadline.for_work()), "the events in flight")
+            # Not cut short itself: once the work is stopped, its steps must be recorded.
+            await runner.stop(deadline.for_work())
             wiring.close()
             await deadline.bounded(store.close(), "closing the database")
 
