@@ -14,7 +14,7 @@ from bot.webex.gateway import WebexGateway, standalone_gateway
 from bot.webex.retry import RetryPolicy
 from bot.webex.webhooks import SyncReport, sync_webhooks, webhook_name
 from tests.e2e.harness import SECRET
-from tests.procs import run_cli
+from tests.procs import free_port, run_cli, start_serve
 
 TARGET = "https://bot.example.com/webhooks/webex"
 EVENTS = {("messages", "created"), ("attachmentActions", "created"), ("memberships", "created")}
@@ -335,3 +335,20 @@ async def test_cli_list_says_whose_each_webhook_is(emu: Emulator, tmp_path: Path
     assert sum("(this deployment's)" in line and TARGET in line for line in lines) == 3
     [other] = [line for line in lines if "staging copy" in line]
     assert "not this deployment's" in other
+
+
+async def test_serve_at_start_leaves_another_deployments_webhooks_alone(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    staging = hook_of(emu, webhook_name("messages", "created"),
+                      "https://staging.example.com/webhooks/webex", secret="staging")
+    snapshot = dict(staging)
+    port = free_port()
+
+    bot = await start_serve(emu, tmp_path, port=port, PUBLIC_URL=f"http://127.0.0.1:{port}",
+                            DATABASE_URL=f"sqlite:///{tmp_path / 'production.db'}")
+    await bot.stop()
+
+    assert emu.state.webhooks[staging["id"]] == snapshot
+    ours = [h for h in bot_hooks(emu) if h["id"] != staging["id"]]
+    assert sorted(h["targetUrl"] for h in ours) == [f"http://127.0.0.1:{port}/webhooks/webex"] * 3
