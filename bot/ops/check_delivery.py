@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -63,9 +64,15 @@ async def webhooks(probe: Probe) -> list[Line]:
         return [Line(False, "webhooks", f"PUBLIC_URL is not set; existing: {found}",
                      "set PUBLIC_URL to the bot's public base URL, then " + SYNC_HINT)]
     secret = settings.WEBEX_WEBHOOK_SECRET
-    return [_webhook_line(mine, ids, resource, event, target,
-                          secret.get_secret_value() if secret else None)
-            for resource, event in EVENTS]
+    lines = [_webhook_line(mine, ids, resource, event, target,
+                           secret.get_secret_value() if secret else None)
+             for resource, event in EVENTS]
+    if probe.store is None:  # whose is which is in the database
+        lines = [line if line.ok else replace(
+                     line, detail=f"{line.detail} (the database cannot be read: only webhooks "
+                                  "named and pointed exactly as this deployment's count)")
+                 for line in lines]
+    return lines
 
 
 def _webhook_line(mine: list[dict[str, Any]], ids: set[str], resource: str, event: str,
