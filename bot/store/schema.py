@@ -163,3 +163,13 @@ sign_in_states = Table(  # v5
     Column("used_at", UTCDateTime()),
     Index("ix_sign_in_states_expires_at", "expires_at"),
 )
+
+owned_webhooks = Table(  # v6
+    "owned_webhooks",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("resource", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)

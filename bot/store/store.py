@@ -23,6 +23,7 @@ from .url import (
     is_memory_sqlite,
     normalize_database_url,
 )
+from .webhooks import WebhookMixin
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin):
-    """Inbox, audit trail, card tokens, org locks, secrets and sign-ins behind one engine."""
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
+            WebhookMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins and owned webhooks on one
+    engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
