@@ -78,8 +78,9 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         app[RUNNER] = runner
         app[INTAKE] = intake_for(settings, wiring, runner)
         await import_intake(settings, wiring)
-        names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
-                                    name="role-and-org-names")
+        directory = wiring.conversation.effects.directory
+        await directory.warm()
+        names = asyncio.create_task(directory.refresh_forever(), name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
