@@ -180,7 +180,24 @@ async def _v5(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE audit_log ADD COLUMN acted_with VARCHAR(16)"))
 
 
-def _v6_rates(sync_conn: Connection) -> None:
+def _v6_owned_webhooks(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "owned_webhooks", md,
+        Column("id", String(255), primary_key=True),
+        Column("resource", String(64), nullable=False),
+        Column("event", String(64), nullable=False),
+        Column("target_url", Text, nullable=False),
+        Column("recorded_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v6(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v6_owned_webhooks)
+
+
+def _v7_rates(sync_conn: Connection) -> None:
     md = MetaData()
     Table(
         "rate_buckets", md,
@@ -199,8 +216,8 @@ def _v6_rates(sync_conn: Connection) -> None:
     md.create_all(sync_conn)
 
 
-async def _v6(conn: AsyncConnection) -> None:
-    await conn.run_sync(_v6_rates)
+async def _v7(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v7_rates)
     await conn.execute(text("ALTER TABLE audit_log ADD COLUMN repeats INTEGER"))
 
 
@@ -210,8 +227,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
     Migration(4, "audit_log.target_type, target_id, target_name: changes of a location", _v4),
     Migration(5, "personal sign-in: sealed tokens, sign-in states, audit_log.acted_with", _v5),
-    Migration(6, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
-              _v6),
+    Migration(6, "owned_webhooks: the webhooks this deployment created, by id", _v6),
+    Migration(7, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
+              _v7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -107,7 +107,7 @@ audit_log = Table(
     Column("target_id", String(255)),  # v4
     Column("target_name", String(255)),  # v4
     Column("acted_with", String(16)),  # v5: "service-app" or "admin" (the admin's own token)
-    Column("repeats", Integer),  # v6: the same refusal again within its window, counted here
+    Column("repeats", Integer),  # v7: the same refusal again within its window, counted here
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
@@ -166,7 +166,17 @@ sign_in_states = Table(  # v5
     Index("ix_sign_in_states_expires_at", "expires_at"),
 )
 
-rate_buckets = Table(  # v6: per-person command limits every replica shares
+owned_webhooks = Table(  # v6
+    "owned_webhooks",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("resource", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+rate_buckets = Table(  # v7: per-person command limits every replica shares
     "rate_buckets",
     metadata,
     Column("key", String(255), primary_key=True),
@@ -175,7 +185,7 @@ rate_buckets = Table(  # v6: per-person command limits every replica shares
     Column("notified_at", UTCDateTime()),
 )
 
-repeats = Table(  # v6: a repeated event counted once per window (refused card presses)
+repeats = Table(  # v7: a repeated event counted once per window (refused card presses)
     "repeats",
     metadata,
     Column("key", String(512), primary_key=True),

@@ -24,6 +24,7 @@ from .url import (
     is_memory_sqlite,
     normalize_database_url,
 )
+from .webhooks import WebhookMixin
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
 
 
 class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
-            RateMixin):
-    """Inbox, audit trail, card tokens, org locks, secrets, sign-ins and rate limits behind
-    one engine."""
+            WebhookMixin, RateMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks and rate
+    limits on one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
