@@ -17,6 +17,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from bot.store.wal import limit_wal, truncate_wal
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
     key TEXT PRIMARY KEY, resource TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,
     received_at TEXT NOT NULL)"""
@@ -28,6 +30,7 @@ def _connect(path: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
                            check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")  # survives a process crash, as the inbox does
+    limit_wal(conn)  # the writer that restarts the WAL after a checkpoint truncates it
     return conn
 
 
@@ -37,6 +40,7 @@ class IntakeJournal:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.recorded = 0  # events recorded by this process: the maintenance tells idle by it
         self._conn = _connect(path)
         self._conn.execute(_SCHEMA)
         self._conn.execute(_BY_TIME)
@@ -49,15 +53,20 @@ class IntakeJournal:
             "INSERT OR IGNORE INTO intake VALUES (?, ?, ?, ?, ?)",
             (key, resource, event, json.dumps(body, separators=(",", ":")),
              received_at.isoformat()))
+        self.recorded += 1
         return cursor.rowcount == 1
 
-    def checkpoint(self, before: datetime | None = None) -> None:
-        """Fold the WAL into the file and, with `before`, forget older events (blocking)."""
-        with _connect(self.path) as conn:
+    def checkpoint(self, before: datetime | None = None, *, idle: bool = False) -> None:
+        """Fold the WAL into the file and, with `before`, forget older events (blocking).
+        `idle` (nothing recorded for a moment): empty the WAL file as well."""
+        conn = _connect(self.path)
+        try:
             if before is not None:
                 conn.execute("DELETE FROM intake WHERE received_at < ?", (before.isoformat(),))
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        conn.close()
+            if not idle or not truncate_wal(conn, 1.0, 5.0):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._conn.close()

@@ -34,6 +34,7 @@ from bot.receiving.journal import IntakeJournal
 from bot.receiving.webhook import MAX_BODY, receive
 from bot.server.keys import INTAKE
 from bot.settings import Settings
+from bot.store.wal import JOURNAL_SIZE_LIMIT, wal_size
 
 # Only what receiving needs is imported here (no SDK, no SQLAlchemy on SQLite): this process
 # should cost tens of megabytes, not a second copy of the bot.
@@ -41,7 +42,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
 LINK_BUFFER_LIMIT = 64 * 1024 * 1024
-JOURNAL_CHECKPOINT_SECONDS = 5.0
+JOURNAL_CHECKPOINT_SECONDS = 1.0
 JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
 
 
@@ -189,14 +190,21 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
 
 
 async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
-    """Checkpoint the journal off the loop; forget what the inbox forgets too."""
+    """Checkpoint the journal off the loop: when its WAL passes the size limit, and emptying
+    it when nothing was recorded for a moment; forget what the inbox forgets too."""
     retention = timedelta(hours=settings.INBOX_RETENTION_HOURS)
     pruned_at: datetime | None = None  # at the first turn, then every JOURNAL_PRUNE_EVERY
+    seen = -1
     while True:
         await asyncio.sleep(JOURNAL_CHECKPOINT_SECONDS)
         prune = pruned_at is None or utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
+        idle, seen = journal.recorded == seen, journal.recorded
+        size = wal_size(journal.path)
+        if not prune and (size == 0 if idle else size <= JOURNAL_SIZE_LIMIT):
+            continue
         try:
-            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None)
+            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None,
+                                    idle=idle)
         except Exception:
             log.warning("intake journal checkpoint failed; trying again later", exc_info=True)
             continue

@@ -84,7 +84,8 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
             if dialect_of(url) == "sqlite" and not is_memory_sqlite(url):
                 store._worker = SQLiteWorker(
                     sqlite_sync_engine(async_url, SQLITE_BUSY_TIMEOUT_S),
-                    fast=sqlite_sync_engine(async_url, 0.0, checkpoints=False))
+                    fast=sqlite_sync_engine(async_url, 0.0, checkpoints=False),
+                    busy_timeout=SQLITE_BUSY_TIMEOUT_S)
         except BaseException:
             await store.close()
             raise

@@ -19,6 +19,7 @@ BODY = b'{"resource":"messages","event":"created","data":{"id":"m1"}}'
 def test_a_signature_that_is_not_ascii_is_refused(header: str) -> None:
     assert verify_signature(SECRET.encode(), BODY, header) is False
 
+
 def raw_post(url: str, signature: bytes) -> bytes:
     """POST with header bytes no HTTP client library would send (Latin-1, invalid UTF-8)."""
     host, port = url.removeprefix("http://").split("/", 1)[0].split(":")
