@@ -92,6 +92,7 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
         return store
 
     async def close(self) -> None:
+        await self.release_owner()
         if self._worker is not None:
             await self._worker.close()
             self._worker = None
