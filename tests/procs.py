@@ -60,6 +60,12 @@ class BotProcess:
     process: asyncio.subprocess.Process
     port: int
     log: Path
+    ops_port: int = 0
+
+    @property
+    def ops_url(self) -> str:
+        """/readyz and /metrics (OPS_HOST:OPS_PORT)."""
+        return f"http://127.0.0.1:{self.ops_port}"
 
     @property
     def url(self) -> str:
@@ -86,7 +92,7 @@ class BotProcess:
 
     async def busy(self) -> float:
         """Events queued or running, from the process's /metrics."""
-        async with aiohttp.ClientSession() as http, http.get(f"{self.url}/metrics") as reply:
+        async with aiohttp.ClientSession() as http, http.get(f"{self.ops_url}/metrics") as reply:
             text = await reply.text()
         return sum(
             float(line.split()[-1])
@@ -155,12 +161,13 @@ async def start_serve(
     """Start `python -m bot serve` and return once /healthz answers 200."""
     port = port or free_port()
     log = log or cwd / f"bot-{port}.log"
-    full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), **env)
+    ops_port = int(env.pop("OPS_PORT", 0)) or free_port()
+    full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), OPS_PORT=str(ops_port), **env)
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env, stdout=out, stderr=out
         )
-    bot = BotProcess(process, port, log)
+    bot = BotProcess(process, port, log, ops_port)
     deadline = asyncio.get_running_loop().time() + 20
     async with aiohttp.ClientSession() as http:
         while True:

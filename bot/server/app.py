@@ -13,17 +13,18 @@ from aiohttp import web
 
 from bot.conversation.events import process
 from bot.errors import BotError
-from bot.metrics import CONTENT_TYPE
-from bot.models import WEBHOOK_PATH
-from bot.ops.webhooks import sync_webhooks, target_for
+from bot.ops.webhooks import is_own, sync_webhooks, target_for
 from bot.receiving.intake import INTAKE, Intake
 from bot.receiving.journal import read_intake
-from bot.receiving.webhook import MAX_BODY, receive
+from bot.receiving.spool import Spool, spool_path
+from bot.receiving.webhook import public_app
+from bot.server.ops_listener import HEALTH, Health
 from bot.server.runner import EventRunner
+from bot.server.taking import EVENTS, Events
+from bot.server.webhook_watch import WebhookWatch
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
-from bot.store.url import intake_path
 
 log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -32,12 +33,11 @@ RUNNER: web.AppKey[EventRunner] = web.AppKey("runner")
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    """The public port's app: /webhooks/webex and /healthz (/readyz and /metrics are the ops
+    listener's: bot/server/ops_listener.py)."""
+    app = public_app()
     app[SETTINGS] = settings
-    app.router.add_post(WEBHOOK_PATH, receive)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
     app.cleanup_ctx.append(_running)
     return app
 
@@ -65,20 +65,37 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
             concurrency=settings.MAX_CONCURRENT_EVENTS,
             lease=timedelta(seconds=settings.INBOX_LEASE_SECONDS),
         )
+        await runner.take_over()
+        health = Health(store, wiring.metrics, lambda: wiring.admin.last_error,
+                        watch=_webhook_watch(settings, wiring))
+        spool = Spool(spool_path(settings), health.recording)
+        events = Events(runner, store, wiring.metrics, health,
+                        window=settings.inbox_resume_window, clock=wiring.clock,
+                        journal=spool_path(settings))
         app[WIRING] = wiring
         app[RUNNER] = runner
-        app[INTAKE] = intake_for(settings, wiring, runner)
+        app[EVENTS] = events
+        app[INTAKE] = intake_for(settings, wiring, events, spool, runner)
         await import_intake(settings, wiring)
         names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
                                     name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
+        health.start()
+        watching = asyncio.create_task(health.watch.forever(settings.WEBHOOK_CHECK_SECONDS),
+                                       name="webhook-watch") if health.watch else None
+        app[HEALTH] = health
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
             names.cancel()
+            if watching is not None:
+                watching.cancel()
+            await health.stop()
             await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
+            await events.close()
+            spool.close()
             wiring.close()
             await store.close()
 
@@ -86,7 +103,7 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
     """Bring into the inbox what a receiving process acknowledged (bot/receiving/journal.py)
     but the worker never recorded: it crashed in between. Known keys are skipped."""
-    path = intake_path(settings.DATABASE_URL)
+    path = spool_path(settings)
     if path is None:
         return
     since = wiring.clock() - settings.inbox_resume_window
@@ -96,16 +113,27 @@ async def import_intake(settings: Settings, wiring: Wiring) -> None:
         log.info("checked %d events the receiving process acknowledged", len(events))
 
 
-def intake_for(settings: Settings, wiring: Wiring, runner: EventRunner) -> Intake:
+def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
+               runner: EventRunner) -> Intake:
     """The receiver in this process hands accepted events straight to this process's runner."""
     return Intake(
         secret=settings.webhook_key, bot_id=wiring.bot_id,
         record=functools.partial(wiring.store.record_event, owner=runner.owner,
                                  lease=runner.lease),
         clock=wiring.clock,
-        accept=lambda *received: runner.submit(received[0], InboxEvent.received(*received)),
+        accept=lambda *received, spooled: events.take(InboxEvent.received(*received),
+                                                      journaled=spooled),
         count=wiring.metrics.event, signature_failed=wiring.metrics.signature_failures.inc,
+        max_age=settings.inbox_resume_window, spool=spool,
     )
+
+
+def _webhook_watch(settings: Settings, wiring: Wiring) -> WebhookWatch | None:
+    """The bot's own webhooks are looked after when it knows their secret."""
+    if not settings.WEBEX_WEBHOOK_SECRET:
+        return None
+    return WebhookWatch(wiring.webex, settings.WEBEX_WEBHOOK_SECRET.get_secret_value(),
+                        wiring.metrics, is_own=is_own)
 
 
 async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:
@@ -141,23 +169,3 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
-    """Ready: the database answers and the admin token is usable."""
-    if WIRING not in request.app:
-        return web.json_response({"ready": False, "why": "starting"}, status=503)
-    wiring = request.app[WIRING]
-    problems = []
-    if not await wiring.store.ping():
-        problems.append("database unreachable")
-    if wiring.admin.last_error:
-        problems.append(f"admin token: {wiring.admin.last_error}")
-    if problems:
-        return web.json_response({"ready": False, "why": problems}, status=503)
-    return web.json_response({"ready": True})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    if WIRING not in request.app:
-        return web.Response(status=503)
-    body = request.app[WIRING].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
