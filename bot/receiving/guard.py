@@ -5,11 +5,11 @@ An idle or half-sent connection costs a file descriptor for as long as it stays 
 aiohttp keeps one open for an hour. Here every connection must deliver its headers within
 a deadline (REQUEST_DEADLINE_SECONDS, 10 s) of its first byte (or of opening), its body within
 the deadline again, and may then sit idle for 1.5 deadlines; otherwise it is closed. One peer
-may hold at most `per_peer` connections (a new one beyond is closed at once). When `total` are open, a new
-connection evicts the one that has waited longest without a request being handled, so a flood
-of slow connections never locks out a delivery that arrives whole: only a connection whose
-request is being answered is safe from eviction. `total` stays below the process's file
-descriptor limit, less what the process needs for itself.
+may hold at most `per_peer` connections (a new one beyond is closed at once). When `total` are
+open, a new connection evicts the one that has waited longest without a request being handled,
+so a flood of slow connections never locks out a delivery that arrives whole: only a
+connection whose request is being answered is safe from eviction. `total` stays below the
+process's file descriptor limit, less what the process needs for itself.
 """
 
 from __future__ import annotations
