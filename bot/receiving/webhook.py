@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 # A real envelope is a few hundred bytes (ids, dates, names); 64 KiB is plenty, and a larger
 # body is refused before its signature is computed.
 MAX_BODY = 64 * 1024
+RECORD_SECONDS = 3.0  # then the event is spooled: Webex waits only seconds for an answer
 FROM_PEOPLE = frozenset({"messages/created", "attachmentActions/created"})
 
 
@@ -67,7 +69,8 @@ async def receive(request: web.Request) -> web.Response:
         return _ok("stale")
     received = (envelope.key, envelope.resource, envelope.event, payload, now)
     try:
-        recorded = await intake.record(*received)
+        # A database that hangs rather than refuses must not hold the acknowledgement.
+        recorded = await asyncio.wait_for(intake.record(*received), RECORD_SECONDS)
     except Exception as error:
         # Not the sender's fault, and a 5xx would lose it: Webex does not promise to deliver
         # a refused event again. Kept (on disk if it can be), it is recorded later.

@@ -13,6 +13,7 @@ from typing import Any
 from bot.metrics import Metrics
 from bot.models import Envelope
 from bot.outbox import Outbox
+from bot.receiving.spool import Trouble
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
 from bot.store.owners import new_owner
@@ -50,6 +51,7 @@ class EventRunner:
         self._backlog = False  # events wait in the inbox that the queue had no room for
         self._wake = asyncio.Event()  # sweep now: room again, or the receiver deferred some
         self._refused: set[str] = set()  # recorded with our lease, not taken: give it back
+        self._sweeping = Trouble("the inbox sweep")  # one warning per outage, not per sweep
 
     @property
     def busy(self) -> int:
@@ -164,10 +166,12 @@ class EventRunner:
             self._wake.clear()
             try:
                 resumed = await self.sweep()
-                if resumed:
-                    log.info("resumed %d unfinished events from the inbox", resumed)
-            except Exception:
-                log.exception("inbox sweep failed; trying again later")
+            except Exception as error:
+                self._sweeping.failed(error, "unfinished events wait")
+                continue
+            self._sweeping.worked()
+            if resumed:
+                log.info("resumed %d unfinished events from the inbox", resumed)
 
     def _start(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
         task = asyncio.create_task(self._run(key, leased, first), name=f"event {key}")

@@ -39,7 +39,7 @@ class Events:
         self._window = window
         self._clock = clock
         self._journal = journal  # the receiver's journal or spool file: deferred events
-        self._inbox = Trouble("recording events in the inbox")
+        self._inbox = Trouble("recording events in the inbox", health.recording)
         self._recording: set[asyncio.Task[None]] = set()  # events not taken: into the inbox
         self._retrying: set[asyncio.Task[None]] = set()  # events the inbox refused
         self._deferred_since: datetime | None = None
@@ -103,8 +103,14 @@ class Events:
             self._inbox.failed(error, "events are retried in the background")
             self._spawn(self._record_until_done(event, submit=True), self._retrying)
             return False
-        self._inbox.worked()
+        self._recorded()
         return recorded
+
+    def _recorded(self) -> None:
+        """The inbox took one: recording works (whoever last reported it failing)."""
+        self._inbox.worked()
+        if self._health.recording_failing:
+            self._health.recording(False)
 
     async def _insert(self, event: InboxEvent, *, leased: bool = True) -> bool:
         """Leased when this runner runs it next; else free for the sweeper to claim."""
@@ -131,7 +137,7 @@ class Events:
                 self._inbox.failed(error, "events are retried in the background")
                 pause = min(max(pause * 2, 0.5), RECORD_RETRY_MAX_SECONDS)
                 continue
-            self._inbox.worked()
+            self._recorded()
             if recorded and submit:
                 log.info("event %s recorded in the inbox after all", event.key)
                 self._runner.submit(event.key, event)

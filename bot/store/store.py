@@ -53,6 +53,7 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._local_locks = LocalLocks()
+        self._ping_failed = False
 
     @classmethod
     async def open(
@@ -103,9 +104,15 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
         try:
             async with self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:  # any failure means "not healthy" to the caller
-            log.warning("database ping failed", exc_info=True)
+        except Exception as error:  # any failure means "not healthy" to the caller
+            if not self._ping_failed:  # once per outage: readiness probes ping every 2 s
+                log.warning("database ping failed (%s: %s)", type(error).__name__,
+                            str(error)[:200])
+            self._ping_failed = True
             return False
+        if self._ping_failed:
+            log.warning("database ping answered again")
+        self._ping_failed = False
         return True
 
     async def migrate(self, *, target: int | None = None) -> list[int]:
