@@ -96,7 +96,7 @@ class EventRunner:
         if self._store.dialect == "sqlite":
             freed = await self._store.release_other_leases(self.owner)
             if freed:
-                log.info("%d events a stopped process held are resumed now", freed)
+                log.info("gave back the leases of %d events a stopped process held", freed)
 
     def wake(self) -> None:
         """Events wait in the inbox that nobody handed here (the receiver deferred them)."""
