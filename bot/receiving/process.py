@@ -160,8 +160,10 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[Record, bool]]:
-    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease."""
+async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
+                    ) -> AsyncIterator[Record]:
+    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease
+    (without one while the worker is behind: its sweep takes those)."""
     if spec.journal:
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
@@ -171,7 +173,7 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
             return journal.record(key, resource, event, body, now)
 
         try:
-            yield record, True
+            yield record
         finally:
             maintenance.cancel()
             journal.close()
@@ -179,9 +181,17 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
     from bot.store import Store
 
     store = await Store.open(settings.DATABASE_URL, migrate=False, pool_size=4)
+    leased = functools.partial(store.record_event, owner=spec.owner,
+                               lease=timedelta(seconds=spec.lease_seconds))
+
+    async def into_inbox(key: str, resource: str, event: str, body: dict[str, Any],
+                         now: datetime) -> bool:
+        if link.backed_up:
+            return await store.record_event(key, resource, event, body, now)
+        return await leased(key, resource, event, body, now)
+
     try:
-        yield functools.partial(store.record_event, owner=spec.owner,
-                                lease=timedelta(seconds=spec.lease_seconds)), False
+        yield into_inbox
     finally:
         await store.close()
 
@@ -212,16 +222,18 @@ async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
 async def run_front(settings: Settings, spec: FrontSpec) -> int:
     listener = socket.socket(fileno=spec.listen_fd)
     try:
-        async with _recorder(settings, spec) as (record, journaled):
-            return await _serve(settings, spec, listener, record, journaled)
+        reader, writer = await asyncio.open_unix_connection(spec.events_socket)
+        journaled = bool(spec.journal)
+        link = WorkerLink(writer, journaled=journaled)
+        async with _recorder(settings, spec, link) as record:
+            return await _serve(settings, spec, listener, record, link, reader)
     finally:
         listener.close()
 
 
 async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, record: Record,
-                 journaled: bool) -> int:
-    reader, writer = await asyncio.open_unix_connection(spec.events_socket)
-    link = WorkerLink(writer, journaled=journaled)
+                 link: WorkerLink, reader: asyncio.StreamReader) -> int:
+    journaled = bool(spec.journal)
     # On SQLite the journal is where events go first: if it fails, the disk does.
     spool = Spool(None if journaled else spool_path(settings), link.recording)
     guard = guard_for(settings.MAX_CONNECTIONS, settings.MAX_CONNECTIONS_PER_PEER, link.refused,
