@@ -138,8 +138,8 @@ class EventRunner:
         for key in await store.expire_events(now, window):
             log.warning("event %s is older than %s and was never finished: expired", key, window)
         for key in list(self._refused):
-            self._refused.discard(key)
             await store.release_event(key, self.owner)
+            self._refused.discard(key)
         submitted, after = 0, None
         # Keep claiming while there is room: a backlog drains as fast as the work does.
         while (room := QUEUE_LIMIT - self._queue.qsize()) > 0:

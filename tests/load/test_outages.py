@@ -144,13 +144,21 @@ async def test_a_database_outage_gets_no_5xx_and_every_command_is_answered_after
             await gate.close()
 
 
-async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(
-    emu: Emulator, tmp_path: Path
-) -> None:
+@contextlib.asynccontextmanager
+async def watching(emu: Emulator, tmp_path: Path
+                   ) -> AsyncIterator[tuple[BotProcess, dict[str, Any]]]:
+    """`serve` looking at its webhooks twice a second; and its messages webhook."""
     async with restartable_serve(emu, tmp_path, f"sqlite:///{tmp_path / 'bot.db'}") as serve:
         bot = await serve(WEBHOOK_CHECK_SECONDS="0.5")
         [hook] = [h for h in emu.state.webhooks.values() if h["resource"] == "messages"]
         assert hook["status"] == "active"
+        yield bot, hook
+
+
+async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    async with watching(emu, tmp_path) as (bot, hook):
         emu.state.set_webhook_status(hook["id"], "inactive")  # 100 failures in 5 minutes
 
         await wait_for(lambda: emu.state.webhooks[hook["id"]]["status"] == "active", 10,
@@ -170,9 +178,7 @@ async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(
 async def test_a_webhook_that_cannot_be_reactivated_makes_the_bot_not_ready(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    async with restartable_serve(emu, tmp_path, f"sqlite:///{tmp_path / 'bot.db'}") as serve:
-        bot = await serve(WEBHOOK_CHECK_SECONDS="0.5")
-        [hook] = [h for h in emu.state.webhooks.values() if h["resource"] == "messages"]
+    async with watching(emu, tmp_path) as (bot, hook):
         emu.faults.add(path=f"/webhooks/{hook['id']}", method="PUT", status=500, times=None)
         emu.state.set_webhook_status(hook["id"], "inactive")
 
