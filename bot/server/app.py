@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -133,7 +134,13 @@ def _webhook_watch(settings: Settings, wiring: Wiring) -> WebhookWatch | None:
     if not settings.WEBEX_WEBHOOK_SECRET:
         return None
     return WebhookWatch(wiring.webex, settings.WEBEX_WEBHOOK_SECRET.get_secret_value(),
-                        wiring.metrics, is_own=is_own)
+                        wiring.metrics, own=own_webhooks)
+
+
+async def own_webhooks(hooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bot's own among the webhooks its token lists: the one place that decides it for
+    the watch (issue 20 moves ownership into the database by id; change it here)."""
+    return [hook for hook in hooks if is_own(hook)]
 
 
 async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:

@@ -3,14 +3,15 @@
 to active, and said so in the log; readiness and the metrics show what is still inactive.
 
 Only the bot's own webhooks are touched: which ones are its own is the one function given
-(`is_own`), so that it follows wherever the bot keeps that knowledge.
+(`own`: the listing in, the bot's ones out; it may ask the database), so that it follows
+wherever the bot keeps that knowledge.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.errors import BotError
@@ -19,25 +20,25 @@ from bot.receiving.spool import Trouble
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
-IsOwn = Callable[[dict[str, Any]], bool]
+Own = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 
 
 class WebhookWatch:
     """Finds the bot's inactive webhooks and re-activates them."""
 
     def __init__(self, webex: WebexGateway, secret: str, metrics: Metrics, *,
-                 is_own: IsOwn) -> None:
+                 own: Own) -> None:
         self._webex = webex
         self._secret = secret
         self._metrics = metrics
-        self._is_own = is_own
+        self._own = own
         self._listing = Trouble("listing the bot's webhooks")
         self.inactive: list[str] = []  # names of our webhooks not active after the last look
 
     async def check(self) -> None:
         """One look: re-activate what is disabled; `inactive` says what could not be."""
         try:
-            hooks = [h for h in await self._webex.list_webhooks() if self._is_own(h)]
+            hooks = await self._own(await self._webex.list_webhooks())
         except BotError as error:
             self._listing.failed(error, "their status is not known")
             return
