@@ -166,7 +166,8 @@ async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(
         [put] = emu.calls("PUT", f"/webhooks/{hook['id']}")
         assert put.json["status"] == "active"
         assert put.json["targetUrl"] == hook["targetUrl"]
-        assert f"webhook {hook['id']} (ecn-bot messages/created) was inactive" in bot.output()
+        said = f"webhook {hook['id']} (ecn-bot messages/created) was inactive"
+        await wait_for(lambda: said in bot.output(), 5, "the warning in the log")
         sent = await emu.post_message(person="alice", room="group", text="status",
                                       mention_bot=True)
         await wait_for(lambda: answers(emu, sent["id"]), 10, "deliveries to flow again")
