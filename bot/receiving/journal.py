@@ -22,6 +22,7 @@ from bot.store.wal import limit_wal, truncate_wal
 _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
     key TEXT PRIMARY KEY, resource TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,
     received_at TEXT NOT NULL)"""
+RECORD_BUSY_SECONDS = 0.5
 _BY_TIME = "CREATE INDEX IF NOT EXISTS intake_received_at ON intake (received_at)"
 
 
@@ -41,7 +42,9 @@ class IntakeJournal:
     def __init__(self, path: str) -> None:
         self.path = path
         self.recorded = 0  # events recorded by this process: the maintenance tells idle by it
-        self._conn = _connect(path)
+        # On the event loop: a journal someone else holds locked must fail fast (the event is
+        # spooled), not stall every acknowledgement for the default five seconds.
+        self._conn = _connect(path, busy_timeout=RECORD_BUSY_SECONDS)
         self._conn.execute(_SCHEMA)
         self._conn.execute(_BY_TIME)
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the loop

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -153,6 +154,33 @@ async def watching(emu: Emulator, tmp_path: Path
         [hook] = [h for h in emu.state.webhooks.values() if h["resource"] == "messages"]
         assert hook["status"] == "active"
         yield bot, hook
+
+
+@pytest.mark.parametrize(("receiver", "locked"), [(True, "bot.db-intake"), (False, "bot.db")],
+                         ids=["receiving-process", "one-process"])
+async def test_sqlite_refusing_writes_gets_no_5xx_and_every_command_is_answered(
+    emu: Emulator, tmp_path: Path, receiver: bool, locked: str
+) -> None:
+    async with restartable_serve(emu, tmp_path, f"sqlite:///{tmp_path / 'bot.db'}") as serve:
+        bot = await serve(RECEIVER_PROCESS=str(receiver).lower())
+        # Another process holds the write lock of the file webhooks are recorded in, as a
+        # full disk or a stuck backup would make every write fail.
+        holder = sqlite3.connect(tmp_path / locked, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        try:
+            sent = [await emu.post_message(person="alice", room="group", text="status",
+                                           mention_bot=True) for _ in range(3)]
+            ids = {m["id"] for m in sent}
+            await wait_for(lambda: {d.data_id for d in emu.deliveries} >= ids, 30,
+                           "the deliveries")
+            assert [d.status for d in emu.deliveries if d.data_id in ids] == [200] * 3
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        await wait_for(lambda: all(answers(emu, i) for i in ids), 60, "every answer")
+        await bot.wait_idle(20)
+        assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
+        assert "recording webhooks fails" in bot.output()
 
 
 async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(
