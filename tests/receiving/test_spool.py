@@ -4,20 +4,25 @@ log says so once, not once per event (issue 14 items 1 and 14)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from pytest_aiohttp import AiohttpClient
 
+from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
-from bot.receiving.journal import read_intake
+from bot.receiving.journal import IntakeJournal, read_intake
 from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign
+from bot.server.ops_listener import Health
+from bot.server.taking import Events
+from bot.store import Store
 from tests.ops.test_receiver_process import SECRET, T0, LinkWriter, front_settings, link_to
 
 
@@ -66,3 +71,40 @@ async def test_a_webhook_the_inbox_refuses_is_acknowledged_and_kept(
             f"messages:M{i}" for i in range(5)]
     assert caplog.text.count("recording webhooks fails") == 1
     assert "Traceback" not in caplog.text
+
+
+class WakingRunner:
+    """The worker's runner as the deferral uses it: told to sweep."""
+
+    owner = "1"
+    lease = timedelta(seconds=30)
+
+    def __init__(self) -> None:
+        self.woken = asyncio.Event()
+
+    def wake(self) -> None:
+        self.woken.set()
+
+
+async def test_events_the_receiver_deferred_are_brought_from_its_journal_into_the_inbox(
+    tmp_path: Path,
+) -> None:
+    journal = IntakeJournal(str(tmp_path / "bot.db-intake"))
+    for i in range(3):
+        journal.record(f"messages:D{i}", "messages", "created", {"data": {"id": f"D{i}"}},
+                       T0 + timedelta(seconds=i))
+    journal.close()
+    store = await Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    runner = WakingRunner()
+    metrics = Metrics()
+    events = Events(cast(Any, runner), store, metrics, Health(store, metrics, lambda: None),
+                    window=timedelta(minutes=10), clock=lambda: T0, journal=journal.path)
+    try:
+        events.handle({"deferred": (T0 + timedelta(seconds=1)).isoformat()})
+        await asyncio.wait_for(runner.woken.wait(), 5)
+
+        claimable = await store.claimable_events(T0 + timedelta(seconds=5), timedelta(hours=1))
+        assert [e.key for e in claimable] == ["messages:D1", "messages:D2"]  # since the note
+    finally:
+        await events.close()
+        await store.close()
