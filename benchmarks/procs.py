@@ -149,6 +149,7 @@ def start_bot(emu: EmulatorProcess, workdir: Path, **overrides: Any) -> BotProce
         "PORT": str(port),
         "OPS_PORT": str(free_port()),
         "LOG_LEVEL": "INFO",
+        "COMMAND_BURST": "1000000",
         "COMMAND_RATE_PER_MINUTE": "1000000",
         "PYTHONPATH": str(ROOT),
     })

@@ -52,3 +52,8 @@ class AdminTokenError(WebexError):
 class NotSignedIn(BotError):
     """With CHANGES_WITH=admin, the person has no usable sign-in (never, signed out, or Webex
     refused the refresh): nothing was changed; they are asked to sign in."""
+
+
+class RetryLater(Exception):
+    """A passing failure (Webex unreachable): the event goes back to the inbox and is run
+    again after a backoff, while it is within the resume window."""

@@ -6,14 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     TypeAdapter,
     field_validator,
 )
+
+from bot.email_address import parse_email
 
 WEBHOOK_PATH = "/webhooks/webex"  # where Webex delivers: the one route the public port serves
 CALLBACK_PATH = "/oauth/callback"  # where Webex sends the browser back after personal sign-in
@@ -115,6 +117,7 @@ class Message(_Webex):
     personEmail: str | None = None
     mentionedPeople: tuple[str, ...] = ()
     parentId: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
     created: datetime | None = None
 
 
@@ -182,7 +185,8 @@ class NotificationSetting(_Webex):
         return self.model_copy(update=fields)
 
 
-EMAIL = TypeAdapter(EmailStr)
+# A notification address the bot accepts (see bot/email_address.py): ASCII, as typed.
+EMAIL = TypeAdapter(Annotated[str, AfterValidator(parse_email)])
 
 
 def _toggle(value: Any) -> Any:

@@ -20,6 +20,8 @@ class Outbox:
     sent: dict[str, str] = field(default_factory=dict)
     count: int = 0
     resumed: bool = False
+    # No retry would start within the resume window: a passing failure is answered now.
+    last_chance: bool = False
     deferred: list[asyncio.Task[Any]] = field(default_factory=list)
     last: list[Coroutine[Any, Any, Any]] = field(default_factory=list)
 

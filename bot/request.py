@@ -17,6 +17,8 @@ class Request(Protocol):
     @property
     def room_id(self) -> str: ...
     @property
+    def room_type(self) -> str: ...  # direct or group ("" when Webex did not say)
+    @property
     def thread_id(self) -> str | None: ...  # where replies go in group spaces
     @property
     def message_id(self) -> str | None: ...  # the command message, or the card pressed

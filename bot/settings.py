@@ -59,7 +59,9 @@ class Settings(BaseSettings):
     RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0, le=3600)
     # Calls in flight per organization for work over many locations (the coverage report).
     WEBEX_MAX_CONCURRENCY: int = Field(default=10, ge=1, le=100)
-    COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+    # Per person, commands and card presses alike: a burst, then a steady rate (a token bucket).
+    COMMAND_BURST: int = Field(default=30, gt=0)
+    COMMAND_RATE_PER_MINUTE: int = Field(default=30, gt=0)
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
     # The public port's connections (bot/receiving/guard.py): in all, and from one address

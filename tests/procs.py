@@ -12,16 +12,59 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
 
 from bot.emulator import Emulator
+from bot.emulator.pipeline import PREFIX
+from bot.emulator.server import make_app
 from bot.security import sign
 from tests.e2e.harness import SECRET
 
 ROOT = Path(__file__).resolve().parents[1]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class HoldAfterApply:
+    """While `seconds` is set, Webex applies a `method` request to `path` (without /v1) and
+    then holds its answer back: the emulator's own faults and latencies all act before the
+    operation, so this one is a middleware of the test's."""
+
+    method: str
+    path: str
+    seconds: float = 0.0
+    applied: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@contextlib.asynccontextmanager
+async def emulator_holding(hold: HoldAfterApply) -> AsyncIterator[Emulator]:
+    """An emulator on a real socket whose answers `hold` may hold back."""
+    emulator = Emulator()
+
+    @web.middleware
+    async def hold_answer(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if hold.seconds and request.method == hold.method and request.path == PREFIX + hold.path:
+            hold.applied.set()
+            await emulator.pipeline.sleep(hold.seconds)
+        return response
+
+    app = make_app(emulator)
+    app.middlewares.append(hold_answer)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        emulator.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}{PREFIX}"
+        yield emulator
+    finally:
+        await emulator.close()
+        await runner.cleanup()
 
 
 def free_port() -> int:
@@ -40,6 +83,7 @@ def bot_env(emu: Emulator, **extra: str) -> dict[str, str]:
         WEBEX_WEBHOOK_SECRET=SECRET,
         WEBEX_API_URL=emu.base_url,
         WEBEX_TIMEOUT_SECONDS="5",
+        COMMAND_BURST="1000",  # tests about the limit set their own
         COMMAND_RATE_PER_MINUTE="1000",
         LOG_LEVEL="INFO",
         PYTHONPATH=str(ROOT),

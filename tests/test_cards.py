@@ -62,7 +62,10 @@ def assert_good(message: CardMessage) -> None:
     assert message.card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
     assert message.card["type"] == "AdaptiveCard"
     assert message.card["version"] == "1.3"
-    assert "${" not in json.dumps(message.card).replace(json.dumps(HOSTILE)[1:-1], "")
+    shown = json.dumps(message.card)
+    for hostile in (HOSTILE, escape_markdown(HOSTILE)):
+        shown = shown.replace(json.dumps(hostile)[1:-1], "")
+    assert "${" not in shown
     assert message.markdown.strip()
     assert len(message.markdown.encode()) <= cards.MARKDOWN_LIMIT
     assert message.attachments() == [{"contentType": CONTENT_TYPE, "content": message.card}]
@@ -94,6 +97,17 @@ def strings(card: dict[str, Any]) -> list[str]:
     return out
 
 
+def displayed(card: dict[str, Any]) -> list[str]:
+    """What a client renders as markdown: TextBlock text, fact titles and values."""
+    out = [n["text"] for n in walk(card) if n.get("type") == "TextBlock"]
+    return out + [f[k] for n in walk(card) for f in n.get("facts", []) for k in ("title", "value")]
+
+
+def unescaped(text: str) -> str:
+    """Markdown's backslash escapes resolved: the characters a person reads."""
+    return re.sub(r"\\(.)", r"\1", text, flags=re.S)
+
+
 def history_rows(n: int, who: str = "Ann Admin") -> list[HistoryRow]:
     return [
         HistoryRow(AT - timedelta(hours=i), who, "card", "enable", OFF, ON, "applied", "ok")
@@ -113,29 +127,34 @@ BUILDERS: dict[str, Callable[[str, str, SettingView], CardMessage]] = {
     "change": lambda org, who, s: change_card(
         org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="card"
     ),
+    "change_address_check": lambda org, who, s: change_card(
+        org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="command",
+        address_check=s.email or who, edit_token="tok-1",
+    ),
     "edit_form": lambda org, who, s: edit_form_card(
         org_name=org, setting=s, token="tok-1", expires_at=AT
     ),
     "disable_confirm": lambda org, who, s: disable_confirm_card(
         org_name=org, setting=s, requested_by=who, token="tok-1", expires_at=AT
     ),
-    "notice": lambda org, who, s: notice_card(
-        title=f"Not allowed in {org}",
-        text=f"{who} is not an administrator.",
+    "notice": lambda org, who, s: notice_card(  # the caller escapes what it puts in text
+        title=f"Not allowed in {escape_markdown(org)}",
+        text=f"{escape_markdown(who)} is not an administrator.",
         style="attention",
         facts=[Fact("Email", s.email or "(none)"), Fact("Who", who)],
         tracking_id="ROUTER_6A1B",
     ),
-    "notice_plain": lambda org, who, s: notice_card(title="Card already used", text=who),
+    "notice_plain": lambda org, who, s: notice_card(title="Card already used",
+                                                    text=escape_markdown(who)),
     "help": lambda org, who, s: help_card(
-        title=f"Emergency call notifications — {org}",
-        intro=f"Hi {who}",
+        title=f"Emergency call notifications — {escape_markdown(org)}",
+        intro=f"Hi {escape_markdown(who)}",
         commands=[("status", "Show the setting"), ("enable <email>", "Turn on")],
         buttons=[("Show status", "status"), ("Edit", "edit")],
         token="tok-1",
     ),
     "help_no_buttons": lambda org, who, s: help_card(
-        title="Help", intro=who, commands=[], buttons=[], token=None
+        title="Help", intro=escape_markdown(who), commands=[], buttons=[], token=None
     ),
     "whoami": lambda org, who, s: whoami_card(
         display_name=who,
@@ -163,13 +182,16 @@ def test_every_card_validates_with_a_fallback_within_limits(
 
 
 @pytest.mark.parametrize("builder", BUILDERS.values(), ids=BUILDERS.keys())
-def test_hostile_text_is_inserted_as_an_exact_value(
+def test_hostile_text_shows_as_its_characters_never_as_markdown(
     builder: Callable[[str, str, SettingView], CardMessage],
 ) -> None:
     message = builder(HOSTILE, HOSTILE, SettingView(True, HOSTILE, True))
     assert_good(message)
-    assert any(HOSTILE in s for s in strings(message.card))
-    assert "**bold**" not in message.markdown and "[l](" not in message.markdown
+    rendered = displayed(message.card)
+    assert any(" ".join(HOSTILE.splitlines()) in unescaped(s) for s in rendered)
+    for text in [*rendered, message.markdown]:
+        assert not re.search(r"(?<!\\)\[l\]\(", text), text  # no link
+        assert "**bold**" not in text and "`c`" not in text
 
 
 @pytest.mark.parametrize(
@@ -286,7 +308,7 @@ def test_notice_shows_the_tracking_id_and_facts_only_when_given() -> None:
         facts=[Fact("Status", "503")],
         tracking_id="ROUTER_1",
     )
-    assert "Webex tracking ID: ROUTER_1" in strings(with_id.card)
+    assert "Webex tracking ID: ROUTER\\_1" in strings(with_id.card)
     assert "ROUTER\\_1" in with_id.markdown and "Status: 503" in with_id.markdown
     assert with_id.card["body"][0]["style"] == "warning"
     plain = notice_card(title="Done", text="ok")
@@ -425,7 +447,7 @@ def test_any_names_give_a_valid_card_and_exact_values(name: str, email: str | No
         org_name=name, setting=setting, requested_by=name, token="t", expires_at=AT
     )
     assert_good(confirm)
-    assert {"title": "Requested by", "value": name} in [
+    assert {"title": "Requested by", "value": escape_markdown(name)} in [
         f for n in walk(confirm.card) for f in n.get("facts", [])
     ]
 

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from bot.conversation.dispatch import command_text
 from bot.conversation.menu import COMMANDS
-from bot.conversation.ratelimit import RateLimiter
 from bot.errors import TransientWebexError
 from bot.models import CARD_SUBMISSION, NotificationSetting, Person
 from bot.security import Permission, access_for, verify_signature
+from bot.server.runner import backoff
 from bot.settings import Settings
 from bot.webex.cache import TTLCache
 from bot.webex.retry import RetryPolicy
@@ -208,21 +208,6 @@ def test_retries_wait_for_retry_after_capped_else_back_off_with_jitter(
         assert low <= RetryPolicy(retry_after_cap=30.0).delay(attempt, error) <= high
 
 
-def test_the_rate_limit_refills_and_tells_once_a_minute() -> None:
-    limiter = RateLimiter(per_minute=2)
-    assert [limiter.allow("p", now=0.0) for _ in range(3)] == [True, True, False]
-    assert limiter.allow("q", now=0.0)
-    assert limiter.allow("p", now=30.0)
-    assert [limiter.first_refusal("p", now=t) for t in (0.0, 30.0, 61.0)] == [True, False, True]
-
-
-def test_the_rate_limiter_forgets_people_beyond_its_bound() -> None:
-    limiter = RateLimiter(per_minute=1, max_people=100)
-    for i in range(1_000):
-        limiter.allow(f"p{i}", now=0.0)
-    assert len(limiter._buckets) == 100
-
-
 async def test_the_cache_loads_once_for_concurrent_misses_and_is_bounded() -> None:
     calls = 0
 
@@ -309,3 +294,8 @@ def test_serve_with_a_resume_window_longer_than_retention_is_one_line_and_exit_2
     assert "INBOX_RESUME_WINDOW_SECONDS" in line
     for secret in ("bot-token-123456", "admin-token-123456", "secret-123456"):
         assert secret not in done.stderr + done.stdout
+
+
+def test_a_passing_failure_is_retried_after_a_doubling_capped_backoff() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4, 5, 6, 7, 50)] == [
+        2, 4, 8, 16, 32, 60, 60, 60]

@@ -149,13 +149,14 @@ class ChangeService:
         self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | S | None = None, tracking_id: str | None = None,
         target: SettingTarget[S] | None = None, location_name: str | None = None,
-    ) -> None:
+    ) -> AuditRecord:
         """Audit a change that was not made, and why: of the organization unless `target`, or
-        of the location the person named (`location_name`, refused before it was looked up)."""
+        of the location the person named (`location_name`, refused before it was looked up).
+        Returns its audit row."""
         where = target.audit_fields if target is not None else {}
         if target is None and location_name is not None:
             where = {"target_type": "location", "target_name": location_name[:255]}
-        await self._settle_once(ctx, AuditRecord(
+        row = await self._settle_once(ctx, AuditRecord(
             id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
             source=ctx.source, action=action, before=before.to_webex() if before else None,
@@ -163,6 +164,7 @@ class ChangeService:
         ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
+        return row
 
     async def _read(self, ctx: Request, action: str, org: str, target: SettingTarget[S]) -> S:
         try:
@@ -178,10 +180,11 @@ class ChangeService:
             self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Request, record: AuditRecord) -> None:
+    async def _settle_once(self, ctx: Request, record: AuditRecord) -> AuditRecord:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
         row = await self._store.add_audit(record)
         if row.outcome == "pending" and row.id is not None:
             await self._store.finish_change(
                 row.id, record.outcome, reason=record.reason, tracking_id=record.tracking_id)
+        return row

@@ -1,14 +1,16 @@
 """The card-action table: each submitted `action` registers with the permission pressing needs;
-`press` checks the card's token and that permission before the handler runs."""
+`press` checks the card's token and that permission before the handler runs. The same refusal
+of one person's presses of one card is answered and audited once per window."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.conversation.card_tokens import THREAD, CardRefused
+from bot.conversation.card_tokens import ROOM_TYPE, THREAD, CardRefused
 from bot.conversation.context import Context
 from bot.conversation.dispatch import authorize
 from bot.conversation.signing import refuse_not_signed_in, require_sign_in
@@ -70,7 +72,8 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
     action = table.actions[name]
     try:
         token = await ctx.tokens.check(ctx, submission.token, name)
-        ctx = replace(ctx, thread_id=token.payload.get(THREAD))
+        ctx = replace(ctx, thread_id=token.payload.get(THREAD),
+                      room_type=token.payload.get(ROOM_TYPE) or ctx.room_type)
         allowed = action.permission == Permission.ANYONE or (
             ctx.access is not None and ctx.access.allows(action.permission)) or (
             _local_admin(ctx) and LOCATION_KEY in token.payload)
@@ -94,12 +97,30 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
         ctx.metrics.command(f"card:{name}", "refused")
         log.info("event %s: card %s refused for %s: %s", ctx.event_key, name, ctx.person_id,
                  refused.user_message)
-        if action.audited is not None:  # an attempted change, refused: the audit trail shows it
-            await ctx.changes.refused(ctx, action.audited, refused.user_message)
-        await ctx.notice("Card not accepted", refused.user_message, style="attention")
+        await _refuse_once(ctx, action, refused.user_message)
         return
     except BotError as error:
         ctx.metrics.command(f"card:{name}", "failed")
         await ctx.error(error)
         return
     ctx.metrics.command(f"card:{name}", "ok")
+
+
+async def _refuse_once(ctx: Context, action: Action, why: str) -> None:
+    """Answer and audit a refused press once per window per person and card; the repeats
+    are counted on that audit row, so that presses in a loop neither flood the space nor
+    bury `history`."""
+    reason = hashlib.sha256(why.encode()).hexdigest()[:12]  # another refusal is news
+    key = f"refused:{ctx.person_id}:{ctx.message_id}:{action.name}:{reason}"
+    repeat = await ctx.effects.rate_limiter.repeat(key)
+    if repeat.count > 1:
+        log.info("event %s: refused press %d of this card by %s since %s; not answered again",
+                 ctx.event_key, repeat.count, ctx.person_id, repeat.since)
+        if repeat.audit_id is not None:
+            await ctx.audit.count_audit_repeats(repeat.audit_id, repeat.count)
+        return
+    if action.audited is not None:  # an attempted change, refused: the audit trail shows it
+        row = await ctx.changes.refused(ctx, action.audited, why)
+        if row.id is not None:
+            await ctx.effects.rate_limiter.remember(key, row.id)
+    await ctx.notice("Card not accepted", why, style="attention")

@@ -26,6 +26,7 @@ KINDS: dict[str, frozenset[str]] = {
     "menu": frozenset(MENU_ACTIONS),
 }
 THREAD = "_thread"  # where the card was posted: answers to a press go in the same thread
+ROOM_TYPE = "_room_type"  # direct or group: Webex's card-action events do not say
 
 
 class CardRefused(BotError):
@@ -59,7 +60,8 @@ class CardTokens:
         token = CardToken(
             token=secrets.token_urlsafe(32), org_id=place.org_id, kind=kind, person_id=bound_to,
             room_id=place.room_id, message_id=None,
-            payload={**(payload or {}), THREAD: place.thread_id}, created_at=now,
+            payload={**(payload or {}), THREAD: place.thread_id, ROOM_TYPE: place.room_type},
+            created_at=now,
             expires_at=now + self._ttl, used_at=None, used_by=None,
         )
         await self._store.create_card_token(token)

@@ -40,6 +40,7 @@ class Effects:
     replies: Replier
     metrics: Metrics
     clock: Callable[[], datetime]
+    rate_limiter: RateLimiter  # per person, commands and card presses alike
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
     coverage: CoverageReader  # the organization's and every calling location's setting
     locations: LocationsClient  # the location list and each location's own setting
@@ -55,8 +56,6 @@ class Conversation:
     bot_name: str
     org_id: str
     webex: WebexGateway
-    rate_limiter: RateLimiter
-    command_rate: int  # per person per minute, for the slow-down notice
     effects: Effects
 
     def context(self, **facts: Any) -> Context:

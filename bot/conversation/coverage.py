@@ -13,6 +13,7 @@ import time
 from typing import Literal
 
 from bot.compliance.coverage import CoverageSnapshot, LocationCoverage, Reason
+from bot.conversation.arguments import Args
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import view
@@ -98,14 +99,10 @@ async def coverage_view(ctx: Context, snapshot: CoverageSnapshot) -> CoverageVie
     )
 
 
-@COMMANDS.register("coverage", permission=Permission.READ, usage="coverage",
+@COMMANDS.register("coverage", permission=Permission.READ,
                    summary="Whether every Webex Calling location is covered, and why not.",
                    aliases=("locations",))
-async def coverage_command(ctx: Context, args: str) -> None:
-    if args.strip():
-        await ctx.notice("Nothing to show", f"`coverage` takes nothing after it; you added "
-                         f"“{args[:200]}”. Say `coverage`.", style="warning")
-        return
+async def coverage_command(ctx: Context, args: Args) -> None:
     progress = ProgressLine(ctx)
     snapshot = await ctx.effects.coverage.read(ctx.org_id, progress.update)
     await progress.finish(snapshot)

@@ -9,14 +9,16 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.conversation.arguments import NOTHING, Args, NotUnderstood, Takes
 from bot.conversation.context import Context
 from bot.conversation.signing import refuse_not_signed_in, require_sign_in
 from bot.conversation.words import split_target
 from bot.errors import BotError, NotSignedIn
 from bot.security import Permission
+from bot.views.cards import escape_markdown
 
 log = logging.getLogger(__name__)
-CommandHandler = Callable[[Context, str], Awaitable[None]]
+CommandHandler = Callable[[Context, Args], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -24,10 +26,14 @@ class Command:
     name: str
     handler: CommandHandler
     permission: Permission
-    usage: str
     summary: str
     aliases: tuple[str, ...] = ()
     changes: bool = False  # attempted changes are audited
+    takes: Takes = NOTHING  # what it takes after its name; anything else is refused
+
+    @property
+    def usage(self) -> str:
+        return f"{self.name} {self.takes.usage}".strip()
 
 
 @dataclass
@@ -42,13 +48,13 @@ class CommandTable:
         name: str,
         *,
         permission: Permission,
-        usage: str,
         summary: str,
         aliases: tuple[str, ...] = (),
         changes: bool = False,
+        takes: Takes = NOTHING,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def add(handler: CommandHandler) -> CommandHandler:
-            command = Command(name, handler, permission, usage, summary, aliases, changes)
+            command = Command(name, handler, permission, summary, aliases, changes, takes)
             self.commands[name] = command
             for word in (name, *aliases):
                 self._by_word[word] = command
@@ -106,12 +112,19 @@ def command_text(
     return body[1:].lstrip() if body.startswith("/") else body
 
 
-async def run_command(ctx: Context, command: Command, args: str) -> None:
-    """The permission check every command goes through, then the command; errors become replies."""
-    named = split_target(args)[1]
+async def run_command(ctx: Context, command: Command, text: str) -> None:
+    """The permission check every command goes through, then what it was given (`text`, the
+    words after its name) read as it declares, then the command; errors become replies."""
+    named = split_target(text)[1]  # audited with a refusal, and what a location admin may do
     if not await authorize(ctx, command.permission, command.name if command.changes else None,
                            location_name=named or None, at_location=named is not None):
         ctx.metrics.command(command.name, "refused")
+        return
+    try:
+        args = command.takes.parse(text)
+    except NotUnderstood as refused:
+        ctx.metrics.command(command.name, "not_understood")
+        await not_understood(ctx, command, refused.reason)
         return
     try:
         await require_sign_in(ctx, command.changes)
@@ -129,6 +142,15 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
     ctx.metrics.command(command.name, "ok")
 
 
+async def not_understood(ctx: Context, command: Command, reason: str) -> None:
+    """Refuse a command given words it does not take: why, its usage, and nothing changed."""
+    log.info("event %s: %s not understood: %s", ctx.event_key, command.name, reason)
+    if command.changes:
+        await ctx.changes.refused(ctx, command.name, reason)
+    await ctx.notice("Nothing changed" if command.changes else "I did not understand that",
+                     f"{reason} Usage: `{command.usage}`", style="warning")
+
+
 async def authorize(ctx: Context, needed: Permission, audited_action: str | None, *,
                     location_name: str | None = None, at_location: bool = False) -> bool:
     """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply.
@@ -142,21 +164,27 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
         and ctx.access.location_admin
     if local and at_location:
         return True
-    if local:
-        why = ("As a Location Administrator you can use the commands for your locations "
-               "(`status at <location>`, `set email <address> at <location>`, …); the "
-               f"organization's own setting needs a Full or User Administrator of "
-               f"{await ctx.org_name()}.")
-    elif ctx.access is None and ctx.effects.admin_trouble():
-        why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
-               "so I did not do it. The bot's operator has been told in the logs.")
-    elif ctx.access is None:
-        why = ("I could not check your administrator roles with Webex, so I did not do it. "
-               "Please try again in a minute.")
-    else:
-        why = ctx.access.refusal(needed, await ctx.org_name())
+    org_name = await ctx.org_name()
+    why = _refusal(ctx, needed, local, org_name)
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
         await ctx.changes.refused(ctx, audited_action, why, location_name=location_name)
-    await ctx.notice("Not allowed", why, style="attention")
+    # The card shows the organization's name (set by its admins) as text, never as markdown.
+    await ctx.notice("Not allowed", _refusal(ctx, needed, local, escape_markdown(org_name)),
+                     style="attention")
     return False
+
+
+def _refusal(ctx: Context, needed: Permission, local: bool, org_name: str) -> str:
+    """Why `needed` is refused to `ctx`'s person, in words for them."""
+    if local:
+        return ("As a Location Administrator you can use the commands for your locations "
+                "(`status at <location>`, `set email <address> at <location>`, …); the "
+                f"organization's own setting needs a Full or User Administrator of {org_name}.")
+    if ctx.access is None and ctx.effects.admin_trouble():
+        return ("I cannot reach the Webex admin API right now (my admin token is not usable), "
+                "so I did not do it. The bot's operator has been told in the logs.")
+    if ctx.access is None:
+        return ("I could not check your administrator roles with Webex, so I did not do it. "
+                "Please try again in a minute.")
+    return ctx.access.refusal(needed, org_name)

@@ -1,11 +1,12 @@
-"""One recorded event, by its kind: fetch the message or card action → roles → dispatch → reply."""
+"""One recorded event, by its kind: the person's rate limit → fetch the message or card action
+(and check it against the envelope) → roles → dispatch → reply."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import UTC
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -13,7 +14,7 @@ from bot.conversation import menu
 from bot.conversation.actions import press
 from bot.conversation.context import Conversation
 from bot.conversation.dispatch import command_text, run_command
-from bot.errors import WebexError
+from bot.conversation.reading import Where, agrees, fetch
 from bot.models import (
     CARD_SUBMISSION,
     AttachmentActionEventData,
@@ -22,11 +23,8 @@ from bot.models import (
     MessageEventData,
 )
 from bot.outbox import Outbox
-from bot.security import Access
-from bot.webex.directory import AuthorizationUnavailable
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Route = Callable[[Conversation, Envelope, Outbox], Awaitable[None]]
 
 
@@ -39,41 +37,43 @@ async def process(conv: Conversation, envelope: Envelope, outbox: Outbox) -> Non
     await route(conv, envelope, outbox)
 
 
-async def _access(conv: Conversation, person_id: str) -> Access | None:
-    try:
-        return await conv.effects.directory.access(person_id)
-    except AuthorizationUnavailable as error:
-        log.warning("roles of %s unavailable (tracking id %s): fail closed",
-                    person_id, error.tracking_id)
-        return None
-
-
-async def _with_access(
-    conv: Conversation, fetch: Awaitable[T], person_id: str, event_key: str, what: str
-) -> tuple[T, Access | None] | None:
-    """What the event names (fetched from Webex) and its sender's roles, read at the same
-    time: the two are independent. None when Webex would not give the thing itself."""
-    fetching = asyncio.ensure_future(fetch)
-    access = await _access(conv, person_id)
-    try:
-        return await fetching, access
-    except WebexError as error:
-        log.warning("event %s: %s unreadable (%s, tracking id %s)", event_key, what,
-                    error.status, error.tracking_id)
-        return None
+async def _within_limit(conv: Conversation, person_id: str, where: Where) -> bool:
+    """The person's rate limit, before any Webex call: a flood must not spend the
+    organization's API quota. Over it, they are told once when they may go on."""
+    if where.outbox.resumed:
+        return True  # counted when it first ran
+    limiter = conv.effects.rate_limiter
+    decision = await limiter.take(person_id)
+    if decision.allowed:
+        return True
+    conv.effects.metrics.command("rate_limited", "refused")
+    log.info("event %s: %s is over the rate limit", where.event_key, person_id)
+    if decision.notify and decision.retry_at is not None:
+        wait = max(1, round((decision.retry_at - conv.effects.clock()).total_seconds()))
+        await conv.effects.replies.notice(
+            where, "Please slow down",
+            f"You have sent commands faster than I take them ({limiter.burst} at once, then "
+            f"{limiter.per_minute} a minute). I take them again from "
+            f"{decision.retry_at.astimezone(UTC):%H:%M:%S} UTC (in {wait} s); until then I "
+            "ignore them.",
+            style="warning")
+    return False
 
 
 async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
-    if not outbox.resumed and not conv.rate_limiter.allow(data.personId):
-        # Before any Webex call: a flood must not spend the organization's API quota.
-        await _slow_down(conv, envelope, data, outbox)
+    where = Where(envelope.key, conv.org_id, data.roomId, data.roomType or "direct",
+                  _thread(data.roomType, data.parentId, data.id), data.personId, "command",
+                  outbox)
+    if not await _within_limit(conv, data.personId, where):
         return
-    fetched = await _with_access(conv, conv.webex.get_message(data.id), data.personId,
-                                 envelope.key, "message")
+    fetched = await fetch(conv, where, data.personId, "message", conv.webex.get_message(data.id))
     if fetched is None:
         return
     message, access = fetched
+    if not agrees(envelope, {"personId": (data.personId, message.personId),
+                              "roomId": (data.roomId, message.roomId)}):
+        return
     ctx = conv.context(
         event_key=envelope.key, room_id=message.roomId,
         room_type=message.roomType or data.roomType or "direct", person_id=message.personId,
@@ -86,42 +86,33 @@ async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> 
     command, args = menu.COMMANDS.find(text)
     if command is None:
         conv.effects.metrics.command("unknown", "answered")
+        # Not echoed: what anyone types (in a shared space, another organization's user too)
+        # must not come back in the bot's own card.
         await menu.send_help(ctx, "I did not understand that",
-                             f"“{text[:100]}” is not a command I know.")
+                             "That is not a command I know. Here is what I can do for you.")
         return
     await run_command(ctx, command, args)
 
 
-async def _slow_down(conv: Conversation, envelope: Envelope, data: MessageEventData,
-                     outbox: Outbox) -> None:
-    """Tell a person once per minute that they are over the limit; otherwise stay quiet."""
-    conv.effects.metrics.command("rate_limited", "refused")
-    log.info("event %s: %s is over the command rate limit", envelope.key, data.personId)
-    if not conv.rate_limiter.first_refusal(data.personId):
-        return
-    ctx = conv.context(
-        event_key=envelope.key, room_id=data.roomId,
-        room_type=data.roomType or "direct", person_id=data.personId,
-        person_email=data.personEmail, access=None, source="command",
-        thread_id=_thread(data.roomType, data.parentId, data.id), outbox=outbox,
-    )
-    await ctx.notice(
-        "Please slow down",
-        f"You have sent more than {conv.command_rate} commands in a "
-        "minute. I will take new ones again shortly; until then I ignore them.",
-        style="warning")
-
-
 async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = AttachmentActionEventData.model_validate(envelope.data)
-    fetched = await _with_access(conv, conv.webex.get_attachment_action(data.id),
-                                 data.personId, envelope.key, "card action")
+    room_type = str(data.model_extra.get("roomType", "")) if data.model_extra else ""
+    where = Where(envelope.key, conv.org_id, data.roomId, room_type, None, data.personId, "card",
+                  outbox)
+    if not await _within_limit(conv, data.personId, where):
+        return
+    fetched = await fetch(conv, where, data.personId, "card action",
+                           conv.webex.get_attachment_action(data.id))
     if fetched is None:
         return
     action, access = fetched
+    if not agrees(envelope, {"personId": (data.personId, action.personId),
+                              "roomId": (data.roomId, action.roomId),
+                              "messageId": (data.messageId or action.messageId,
+                                            action.messageId)}):
+        return
     ctx = conv.context(
-        event_key=envelope.key, room_id=action.roomId,
-        room_type=data.model_extra.get("roomType", "") if data.model_extra else "",
+        event_key=envelope.key, room_id=action.roomId, room_type=room_type,
         person_id=action.personId, person_email=access.person.email if access else None,
         access=access, source="card", thread_id=None, message_id=action.messageId,
         outbox=outbox,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from bot.conversation import location_form, places
 from bot.conversation.actions import ActionTable
+from bot.conversation.arguments import AT, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import ask_to_disable, reply_change, view
-from bot.conversation.words import split_target, valid_email
+from bot.email_address import InvalidEmail, parse_email
 from bot.models import NotificationSetting, SaveSettings
 from bot.security import Permission
 from bot.store import CardToken
@@ -17,18 +18,13 @@ COMMANDS = CommandTable()
 ACTIONS = ActionTable()
 
 
-@COMMANDS.register("edit", permission=Permission.CHANGE, usage="edit [at <location>]",
+@COMMANDS.register("edit", permission=Permission.CHANGE,
                    summary="Change the setting (or a location's) in a form.",
-                   aliases=("settings", "configure"))
-async def edit_command(ctx: Context, args: str) -> None:
-    rest, name = split_target(args)
-    if name is not None and not rest:
+                   aliases=("settings", "configure"), takes=Takes(options=(AT,)))
+async def edit_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
         if (place := await places.find(ctx, name, None)) is not None:
             await location_form.post_form(ctx, place)
-        return
-    if args.strip():
-        await ctx.notice("Nothing to show", "Say `edit`, or `edit at <location>`.",
-                         style="warning")
         return
     await post_form(ctx, await ctx.setting.get(ctx.org_id))
 
@@ -45,13 +41,14 @@ async def post_form(ctx: Context, shown: NotificationSetting) -> None:
 
 @ACTIONS.register("save_settings", permission=Permission.CHANGE, audited="save")
 async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) -> None:
-    email = valid_email(submission.email) if submission.email else None
-    if email is None:
+    try:
+        email = parse_email(submission.email)
+    except InvalidEmail as refused:
         # The card stays usable: the person fixes the field and presses Save again.
-        await ctx.changes.refused(ctx, "save", "the email address is not valid")
+        await ctx.changes.refused(ctx, "save", f"the email address is not usable: {refused.reason}")
         await ctx.notice(
             "Please check “email”",
-            "The notification email address is missing or not a valid address. "
+            f"The notification email address is not one I can use. {refused.reason} "
             "Nothing was changed.", style="warning")
         return
     shown = NotificationSetting.model_validate(token.payload["shown"])

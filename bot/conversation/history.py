@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from bot.conversation import places
+from bot.conversation.arguments import AT, Args, Takes, number
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import view
-from bot.conversation.words import split_target
 from bot.models import NotificationSetting
 from bot.security import Permission
 from bot.store import AuditRecord
@@ -23,6 +23,8 @@ def _view(data: dict[str, object] | None) -> cards.SettingView | None:
 
 def history_row(record: AuditRecord) -> cards.HistoryRow:
     detail = record.reason
+    if record.repeats and record.repeats > 1:  # one row for the same refusal within a minute
+        detail = f"{detail or ''} (the same {record.repeats} times within a minute)".strip()
     if record.tracking_id:
         detail = f"{detail or ''} (tracking id {record.tracking_id})".strip()
     action = record.action
@@ -35,20 +37,12 @@ def history_row(record: AuditRecord) -> cards.HistoryRow:
     )
 
 
-@COMMANDS.register("history", permission=Permission.READ, usage="history [n] [at <location>]",
+@COMMANDS.register("history", permission=Permission.READ,
                    summary=f"The last n (default {DEFAULT_ROWS}) attempted changes, who and when.",
-                   aliases=("audit", "log"))
-async def history_command(ctx: Context, args: str) -> None:
-    words, name = split_target(args)
-    count = DEFAULT_ROWS
-    if words:
-        if not words.isdigit() or not 1 <= int(words) <= MAX_ROWS:
-            await ctx.notice(
-                "Nothing to show",
-                f"Say `history` or `history n` with n from 1 to {MAX_ROWS}, and `at <location>` "
-                "for one location's.", style="warning")
-            return
-        count = int(words)
+                   aliases=("audit", "log"), takes=Takes(number(MAX_ROWS), options=(AT,)))
+async def history_command(ctx: Context, args: Args) -> None:
+    count = DEFAULT_ROWS if args.value is None else args.value
+    name = args.options.get("at")
     target_id, org_name = None, await ctx.org_name()
     if name is not None:
         place = await places.find(ctx, name, None)

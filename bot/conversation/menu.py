@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.conversation import coverage, forms, history, location_form, setting, signin
 from bot.conversation.actions import ActionHandler, ActionTable
+from bot.conversation.arguments import Args
 from bot.conversation.context import Context
 from bot.conversation.dispatch import Command, CommandTable, run_command
 from bot.conversation.signing import sign_in_line
@@ -16,9 +17,9 @@ from bot.views import cards
 OWN = CommandTable()
 
 
-@OWN.register("help", permission=Permission.ANYONE, usage="help",
+@OWN.register("help", permission=Permission.ANYONE,
               summary="What you can ask me.", aliases=("?", "hi", "hello", "menu"))
-async def help_command(ctx: Context, args: str) -> None:
+async def help_command(ctx: Context, args: Args) -> None:
     await send_help(ctx, "What I can do for you", "")
 
 
@@ -60,10 +61,10 @@ async def welcome(ctx: Context) -> None:
     )
 
 
-@OWN.register("whoami", permission=Permission.ANYONE, usage="whoami",
+@OWN.register("whoami", permission=Permission.ANYONE,
               summary="Your administrator roles as I see them, and what they allow.",
               aliases=("me",))
-async def whoami_command(ctx: Context, args: str) -> None:
+async def whoami_command(ctx: Context, args: Args) -> None:
     access = ctx.access
     person = access.person if access else None
     card = cards.whoami_card(

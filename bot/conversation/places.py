@@ -14,7 +14,6 @@ from bot.compliance.coverage import judge
 from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
 from bot.conversation.actions import LOCATION_KEY
 from bot.conversation.context import Context
-from bot.conversation.words import valid_email
 from bot.models import NotificationSetting
 from bot.store import CardToken
 from bot.views import cards
@@ -117,13 +116,9 @@ async def change(ctx: Context, action: str, place: CallingLocation,
                                     expected=expected)
 
 
-async def enable(ctx: Context, args: str, place: CallingLocation) -> None:
-    if args:
-        email = valid_email(args) if " " not in args.strip() else None
-        if email is None:
-            await refuse(ctx, "enable", "Nothing changed",
-                         f"“{args[:200]}” is not a valid email address.", place)
-            return
+async def enable(ctx: Context, email: str | None, place: CallingLocation) -> None:
+    """`enable [email] at <location>` (the address already read: arguments.EMAIL)."""
+    if email is not None:
         await reply_change(ctx, place, await change(
             ctx, "enable", place, lambda s: s.changed(enabled=True, email=email)))
         return
@@ -135,13 +130,8 @@ async def enable(ctx: Context, args: str, place: CallingLocation) -> None:
         ctx, "enable", place, lambda s: s.changed(enabled=True) if s.email else s))
 
 
-async def set_email(ctx: Context, args: str, place: CallingLocation) -> None:
-    email = valid_email(args) if args and " " not in args.strip() else None
-    if email is None:
-        await refuse(ctx, "set email", "Nothing changed", f"“{args[:200]}” is not a valid email "
-                     "address." if args else "Give the address: `set email name@example.com at "
-                     f"{place.name}`.", place)
-        return
+async def set_email(ctx: Context, email: str, place: CallingLocation) -> None:
+    """`set email <address> at <location>` (the address already read: arguments.ADDRESS)."""
     await reply_change(ctx, place, await change(ctx, "set email", place,
                                                 lambda s: s.changed(email=email)))
 

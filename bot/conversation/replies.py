@@ -1,12 +1,21 @@
-"""Posting replies: in the thread in group spaces, once per event even when an event is resumed."""
+"""Posting replies: in the thread in group spaces, once per event even when an event is resumed.
+
+Each reply's card carries a marker made from its event and its place in the event's replies (the
+`id` of the card's first element). A resumed event first looks for a reply it may have posted
+before a crash cut it off between Webex's answer and recording it: in a 1:1 space by listing the
+space's newest messages. Webex lets a bot list a group space's messages only when they mention
+it, which its own replies do not: there a reply cut off that way is posted again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from dataclasses import replace
 from typing import Literal
 
 from bot.aio import complete_despite_cancel
-from bot.errors import BotError, WebexError
+from bot.errors import BotError, RetryLater, TransientWebexError, WebexError
 from bot.request import Request
 from bot.store import Store
 from bot.views.cards import CardMessage, notice_card
@@ -35,20 +44,52 @@ class Replier:
             log.info("event %s: reply %d was posted before a restart; not again",
                      place.event_key, outbox.count)
             return outbox.sent[step]
+        marker = reply_marker(place.event_key, step)
+        if outbox.resumed and to_person is None:  # (another space's: not looked for)
+            found = await self._posted_before(place, marker)
+            if found is not None:
+                log.info("event %s: reply %d found in the space; not posted again",
+                         place.event_key, outbox.count)
+                await self._record(place, step, found)
+                return found
+        # Plain text (a progress line) carries no marker: it is edited, not looked for.
+        markdown, attachments = ((reply, []) if isinstance(reply, str) else
+                                 (reply.markdown, mark(reply, marker).attachments()))
 
         async def post_and_record() -> str:
-            markdown, attachments = ((reply, []) if isinstance(reply, str)
-                                     else (reply.markdown, reply.attachments()))
-            message_id = await self._webex.post_message(
-                place.room_id, markdown, attachments=attachments,
-                parent_id=None if to_person else place.thread_id, to_person_id=to_person)
-            outbox.sent[step] = message_id
-            await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
+            try:
+                message_id = await self._webex.post_message(
+                    place.room_id, markdown, attachments=attachments,
+                    parent_id=None if to_person else place.thread_id, to_person_id=to_person)
+            except WebexError as error:
+                if isinstance(error, TransientWebexError) or error.status in (None, 502, 504):
+                    raise RetryLater(f"posting reply {outbox.count} failed: {error.described()}"
+                                     ) from error
+                raise
+            await self._record(place, step, message_id)
             return message_id
 
         # Shutdown: a POST already sent may land whatever happens here. Let it finish and be
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
+
+    async def _record(self, place: Request, step: str, message_id: str) -> None:
+        place.outbox.sent[step] = message_id
+        await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
+
+    async def _posted_before(self, place: Request, marker: str) -> str | None:
+        """The id of the reply carrying `marker` if it is among the space's newest messages."""
+        if place.room_type != "direct":
+            return None  # a bot cannot list a group space's messages (see above)
+        try:
+            recent = await self._webex.recent_messages(place.room_id, limit=50)
+        except WebexError as error:
+            raise RetryLater(f"could not look for a reply posted before: {error.described()}"
+                             ) from error
+        for message in recent:
+            if marker in (_marker_of(a) for a in message.attachments):
+                return message.id
+        return None
 
     async def edit(self, place: Request, message_id: str, text: str) -> bool:
         """Replace a text message's words (progress); False when Webex refused (it is only
@@ -74,3 +115,24 @@ class Replier:
         except WebexError as again:
             log.error("event %s: could not post the error reply (tracking id %s)",
                       place.event_key, again.tracking_id)
+
+
+def reply_marker(event_key: str, step: str) -> str:
+    """The same for the same reply of the same event, whichever attempt posts it."""
+    return "reply-" + hashlib.sha256(f"{event_key}|{step}".encode()).hexdigest()[:24]
+
+
+def mark(reply: CardMessage, marker: str) -> CardMessage:
+    """The reply with `marker` as the id of its card's first element (invisible)."""
+    body = list(reply.card.get("body") or [])
+    if not body:
+        return reply
+    return replace(reply, card={**reply.card, "body": [{**body[0], "id": marker}, *body[1:]]})
+
+
+def _marker_of(attachment: dict[str, object]) -> str | None:
+    content = attachment.get("content")
+    body = content.get("body") if isinstance(content, dict) else None
+    first = body[0] if isinstance(body, list) and body else None
+    value = first.get("id") if isinstance(first, dict) else None
+    return value if isinstance(value, str) else None

@@ -7,9 +7,9 @@ import asyncio
 from bot.compliance.changes import ChangeResult
 from bot.conversation import places
 from bot.conversation.actions import ActionTable
+from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
-from bot.conversation.words import ON_WORDS, split_target, valid_email
 from bot.models import ConfirmDisable, NotificationSetting
 from bot.security import Permission
 from bot.store import CardToken
@@ -29,29 +29,38 @@ async def bad_input(ctx: Context, action: str, text: str) -> None:
     await ctx.notice("Nothing changed", text, style="warning")
 
 
-async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting]) -> None:
-    """The confirmation card for an applied change, or why there is nothing to confirm."""
+async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting], *,
+                       check_address: bool = False) -> None:
+    """The confirmation card for an applied change, or why there is nothing to confirm.
+    `check_address`: its first line asks whether the address it now uses is still right, with
+    an Edit button (an address the person did not give)."""
     org_name = await ctx.org_name()
+    shown_org = cards.escape_markdown(org_name)  # in a notice's markdown
     result_before, result_after = result.before, result.after
     if result.outcome == "superseded":
         await ctx.notice(
-            f"Not applied — {org_name}",
+            f"Not applied — {shown_org}",
             "I was restarted while making your change, and someone else changed the setting "
             "meanwhile, so I did not write over theirs. Check `status` and ask again if needed.",
             style="warning")
         return
     if result_before == result_after:
         await ctx.notice(
-            f"Nothing to change — {org_name}",
+            f"Nothing to change — {shown_org}",
             "The emergency call notification setting was already like that.",
         )
         return
-    await ctx.send(
+    address = result_after.email if check_address else None
+    edit_token = (await ctx.tokens.issue(ctx, "menu")).token if address else None
+    message_id = await ctx.send(
         cards.change_card(
             org_name=org_name, before=view(result_before), after=view(result_after),
             changed_by=ctx.who, at=ctx.now(), source=ctx.source,
+            address_check=address, edit_token=edit_token,
         ),
     )
+    if edit_token:
+        await ctx.tokens.attach(edit_token, message_id)
 
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
@@ -59,12 +68,11 @@ async def change(ctx: Context, action: str, **fields: object) -> None:
     await reply_change(ctx, result)
 
 
-@COMMANDS.register("status", permission=Permission.READ, usage="status [at <location>]",
+@COMMANDS.register("status", permission=Permission.READ,
                    summary="The organization's current emergency call notification setting.",
-                   aliases=("show", "get"))
-async def status_command(ctx: Context, args: str) -> None:
-    rest, name = split_target(args)
-    if name is not None and not rest:
+                   aliases=("show", "get"), takes=Takes(options=(AT,)))
+async def status_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
         if (place := await places.find(ctx, name, None)) is not None:
             await places.status(ctx, place)
         return
@@ -84,21 +92,16 @@ async def status_command(ctx: Context, args: str) -> None:
         await ctx.tokens.attach(token, message_id)
 
 
-@COMMANDS.register("enable", permission=Permission.CHANGE, usage="enable [email] [at <location>]",
+@COMMANDS.register("enable", permission=Permission.CHANGE,
                    summary="Turn notifications on, sent to that address (or the stored one).",
-                   aliases=("on",), changes=True)
-async def enable_command(ctx: Context, args: str) -> None:
-    rest, name = split_target(args)
-    if name is not None:
+                   aliases=("on",), changes=True, takes=Takes(EMAIL, options=(AT,)))
+async def enable_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
         if (place := await places.find(ctx, name, "enable")) is not None:
-            await places.enable(ctx, rest, place)
+            await places.enable(ctx, args.value, place)
         return
-    if args:
-        email = valid_email(args)
-        if email is None or " " in args.strip():
-            await bad_input(ctx, "enable", f"“{args[:200]}” is not a valid email address.")
-            return
-        await change(ctx, "enable", enabled=True, email=email)
+    if args.value is not None:
+        await change(ctx, "enable", enabled=True, email=args.value)
         return
     current = await ctx.setting.get(ctx.org_id)
     if not current.email:
@@ -107,21 +110,30 @@ async def enable_command(ctx: Context, args: str) -> None:
         return
     result = await ctx.changes.apply(
         ctx, "enable", lambda s: s.changed(enabled=True) if s.email else s)
-    await reply_change(ctx, result)
+    await reply_change(ctx, result,
+                       check_address=not await _set_in_last_change(ctx, result.after.email))
 
 
-@COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable [at <location>]",
+async def _set_in_last_change(ctx: Context, address: str | None) -> bool:
+    """Whether the latest change made through the bot set the stored address to `address`:
+    then the person has just seen it; otherwise it may be an address nobody remembers."""
+    for record in await ctx.audit.list_audit(ctx.org_id, limit=50):
+        if (record.outcome != "applied" or record.event_key == ctx.event_key
+                or record.target_type != "organization"):
+            continue
+        before = NotificationSetting.model_validate(record.before or {"enabled": False})
+        after = NotificationSetting.model_validate(record.after or {"enabled": False})
+        return address is not None and after.email == address and before.email != address
+    return False
+
+
+@COMMANDS.register("disable", permission=Permission.CHANGE,
                    summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
-                   changes=True)
-async def disable_command(ctx: Context, args: str) -> None:
-    rest, name = split_target(args)
-    if name is not None and not rest:
+                   changes=True, takes=Takes(options=(AT,)))
+async def disable_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
         if (place := await places.find(ctx, name, "disable")) is not None:
             await places.disable(ctx, place)
-        return
-    if args.strip():
-        await bad_input(ctx, "disable", f"`disable` takes nothing but `at <location>`; you "
-                                        f"added “{args[:200]}”.")
         return
     current = await ctx.setting.get(ctx.org_id)
     if not current.enabled:
@@ -146,36 +158,22 @@ async def ask_to_disable(ctx: Context, shown: NotificationSetting,
 
 
 @COMMANDS.register("set email", permission=Permission.CHANGE,
-                   usage="set email <address> [at <location>]",
-                   summary="Change the notification address only.", changes=True)
-async def set_email_command(ctx: Context, args: str) -> None:
-    rest, name = split_target(args)
-    if name is not None:
+                   summary="Change the notification address only.", changes=True,
+                   takes=Takes(ADDRESS, required=True, options=(AT,)))
+async def set_email_command(ctx: Context, args: Args) -> None:
+    if (name := args.options.get("at")) is not None:
         if (place := await places.find(ctx, name, "set email")) is not None:
-            await places.set_email(ctx, rest, place)
+            await places.set_email(ctx, args.value, place)
         return
-    email = valid_email(args) if args and " " not in args.strip() else None
-    if email is None:
-        await bad_input(ctx, "set email", f"“{args[:200]}” is not a valid email address."
-                        if args else "Give the address: `set email name@example.com`.")
-        return
-    await change(ctx, "set email", email=email)
+    await change(ctx, "set email", email=args.value)
 
 
 @COMMANDS.register("set all-locations", permission=Permission.CHANGE,
-                   usage="set all-locations on|off",
                    summary="Whether the address is notified for calls from every location.",
-                   aliases=("set all_locations", "set alllocations"), changes=True)
-async def set_all_locations_command(ctx: Context, args: str) -> None:
-    if split_target(args)[1] is not None:
-        await bad_input(ctx, "set all-locations", "All-locations is the organization's own "
-                        "setting: say `set all-locations on` or `off`, without `at`.")
-        return
-    value = ON_WORDS.get(args.strip().lower())
-    if value is None:
-        await bad_input(ctx, "set all-locations", "Say `set all-locations on` or `off`.")
-        return
-    await change(ctx, "set all-locations", all_locations=value)
+                   aliases=("set all_locations", "set alllocations"), changes=True,
+                   takes=Takes(ON_OFF, required=True))  # the organization's own: no `at`
+async def set_all_locations_command(ctx: Context, args: Args) -> None:
+    await change(ctx, "set all-locations", all_locations=args.value)
 
 
 @ACTIONS.register("cancel", permission=Permission.CHANGE)
@@ -198,6 +196,6 @@ async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardT
             "The setting changed", "Someone changed the setting after this card was "
             "posted, so I did not turn notifications off. Here is the current setting.",
             style="warning")
-        await status_command(ctx, "")
+        await status_command(ctx, Args())
         return
     await reply_change(ctx, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation.arguments import Args
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.signing import offer_sign_in
@@ -13,10 +14,10 @@ OFF = ("Personal sign-in is not in use here: I change the setting with my Servic
        "(the operator set CHANGES_WITH=service-app).")
 
 
-@COMMANDS.register("sign in", permission=Permission.ANYONE, usage="sign in",
+@COMMANDS.register("sign in", permission=Permission.ANYONE,
                    summary="Sign in with your own Webex account (when changes use it).",
                    aliases=("login", "signin", "log in"))
-async def sign_in_command(ctx: Context, args: str) -> None:
+async def sign_in_command(ctx: Context, args: Args) -> None:
     flow = ctx.effects.sign_in
     if flow is None:
         await ctx.notice("Sign-in not needed", OFF)
@@ -32,10 +33,10 @@ async def sign_in_command(ctx: Context, args: str) -> None:
     await offer_sign_in(ctx, lead)
 
 
-@COMMANDS.register("sign out", permission=Permission.ANYONE, usage="sign out",
+@COMMANDS.register("sign out", permission=Permission.ANYONE,
                    summary="Make me forget your Webex sign-in.",
                    aliases=("logout", "signout", "log out"))
-async def sign_out_command(ctx: Context, args: str) -> None:
+async def sign_out_command(ctx: Context, args: Args) -> None:
     flow = ctx.effects.sign_in
     if flow is None:
         await ctx.notice("Sign-in not in use", OFF)

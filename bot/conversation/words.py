@@ -28,7 +28,12 @@ def split_target(args: str) -> tuple[str, str | None]:
     match = _TARGET.match(args.strip())
     if match is None:
         return args, None
-    name = (match.group("name") or "").strip()
+    return match.group("before").strip(), unquoted(match.group("name") or "")
+
+
+def unquoted(name: str) -> str:
+    """A location's name as typed, quotes around it taken off."""
+    name = name.strip()
     if len(name) >= 2 and _QUOTES.get(name[0]) == name[-1]:
         name = name[1:-1].strip()
-    return match.group("before").strip(), name
+    return name

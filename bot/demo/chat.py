@@ -152,6 +152,25 @@ class Chat:
     def prompt(self) -> str:
         return f"{self.person}@{self.room}{' @Kari' if self.in_group else ''}> "
 
+    def members_of(self, room_id: str) -> list[str]:
+        """Who is in the space, by chat name: each person's own memberships, as Webex lists them."""
+        identities = {**self.seed["people"], self.seed["bot"]["name"]: self.seed["bot"]}
+        return [name for name, who in identities.items()
+                if any(m["roomId"] == room_id for m in self.client.call(
+                    "GET", "/v1/memberships", token=who["token"])["items"])]
+
+    def require_member(self, person: str, room: str) -> None:
+        """Refuse to speak as `person` in a group space they are not in, as Webex would."""
+        if room == DIRECT or room.startswith("direct_"):
+            return
+        room_id = str(self.seed["rooms"].get(room, room))
+        members = self.members_of(room_id)
+        if person not in members:
+            raise ChatError(
+                f"{person} is not a member of {room}, so Webex would not let them post there "
+                f"(members: {', '.join(members)}). A member can add them with /add {person}; "
+                f"or talk 1:1 with /in direct.")
+
     def name_of(self, person_id: str) -> str:
         if person_id == self.seed["bot"]["id"]:
             return str(self.seed["bot"]["name"])
@@ -315,6 +334,8 @@ def _earlier(created: str) -> str:
 def _as(chat: Chat, name: str) -> None:
     if name not in chat.seed["people"]:
         raise ChatError(f"no such person: {name!r} (people: {', '.join(chat.seed['people'])})")
+    if chat.in_group:
+        chat.require_member(name, chat.room)
     chat.person = name
     if not chat.in_group:
         chat.room = DIRECT
@@ -325,12 +346,23 @@ def _in(chat: Chat, name: str) -> None:
     if name in ("", DIRECT, "bot", f"direct_{chat.person}"):
         chat.room = DIRECT
     elif name in chat.seed["rooms"]:
+        chat.require_member(chat.person, name)
         chat.room = name
     else:
         raise ChatError(f"no such space: {name!r} (spaces: {', '.join(chat.seed['rooms'])})")
 
 
-@command("who", "/who", "the people, their roles, and the spaces you are in")
+@command("add", "/add NAME", "add a person to this group space, as a member of it")
+def _add(chat: Chat, name: str) -> None:
+    if not chat.in_group or name not in chat.seed["people"]:
+        raise ChatError("say who, from a group space: /in group, then /add sam")
+    person_id = chat.seed["people"][name]["id"]
+    chat.client.call("POST", "/v1/memberships", {"roomId": chat.room_id, "personId": person_id},
+                     chat.token)
+    chat.console.show(f"[webex] {chat.person} added {name} to {chat.room}")
+
+
+@command("who", "/who", "the people, their roles, and who is in each space")
 def _who(chat: Chat, _: str) -> None:
     role_names = {v: k.removeprefix("id_").replace("_", " ") for k, v in chat.seed["roles"].items()}
     try:  # the names Webex gives them, as an administrator's client would read them
@@ -350,6 +382,10 @@ def _who(chat: Chat, _: str) -> None:
         if name == f"direct_{chat.person}" or membership["roomId"] == chat.directs.get(chat.person):
             name = f"{DIRECT} (1:1 with {chat.seed['bot']['name']})"
         lines.append(f"  {name}")
+    lines.append("group spaces and their members:")
+    for room, room_id in chat.seed["rooms"].items():
+        if not room.startswith("direct_"):
+            lines.append(f"  {room:6} {', '.join(chat.members_of(room_id))}")
     chat.console.show(*lines)
 
 

@@ -176,9 +176,13 @@ def ask_input(element: dict[str, Any]) -> str:
         print(f"  {problem}")
 
 
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # markdown's backslash escapes
+
+
 def _text_lines(text: str, indent: str = "") -> list[str]:
+    """Card text as a terminal shows it: escapes resolved, wrapped to the frame."""
     lines: list[str] = []
-    for paragraph in str(text).splitlines() or [""]:
+    for paragraph in _ESCAPED.sub(r"\1", str(text)).splitlines() or [""]:
         lines.extend(
             textwrap.wrap(
                 paragraph, WIDTH - 4 - len(indent), initial_indent=indent, subsequent_indent=indent

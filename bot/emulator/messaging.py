@@ -172,6 +172,9 @@ def list_messages(state: State, viewer: Identity, query: dict[str, str]) -> list
         raise ApiError(404, "Could not find a room with the provided ID.")
     mentioned = query.get("mentionedPeople")
     wanted = viewer.id if mentioned == "me" else mentioned
+    if viewer.kind == "bot" and state.rooms[room_id]["type"] == "group" and wanted != viewer.id:
+        # Webex: "Bots must include this parameter to list messages in group rooms (spaces)."
+        raise ApiError(403, "Failed to get activity.")
     items = [
         m
         for m in state.messages.values()

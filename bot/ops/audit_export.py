@@ -16,7 +16,7 @@ from bot.store.existing import DatabaseNotReady, open_current
 
 COLUMNS = ("id", "at", "org_id", "target_type", "target_id", "target_name", "person_id",
            "person_email", "room_id", "source", "action", "outcome", "reason", "tracking_id",
-           "before", "after", "event_key", "acted_with")
+           "before", "after", "event_key", "acted_with", "repeats")
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -41,6 +41,7 @@ def row(record: AuditRecord) -> dict[str, Any]:
         "outcome": record.outcome, "reason": record.reason, "tracking_id": record.tracking_id,
         "before": record.before, "after": record.after, "event_key": record.event_key,
         "acted_with": record.acted_with,
+        "repeats": record.repeats,  # the same refusal again within a minute, counted here
     }
 
 

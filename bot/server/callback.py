@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bot.conversation.ratelimit import RateLimiter
+from bot.conversation.ratelimit import LocalRateLimiter
 from bot.errors import BotError
 from bot.models import PEER_HEADER
 from bot.views.cards import format_utc, notice_card
@@ -62,7 +62,8 @@ def _texts(outcome: Outcome) -> dict[str, str]:
 def make_callback(flow_of: Callable[[web.Request], tuple[SignInFlow, WebexGateway] | None]
                   ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The route's handler; `flow_of` finds the running flow (None while starting)."""
-    per_peer, in_total = RateLimiter(PER_PEER_PER_MINUTE), RateLimiter(IN_TOTAL_PER_MINUTE)
+    per_peer = LocalRateLimiter(PER_PEER_PER_MINUTE)
+    in_total = LocalRateLimiter(IN_TOTAL_PER_MINUTE)
 
     def page(kind: str, outcome: Outcome | None = None) -> web.Response:
         status, title, text, _ = RESULTS[kind]

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.errors import RetryLater
 from bot.metrics import Metrics
 from bot.models import Envelope
 from bot.outbox import Outbox
@@ -23,6 +24,13 @@ First = Callable[[], Awaitable[bool]]
 Handle = Callable[[Envelope, Outbox], Awaitable[None]]  # runs one event (conversation/events.py)
 QUEUE_LIMIT = 10_000
 MAX_ATTEMPTS = 3
+RETRY_FIRST, RETRY_MAX = timedelta(seconds=2), timedelta(seconds=60)  # RetryLater's backoff
+
+
+def backoff(attempt: int) -> timedelta:
+    """How long a passing failure waits before attempt `attempt + 1`: doubling, capped."""
+    doubled: timedelta = RETRY_FIRST * 2 ** min(max(attempt - 1, 0), 16)
+    return min(doubled, RETRY_MAX)
 PRUNE_EVERY = timedelta(minutes=10)
 SWEEP_SECONDS = 2.0
 SWEEP_BATCH = 500
@@ -154,6 +162,7 @@ class EventRunner:
             await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
             await store.prune_card_tokens(now - timedelta(days=1))
             await store.prune_sign_in_states(now - timedelta(days=1))  # "expired" for a day
+            await store.prune_rates(now - timedelta(hours=1))  # buckets long refilled
             self._pruned_at = now
         return submitted
 
@@ -207,7 +216,9 @@ class EventRunner:
             event = await store.claim_event(key, self.owner, now, self._lease)
         if event is None:
             return  # finished, or being run by another worker or replica
-        outbox = Outbox(resumed=event.attempts > 1)
+        window_ends = event.received_at + self._settings.inbox_resume_window
+        outbox = Outbox(resumed=event.attempts > 1,
+                        last_chance=now + backoff(event.attempts) >= window_ends)
         try:
             envelope = Envelope.model_validate(event.body)
             if event.attempts > 1:
@@ -220,6 +231,14 @@ class EventRunner:
                 await outbox.settle()
             finally:
                 renew.cancel()
+        except RetryLater as later:
+            outbox.abandon()
+            retry_at = now + backoff(event.attempts)
+            log.warning("event %s: %s; trying again at %s (attempt %d)", key, later,
+                        retry_at.strftime("%H:%M:%S"), event.attempts)
+            with contextlib.suppress(Exception):
+                await store.release_event(key, self.owner, retry_at=retry_at)
+            return
         except asyncio.CancelledError:
             outbox.abandon()
             with contextlib.suppress(Exception):

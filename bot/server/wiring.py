@@ -101,6 +101,8 @@ async def build_wiring(
         replies=Replier(webex, store, timeout=settings.WEBEX_TIMEOUT_SECONDS),
         metrics=metrics,
         clock=utcnow,
+        rate_limiter=RateLimiter(store, burst=settings.COMMAND_BURST,
+                                 per_minute=settings.COMMAND_RATE_PER_MINUTE, clock=utcnow),
         admin_trouble=lambda: admin.last_error,
         coverage=CoverageReader(telephony, locations),
         locations=locations,
@@ -109,8 +111,7 @@ async def build_wiring(
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,
-        rate_limiter=RateLimiter(settings.COMMAND_RATE_PER_MINUTE),
-        command_rate=settings.COMMAND_RATE_PER_MINUTE, effects=effects,
+        effects=effects,
     )
     return Wiring(settings=settings, org_id=org_id, webex=webex, store=store, metrics=metrics,
                   admin=admin, conversation=conversation)

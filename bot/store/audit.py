@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, select, update
+from sqlalchemy import Connection, Row, bindparam, func, or_, select, update
 
 from ._base import StoreBase
 from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AUDIT_TARGETS, AuditRecord
@@ -16,7 +16,13 @@ _t = audit_log
 
 
 def _record(row: Row[Any]) -> AuditRecord:
-    return AuditRecord(**{f.name: getattr(row, f.name) for f in dataclasses.fields(AuditRecord)})
+    fields = row._mapping
+    values: dict[str, Any] = {f.name: fields.get(f.name) for f in dataclasses.fields(AuditRecord)}
+    return AuditRecord(**values)
+
+
+# What an insert returns: a new row has no repeats yet, and so it works on any schema version.
+_INSERTED = tuple(c for c in _t.c if c.name != "repeats")
 
 
 def _values(rec: AuditRecord) -> dict[str, Any]:
@@ -30,6 +36,8 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError("a location's audit row needs the location's id or name")
     values = dataclasses.asdict(rec)
     del values["id"]
+    if values["repeats"] is None:  # a new row has none: left out, it works on any version
+        del values["repeats"]
     if rec.target_type == "organization" and rec.target_id is None:
         values["target_id"] = rec.org_id
     if values["acted_with"] is None:  # a row that used no token works on any version
@@ -42,7 +50,7 @@ class AuditMixin(StoreBase):
                             ) -> AuditRecord:
         stmt = self._prepared("insert_audit", lambda: (
             self._insert(_t).on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(*_t.c)))
+            .returning(*_INSERTED)))
         existing = self._prepared("audit_of_event", lambda: (
             select(_t).where(_t.c.event_key == bindparam("b_event"))))
 
@@ -79,6 +87,14 @@ class AuditMixin(StoreBase):
                 values[name] = value
         stmt = update(_t).where(_t.c.id == audit_id, _t.c.outcome == "pending").values(**values)
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+
+    async def count_audit_repeats(self, audit_id: int, repeats: int) -> None:
+        """Say on a refusal's row how many times it was repeated within its window."""
+        stmt = update(_t).where(
+            _t.c.id == audit_id, _t.c.outcome == "refused",
+            or_(_t.c.repeats.is_(None), _t.c.repeats < repeats),  # counts arrive out of order
+        ).values(repeats=repeats)
+        await self._run(lambda conn: conn.execute(stmt))
 
     async def add_audit(self, rec: AuditRecord) -> AuditRecord:
         """Insert a one-shot row (a refusal); an existing row for the event_key wins."""

@@ -118,12 +118,14 @@ class InboxMixin(OwnerMixin):
         )
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
-    async def release_event(self, key: str, owner: str) -> bool:
-        """Give the lease back (shutdown); the event stays pending. False if not held."""
+    async def release_event(self, key: str, owner: str, *, retry_at: datetime | None = None
+                            ) -> bool:
+        """Give the lease back (shutdown); the event stays pending, claimable at once or from
+        `retry_at` on (a retry with backoff). False if not held."""
         stmt = (
             update(_t)
             .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
-            .values(owner=None, lease_until=None)
+            .values(owner=None, lease_until=retry_at)
         )
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 

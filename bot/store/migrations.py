@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -196,6 +197,30 @@ async def _v6(conn: AsyncConnection) -> None:
     await conn.run_sync(_v6_owned_webhooks)
 
 
+def _v7_rates(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "rate_buckets", md,
+        Column("key", String(255), primary_key=True),
+        Column("tokens", Float, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("notified_at", UTCDateTime()),
+    )  # fmt: skip
+    Table(
+        "repeats", md,
+        Column("key", String(512), primary_key=True),
+        Column("since", UTCDateTime(), nullable=False),
+        Column("count", Integer, nullable=False),
+        Column("audit_id", BigInteger().with_variant(Integer, "sqlite")),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v7(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v7_rates)
+    await conn.execute(text("ALTER TABLE audit_log ADD COLUMN repeats INTEGER"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
@@ -203,6 +228,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "audit_log.target_type, target_id, target_name: changes of a location", _v4),
     Migration(5, "personal sign-in: sealed tokens, sign-in states, audit_log.acted_with", _v5),
     Migration(6, "owned_webhooks: the webhooks this deployment created, by id", _v6),
+    Migration(7, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
+              _v7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

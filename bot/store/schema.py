@@ -11,6 +11,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -106,6 +107,7 @@ audit_log = Table(
     Column("target_id", String(255)),  # v4
     Column("target_name", String(255)),  # v4
     Column("acted_with", String(16)),  # v5: "service-app" or "admin" (the admin's own token)
+    Column("repeats", Integer),  # v7: the same refusal again within its window, counted here
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
@@ -172,4 +174,22 @@ owned_webhooks = Table(  # v6
     Column("event", String(64), nullable=False),
     Column("target_url", Text, nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+rate_buckets = Table(  # v7: per-person command limits every replica shares
+    "rate_buckets",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("notified_at", UTCDateTime()),
+)
+
+repeats = Table(  # v7: a repeated event counted once per window (refused card presses)
+    "repeats",
+    metadata,
+    Column("key", String(512), primary_key=True),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("audit_id", BigInteger().with_variant(Integer, "sqlite")),
 )

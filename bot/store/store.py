@@ -13,6 +13,7 @@ from .audit import AuditMixin
 from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
+from .rates import RateMixin
 from .signin import SignInMixin
 from .sqlite_worker import SQLiteWorker, prepare_sqlite, sqlite_sync_engine
 from .tokens import SecretMixin, TokenMixin
@@ -50,9 +51,9 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
 
 
 class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
-            WebhookMixin):
-    """Inbox, audit trail, card tokens, locks, secrets, sign-ins and owned webhooks on one
-    engine."""
+            WebhookMixin, RateMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks and rate
+    limits on one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -1,4 +1,14 @@
-"""The bot's cards: typed views fill `cards/*.json` templates; each has a markdown fallback."""
+"""The bot's cards: typed views fill `cards/*.json` templates; each has a markdown fallback.
+
+Card text is markdown (TextBlock and FactSet render a subset of it), so every string that comes
+from a person or from Webex (names, addresses, the organization's name, reasons, tracking ids) is
+escaped before it is placed on a card, in the card and in its fallback alike: a typed
+`[link](https://…)` shows as those characters, never as a link. Escaping was chosen over
+`RichTextBlock`/`TextRun` because Webex does not document which clients render those. Text a
+caller passes as `text` or `intro` is markdown the bot wrote: a user string placed in it must be
+escaped with `escape_markdown` by that caller. Input values (the form's prefilled address) are
+not markdown and are left as they are.
+"""
 
 from __future__ import annotations
 
@@ -97,8 +107,8 @@ def _setting_data(s: SettingView) -> dict[str, Any]:
         "enabled": s.enabled,
         "enabledText": _on_off(s.enabled),
         "enabledValue": "true" if s.enabled else "false",
-        "email": s.email or "",
-        "emailText": s.email or NONE_TEXT,
+        "email": s.email or "",  # an input's value: not markdown
+        "emailText": escape_markdown(s.email) if s.email else NONE_TEXT,
         "hasEmail": bool(s.email),
         "allLocationsText": _on_off(s.all_locations),
         "allLocationsValue": "true" if s.all_locations else "false",
@@ -106,11 +116,11 @@ def _setting_data(s: SettingView) -> dict[str, Any]:
 
 
 def _fields(s: SettingView) -> list[tuple[str, str]]:
-    d = _setting_data(s)
+    """The setting as (label, value) rows, the values as plain text (not yet escaped)."""
     return [
-        ("Notifications", d["enabledText"]),
-        ("Notification email", d["emailText"]),
-        ("Email for all locations", d["allLocationsText"]),
+        ("Notifications", _on_off(s.enabled)),
+        ("Notification email", s.email or NONE_TEXT),
+        ("Email for all locations", _on_off(s.all_locations)),
     ]
 
 
@@ -138,7 +148,7 @@ def status_card(
     """The current setting, with an Edit button when the viewer may change it."""
     title, checked = _title(org_name), format_utc(checked_at)
     data = {
-        "title": title,
+        "title": escape_markdown(title),
         "setting": _setting_data(setting),
         "checkedAt": checked,
         "hasEditToken": edit_token is not None,
@@ -156,25 +166,37 @@ def change_card(
     changed_by: str,
     at: datetime,
     source: str,
+    address_check: str | None = None,
+    edit_token: str | None = None,
 ) -> CardMessage:
-    """Confirmation of a change: each field before → after, who, where, when."""
+    """Confirmation of a change: each field before → after, who, where, when. With
+    `address_check` its first line asks whether notifications should go to that address (one
+    the person did not just give); with `edit_token` it has an Edit button."""
     title, when = _title(org_name), format_utc(at)
     rows = [
         (label, old, new)
         for (label, old), (_, new) in zip(_fields(before), _fields(after), strict=True)
     ]
     fields = [
-        {"label": k, "before": old, "after": new, "changed": old != new} for k, old, new in rows
+        {"label": k, "before": escape_markdown(old), "after": escape_markdown(new),
+         "changed": old != new} for k, old, new in rows
     ]
     data = {
-        "title": title,
+        "title": escape_markdown(title),
         "fields": fields,
-        "changedBy": changed_by,
-        "orgName": org_name,
+        "changedBy": escape_markdown(changed_by),
+        "orgName": escape_markdown(org_name),
         "at": when,
         "source": source,
+        "hasAddressCheck": address_check is not None,
+        "addressCheck": escape_markdown(address_check or ""),
+        "hasEditToken": edit_token is not None,
+        "editToken": edit_token,
     }
     lines = [f"**{escape_markdown(title)}**: setting changed"]
+    if address_check is not None:
+        lines.insert(0, f"**Notifications now go to {escape_markdown(address_check)} — is that "
+                        "still right?**")
     for label, old, new in rows:
         if old != new:
             lines.append(f"- {label}: {escape_markdown(old)} → **{escape_markdown(new)}**")
@@ -189,7 +211,8 @@ def edit_form_card(
 ) -> CardMessage:
     """The form to change the setting, prefilled from it."""
     title, expires = _title(org_name), format_utc(expires_at)
-    data = {"title": title, "setting": _setting_data(setting), "token": token, "expiresAt": expires}
+    data = {"title": escape_markdown(title), "setting": _setting_data(setting), "token": token,
+            "expiresAt": expires}
     lines = [
         f"**{escape_markdown(title)}**: edit form",
         *_md_facts(_fields(setting)),
@@ -206,10 +229,10 @@ def disable_confirm_card(
     and what follows (`consequence` replaces the organization's sentence, e.g. for a location)."""
     title, expires = _title(org_name), format_utc(expires_at)
     data = {
-        "title": title,
-        "orgName": org_name,
+        "title": escape_markdown(title),
+        "orgName": escape_markdown(org_name),
         "setting": _setting_data(setting),
-        "requestedBy": requested_by,
+        "requestedBy": escape_markdown(requested_by),
         "token": token,
         "expiresAt": expires,
         "hasConsequence": consequence is not None,
@@ -238,15 +261,18 @@ def notice_card(
     facts: Sequence[Fact] = (),
     tracking_id: str | None = None,
 ) -> CardMessage:
-    """A short message: a refusal, an error (with Webex's tracking id), a card already used."""
+    """A short message: a refusal, an error (with Webex's tracking id), a card already used.
+
+    `title` and `text` are the bot's markdown; `facts` and `tracking_id` are escaped here."""
     data = {
         "title": title,
         "text": text,
         "style": style,
-        "facts": [{"title": f.title, "value": f.value} for f in facts],
+        "facts": [{"title": escape_markdown(f.title), "value": escape_markdown(f.value)}
+                  for f in facts],
         "hasFacts": bool(facts),
         "hasTrackingId": bool(tracking_id),
-        "trackingId": tracking_id or "",
+        "trackingId": escape_markdown(tracking_id or ""),
     }
     lines = [
         f"**{escape_markdown(title)}**",
@@ -296,11 +322,11 @@ def whoami_card(
     title = f"Your access — {org_name}"
     roles_text = ", ".join(roles) or NONE_TEXT
     data = {
-        "title": title,
-        "displayName": display_name,
-        "emailText": email or NONE_TEXT,
-        "orgName": org_name,
-        "rolesText": roles_text,
+        "title": escape_markdown(title),
+        "displayName": escape_markdown(display_name),
+        "emailText": escape_markdown(email) if email else NONE_TEXT,
+        "orgName": escape_markdown(org_name),
+        "rolesText": escape_markdown(roles_text),
         "allowed": list(allowed),
         "hasAllowed": bool(allowed),
         "signIn": sign_in or "",
@@ -334,13 +360,13 @@ def _history_item(r: HistoryRow) -> dict[str, Any]:
     change = _describe_change(r.before, r.after)
     return {
         "at": format_utc(r.at),
-        "who": r.who,
-        "source": r.source,
-        "action": r.action,
-        "outcome": r.outcome,
-        "change": change,
+        "who": escape_markdown(r.who),
+        "source": escape_markdown(r.source),
+        "action": escape_markdown(r.action),
+        "outcome": escape_markdown(r.outcome),
+        "change": escape_markdown(change),
         "hasChange": bool(change),
-        "detail": r.detail or "",
+        "detail": escape_markdown(r.detail or ""),
         "hasDetail": bool(r.detail),
     }
 
@@ -367,7 +393,7 @@ def history_card(*, org_name: str, rows: Sequence[HistoryRow],
         summary = f"History: the latest {len(shown)} of {total} entries."
     else:
         summary = f"History: {len(rows)} {'entry' if len(rows) == 1 else 'entries'}."
-    data = {"title": title, "summary": summary, "rows": shown}
+    data = {"title": escape_markdown(title), "summary": summary, "rows": shown}
     lines = [f"**{escape_markdown(title)}**", summary]
     footer_reserve = 80
     for i, row in enumerate(rows[: len(shown)]):

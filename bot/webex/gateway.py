@@ -118,6 +118,18 @@ class WebexGateway:
             raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint)
         return message_id
 
+    async def recent_messages(self, room_id: str, *, limit: int = 20) -> list[Message]:
+        """The newest messages of a 1:1 space, newest first. Webex lets a bot list a group
+        space's messages only with `mentionedPeople=me`, which leaves its own out."""
+        endpoint = "GET /messages"
+        params = {"roomId": room_id, "max": str(limit)}
+        data = await self._as_bot(endpoint, lambda token: self._http.request(
+            "GET", "/messages", token, endpoint=endpoint, params=params))
+        items = data.get("items") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint)
+        return [_read(Message, item, endpoint) for item in items]
+
     async def edit_message(self, message_id: str, room_id: str, text: str) -> None:
         """Replace the text of one of the bot's own text messages (Webex: at most 10 edits, and
         never of a message with a card)."""

@@ -88,15 +88,14 @@ def test_admin_changes_the_setting_and_others_are_refused(demo: pexpect.spawn) -
     type_line(child, "bob@direct> ", "/setting")
     child.expect_exact(SETTING + "ON → ops@example.com")
 
-    # a person not in a space cannot post there: the emulator's answer is shown
+    # a person not in a space cannot go there: the chat says who is, and how to add them
     type_line(child, "bob@direct> ", "/as rita")
     type_line(child, "rita@direct> ", "/in lobby")
-    type_line(child, "rita@lobby @Kari> ", "status")
-    child.expect_exact("[webex] Webex answered 404: Could not find a room")
+    child.expect_exact("[chat] rita is not a member of lobby")
+    child.expect_exact("(members: alice, bob). A member can add them with /add rita")
 
     # the edit form, filled in the terminal and saved
-    type_line(child, "rita@lobby @Kari> ", "/as alice")
-    type_line(child, "alice@lobby @Kari> ", "/in direct")
+    type_line(child, "rita@direct> ", "/as alice")
     type_line(child, "alice@direct> ", "edit")
     child.expect_exact("[1] Save  [2] Cancel")
     type_line(child, "alice@direct> ", "/press Save")

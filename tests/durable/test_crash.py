@@ -7,7 +7,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,53 +14,29 @@ import pytest
 from aiohttp import web
 
 from bot.emulator import Emulator
-from bot.emulator.pipeline import PREFIX
-from bot.emulator.server import make_app
 from tests.e2e.helpers import puts
-from tests.procs import Serve, restartable_serve, run_cli, wait_for
+from tests.procs import (
+    HoldAfterApply,
+    Serve,
+    emulator_holding,
+    restartable_serve,
+    run_cli,
+    wait_for,
+)
 
 SETTING = "/telephony/config/emergencyCallNotification"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-@dataclass
-class HoldAfterApply:
-    """Webex applied the PUT but its answer has not left yet: the emulator's own faults and
-    latencies all act before the operation, so this one is a middleware of the test's."""
-
-    seconds: float = 0.0
-    applied: asyncio.Event = field(default_factory=asyncio.Event)
-
-
 @pytest.fixture
 async def hold() -> HoldAfterApply:
-    return HoldAfterApply()
+    return HoldAfterApply("PUT", SETTING)
 
 
 @pytest.fixture
 async def emu(hold: HoldAfterApply) -> AsyncIterator[Emulator]:
-    emulator = Emulator()
-
-    @web.middleware
-    async def hold_answer(request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await handler(request)
-        if hold.seconds and request.method == "PUT" and request.path == PREFIX + SETTING:
-            hold.applied.set()
-            await emulator.pipeline.sleep(hold.seconds)
-        return response
-
-    app = make_app(emulator)
-    app.middlewares.append(hold_answer)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        emulator.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}{PREFIX}"
+    async with emulator_holding(hold) as emulator:
         yield emulator
-    finally:
-        await emulator.close()
-        await runner.cleanup()
 
 
 @pytest.fixture

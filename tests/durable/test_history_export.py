@@ -80,7 +80,7 @@ async def test_history_lists_every_attempt_newest_first_with_who_outcome_and_rea
         on_card,
         [
             happened["tracking_id"],
-            "not a valid email address",
+            "is not an address I can use",
             "you have Read-only Administrator",
             "you have no administrator role",
             "Off → On",
@@ -131,7 +131,7 @@ async def test_export_as_csv_and_jsonl_holds_exactly_those_rows(
         assert reasons[0] == ""
         assert "you have no administrator role" in reasons[1]
         assert "you have Read-only Administrator" in reasons[2]
-        assert "not a valid email address" in reasons[3]
+        assert "is not an address I can use" in reasons[3]
         assert reasons[4] == "The request was invalid or cannot be otherwise served."
         assert [r["tracking_id"] or "" for r in rows] == ["", "", "", "", happened["tracking_id"]]
         assert {(r["target_type"], r["target_id"], r["target_name"] or "") for r in rows} == {
@@ -165,4 +165,4 @@ async def test_history_takes_what_its_card_shows(emu: Emulator, happened: dict[s
     refused = card_text(await say(emu, "alice", "direct_alice", "history 21"))
 
     assert f"History: {len(happened['rows'])} entries." in shown
-    assert "n from 1 to 20" in refused
+    assert "not a number from 1 to 20" in refused and "`history [n] [at <location>]`" in refused

@@ -37,6 +37,7 @@ def bot_settings(emu: Emulator, db_url: str, **overrides: Any) -> Settings:
         "RETRY_AFTER_CAP_SECONDS": 5.0,
         "INBOX_LEASE_SECONDS": 2.0,
         "SHUTDOWN_GRACE_SECONDS": 5.0,
+        "COMMAND_BURST": 1000,  # tests about the limit set their own
         "COMMAND_RATE_PER_MINUTE": 1000,
     }
     values.update(overrides)

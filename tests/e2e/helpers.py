@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from typing import Any
 
 import aiohttp
@@ -70,7 +71,8 @@ def card_text(message: dict[str, Any]) -> str:
                 walk(item)
 
     walk(card_of(message))
-    return "\n".join(strings)
+    # As a person reads it: markdown's backslash escapes (of names, addresses, ids) resolved.
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", "\n".join(strings))
 
 
 def elements(message: dict[str, Any]) -> list[dict[str, Any]]:

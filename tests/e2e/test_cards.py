@@ -243,6 +243,6 @@ async def test_refused_presses_are_in_the_audit_trail(emu: Emulator, bot: Runnin
         ("alice@acme.example", "save", "refused"),
         ("bob@acme.example", "save", "refused"),
     ]
-    assert "not valid" in (rows[0].reason or "")
+    assert "not usable" in (rows[0].reason or "")
     assert "not allowed" in (rows[1].reason or "")
     assert puts(emu) == []

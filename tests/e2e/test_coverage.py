@@ -60,7 +60,7 @@ async def test_a_location_administrator_is_told_who_can_help(
 
 async def test_words_after_coverage_are_not_ignored(emu: Emulator, bot: RunningBot) -> None:
     text = card_text(await say(emu, "alice", "direct_alice", "coverage please"))
-    assert "takes nothing after it" in text
+    assert "I did not understand “please”" in text and "Usage: `coverage`" in text
     assert not emu.calls("GET", READS)
 
 

@@ -82,9 +82,11 @@ async def test_bot_reads_group_messages_only_when_mentioned(
     alice = emu.seed.people["alice"].token
     assert (await call(http, emu, "GET", f"/messages/{plain['id']}", alice))[0] == 200
     assert (await call(http, emu, "GET", f"/messages/{direct['id']}", alice))[0] == 404
-    _, listed, _ = await call(
-        http, emu, "GET", "/messages", token, params={"roomId": emu.seed.rooms["group"]}
-    )
+    group = emu.seed.rooms["group"]
+    # "Bots must include this parameter [mentionedPeople] to list messages in group rooms."
+    assert (await call(http, emu, "GET", "/messages", token, params={"roomId": group}))[0] == 403
+    _, listed, _ = await call(http, emu, "GET", "/messages", token,
+                              params={"roomId": group, "mentionedPeople": "me"})
     assert [m["id"] for m in listed["items"]] == [mentioned["id"]]
 
 

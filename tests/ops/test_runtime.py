@@ -125,7 +125,7 @@ async def test_metrics_count_events_commands_and_webex_calls(emu: Emulator, tmp_
 async def test_the_fourth_command_in_a_minute_gets_a_polite_slow_down(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    async with running_bot(emu, tmp_path, COMMAND_RATE_PER_MINUTE=3):
+    async with running_bot(emu, tmp_path, COMMAND_BURST=3, COMMAND_RATE_PER_MINUTE=1):
         for _ in range(3):
             assert "security@acme.example" in card_text(
                 await say(emu, "alice", "direct_alice", "status")

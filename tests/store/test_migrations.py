@@ -97,6 +97,7 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
     assert await store.owned_webhook_ids() == {"w-1"}
     await store.disown_webhook("w-1")
     assert await store.owned_webhook_ids() == set()
+    assert (await store.take_rate_token("p-1", NOW, burst=2, per_minute=1)).allowed  # v7
 
 
 async def test_concurrent_starts_migrate_once(open_store: OpenStore) -> None:

@@ -1,0 +1,95 @@
+"""Per-person rate limits every replica shares: token buckets, and repeats counted per window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, select, update
+
+from ._base import StoreBase
+from .schema import rate_buckets, repeats
+
+
+@dataclass(frozen=True)
+class RateDecision:
+    allowed: bool
+    retry_at: datetime | None = None  # refused: when one more is taken
+    notify: bool = False  # refused, and the person was not told so in the last `notice_every`
+
+
+@dataclass(frozen=True)
+class Repeat:
+    count: int  # how many times in this window, this one included: 1 opened the window
+    since: datetime  # when the window opened
+    audit_id: int | None  # the audit row written for the window's first, if any
+
+
+def _locked(conn: Connection, stmt: Any) -> Any:
+    """The row, locked against other replicas until the transaction ends (PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return conn.execute(stmt).first()
+
+
+class RateMixin(StoreBase):
+    async def take_rate_token(
+        self, key: str, now: datetime, *, burst: int, per_minute: float,
+        notice_every: timedelta = timedelta(minutes=1),
+    ) -> RateDecision:
+        """Take one token from `key`'s bucket (`burst` deep, refilled at `per_minute`)."""
+        rate = per_minute / 60.0
+        _b = rate_buckets
+
+        def take(conn: Connection) -> RateDecision:
+            row = _locked(conn, select(_b).where(_b.c.key == key))
+            if row is None:  # a first command: a full bucket, less this one
+                new = self._insert(_b).values(key=key, tokens=burst - 1.0, updated_at=now)
+                if conn.execute(new.on_conflict_do_nothing(index_elements=["key"])).rowcount:
+                    return RateDecision(True)
+                row = _locked(conn, select(_b).where(_b.c.key == key))  # another replica's
+            elapsed = max(0.0, (now - row.updated_at).total_seconds())
+            tokens = min(float(burst), row.tokens + elapsed * rate)
+            if tokens >= 1.0:
+                conn.execute(update(_b).where(_b.c.key == key).values(
+                    tokens=tokens - 1.0, updated_at=now))
+                return RateDecision(True)
+            notify = row.notified_at is None or now - row.notified_at >= notice_every
+            conn.execute(update(_b).where(_b.c.key == key).values(
+                tokens=tokens, updated_at=now, notified_at=now if notify else row.notified_at))
+            retry_at = now + timedelta(seconds=(1.0 - tokens) / rate)
+            return RateDecision(False, retry_at=retry_at, notify=notify)
+
+        return await self._run(take, urgent=True)
+
+    async def count_repeat(self, key: str, now: datetime, window: timedelta) -> Repeat:
+        """Count one more occurrence of `key`; a window opens at the first after the last closed."""
+        _r = repeats
+
+        def count(conn: Connection) -> Repeat:
+            new = self._insert(_r).values(key=key, since=now, count=0)
+            conn.execute(new.on_conflict_do_nothing(index_elements=["key"]))
+            row = _locked(conn, select(_r).where(_r.c.key == key))
+            if row.count and now - row.since < window:
+                conn.execute(update(_r).where(_r.c.key == key).values(count=row.count + 1))
+                return Repeat(row.count + 1, row.since, row.audit_id)
+            conn.execute(update(_r).where(_r.c.key == key).values(
+                since=now, count=1, audit_id=None))
+            return Repeat(1, now, None)
+
+        return await self._run(count)
+
+    async def remember_repeat_audit(self, key: str, audit_id: int) -> int:
+        """The audit row that stands for `key`'s current window; returns the window's count
+        so far (repeats that came before the row existed are counted on it by the caller)."""
+        stmt = (update(repeats).where(repeats.c.key == key).values(audit_id=audit_id)
+                .returning(repeats.c.count))
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar() or 0))
+
+    async def prune_rates(self, before: datetime) -> int:
+        """Forget buckets untouched and windows opened before `before`; returns how many."""
+        buckets = delete(rate_buckets).where(rate_buckets.c.updated_at < before)
+        windows = delete(repeats).where(repeats.c.since < before)
+        return await self._run(
+            lambda conn: conn.execute(buckets).rowcount + conn.execute(windows).rowcount)
