@@ -90,6 +90,14 @@ class Emulator:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
 
+    def control_hub(self, admin: str, org_id: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Change the org's setting as `admin` does in Control Hub (recorded in the audit log)."""
+        from bot.emulator.controlhub import change_org_setting
+
+        return change_org_setting(
+            self.state, self.identity(admin), org_id or self.seed.org_id, fields
+        )
+
     def reset(self) -> None:
         """Forget recorded requests, deliveries, faults and latency."""
         self.pipeline.requests.clear()
@@ -194,12 +202,14 @@ class Emulator:
     def make_app(self) -> web.Application:
         """Return the aiohttp application (the /v1 API and the /_emulator control API)."""
         from bot.emulator.control import control_routes
+        from bot.emulator.controlhub import controlhub_routes
 
         app = web.Application()
         for method, template in ROUTES:
             app.router.add_route(method, PREFIX + template, self.pipeline.handle)
         app.router.add_route("*", PREFIX + "/{tail:.*}", self.pipeline.handle)
         app.add_routes(control_routes(self))
+        app.add_routes(controlhub_routes(self))
         app.cleanup_ctx.append(self._lifecycle)
         return app
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.emulator import admin, messaging, webhooks_api
+from bot.emulator import admin, admin_audit, messaging, webhooks_api
 from bot.emulator.calls import Call, Reply
 
 Operation = Callable[[Call], Reply]
@@ -87,6 +87,8 @@ ROUTES: dict[tuple[str, str], Operation] = {
         "/telephony/config/locations/{locationId}/emergencyCallNotification",
     ): admin.location_ecn_put,
     ("POST", "/access_token"): admin.access_token,
+    ("GET", "/adminAudit/events"): admin_audit.events_list,
+    ("GET", "/adminAudit/eventCategories"): admin_audit.categories_list,
 }
 
 # Operations that take no bearer token (OAuth's token endpoint authenticates the client).

@@ -93,6 +93,8 @@ class State:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook_failures: dict[str, list[float]] = field(default_factory=dict)
+    admin_events: list[dict[str, Any]] = field(default_factory=list)  # the admin audit log
+    audit_denied: set[str] = field(default_factory=set)  # identities without audit:events_read
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
     access_token_ttl: int = 1_209_600
     refresh_token_ttl: int = 7_776_000

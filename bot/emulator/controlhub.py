@@ -1,0 +1,121 @@
+"""The Control Hub side: an administrator changes a setting directly, and the audit log says so."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.emulator.admin import SETTING_FIELDS
+from bot.emulator.admin_audit import record_event
+from bot.emulator.errors import ApiError
+from bot.emulator.state import Identity, State
+
+if TYPE_CHECKING:
+    from bot.emulator.app import Emulator
+
+DESCRIPTION = "Emergency call notification settings changed"
+LABELS = {
+    "emergencyCallNotificationEnabled": "emergency call notification",
+    "allowEmailNotificationAllLocationEnabled": "notification email for all locations",
+    "emailAddress": "notification email address",
+}
+
+
+def _checked(fields: dict[str, Any], allowed: tuple[str, ...]) -> dict[str, Any]:
+    """The fields as Control Hub's form would submit them: known names, the right types."""
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ApiError(400, f"Unknown setting fields: {', '.join(unknown)}.")
+    for name, value in fields.items():
+        wanted = str if name == "emailAddress" else bool
+        if not isinstance(value, wanted):
+            raise ApiError(400, f"{name} must be a {wanted.__name__}.")
+    if not fields:
+        raise ApiError(400, f"Nothing to change: give one of {', '.join(allowed)}.")
+    return fields
+
+
+def _admin(state: State, admin: Identity, org_id: str) -> None:
+    """Control Hub lets a person who is a Full or User Administrator of the org change it."""
+    if org_id not in state.orgs:
+        raise ApiError(404, "Organization not found.")
+    if admin.kind != "person" or state.admin_level(admin, org_id) != "write":
+        raise ApiError(403, f"{admin.display_name} cannot change this organization's settings.")
+
+
+def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:
+    def show(value: Any) -> str:
+        return ("on" if value else "off") if isinstance(value, bool) else repr(value)
+
+    return "; ".join(
+        f"{LABELS[k]} {show(before[k])} → {show(after[k])}" for k in after if before[k] != after[k]
+    )
+
+
+def change_org_setting(
+    state: State, admin: Identity, org_id: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Change the org's setting as `admin` would in Control Hub; return the setting after."""
+    _admin(state, admin, org_id)
+    current = state.settings[org_id]
+    before = {k: current[k] for k in SETTING_FIELDS}
+    after = {**before, **_checked(fields, SETTING_FIELDS)}
+    if after["emergencyCallNotificationEnabled"] and not after["emailAddress"]:
+        raise ApiError(400, "An email address is required to turn notifications on.")
+    current.update(after)
+    if after != before:
+        org_name = state.orgs[org_id]["displayName"]
+        record_event(
+            state,
+            admin,
+            target_type="ORG",
+            target_id=org_id,
+            target_name=org_name,
+            description=DESCRIPTION,
+            action_text=f"{admin.display_name} changed {org_name}: {_describe(before, after)}",
+        )
+    return after
+
+
+def set_audit_scope(state: State, identity: Identity, granted: bool) -> None:
+    """Grant or withdraw audit:events_read for an identity's tokens (default: granted)."""
+    if granted:
+        state.audit_denied.discard(identity.id)
+    else:
+        state.audit_denied.add(identity.id)
+
+
+def controlhub_routes(emu: Emulator) -> list[web.RouteDef]:
+    """The /_emulator/controlhub routes: what an administrator does in Control Hub."""
+    from bot.emulator.control import json_body, local
+
+    async def setting(request: web.Request) -> web.Response:
+        local(request)
+        org_id = request.query.get("orgId") or emu.seed.org_id
+        if request.method == "GET":
+            return web.json_response({"setting": emu.setting(org_id)})
+        data = await json_body(request)
+        try:
+            after = change_org_setting(emu.state, emu.identity(str(data.pop("admin", ""))),
+                                       org_id, data)  # fmt: skip
+        except KeyError as exc:
+            return web.json_response({"message": f"no such person: {exc}"}, status=404)
+        except ApiError as exc:
+            return web.json_response({"message": exc.message}, status=exc.status)
+        return web.json_response({"setting": after})
+
+    async def audit_scope(request: web.Request) -> web.Response:
+        local(request)
+        data = await json_body(request)
+        who = emu.identity(str(data.get("identity", "admin")))
+        set_audit_scope(emu.state, who, bool(data.get("granted", True)))
+        return web.json_response(
+            {"identity": who.id, "granted": who.id not in emu.state.audit_denied}
+        )
+
+    return [
+        web.get("/_emulator/controlhub/setting", setting),
+        web.post("/_emulator/controlhub/setting", setting),
+        web.post("/_emulator/controlhub/audit-scope", audit_scope),
+    ]
