@@ -1,9 +1,10 @@
-"""The durable store: inbox, audit trail, card tokens, org locks, secrets."""
+"""The durable store: inbox, audit trail, card tokens, org locks, secrets, the watch."""
 
 from .migrations import LATEST_VERSION, MIGRATIONS, Migration
 from .records import AuditRecord, CardToken, InboxEvent
 from .store import Store
 from .url import connect_args_for, normalize_database_url
+from .watch import WatchPost, WatchState
 
 __all__ = [
     "LATEST_VERSION",
@@ -13,6 +14,8 @@ __all__ = [
     "InboxEvent",
     "Migration",
     "Store",
+    "WatchPost",
+    "WatchState",
     "connect_args_for",
     "normalize_database_url",
 ]

@@ -22,6 +22,7 @@ from .url import (
     is_memory_sqlite,
     normalize_database_url,
 )
+from .watch import WatchMixin
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +48,8 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
-    """Inbox, audit trail, card tokens, org locks and secrets behind one engine."""
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, WatchMixin):
+    """Inbox, audit trail, card tokens, org locks, secrets and the watch behind one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
