@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
+from bot.emulator.locations import Places
 from bot.emulator.pipeline import PREFIX, Pipeline, RecordedRequest
 from bot.emulator.routes import ROUTES
 from bot.emulator.seed import Seed
@@ -34,6 +35,7 @@ class Emulator:
         self.seed = seed or Seed.default()
         self.state = State.from_seed(self.seed)
         self.faults = Faults()
+        self.places = Places(self.state)
         self.pipeline = Pipeline(self.state, self.faults)
         self.pipeline.check_responses = check_responses
         self.deliverer = Deliverer(self.state, delivery_timeout)
@@ -90,13 +92,17 @@ class Emulator:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
 
-    def control_hub(self, admin: str, org_id: str | None = None, **fields: Any) -> dict[str, Any]:
-        """Change the org's setting as `admin` does in Control Hub (recorded in the audit log)."""
-        from bot.emulator.controlhub import change_org_setting
+    def control_hub(
+        self, admin: str, location: str | None = None, org_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change the org's setting, or a location's (by name or id), as `admin` does in
+        Control Hub: recorded in the admin audit log. Returns the setting after."""
+        from bot.emulator import controlhub
 
-        return change_org_setting(
-            self.state, self.identity(admin), org_id or self.seed.org_id, fields
-        )
+        org, who = org_id or self.seed.org_id, self.identity(admin)
+        if location is None:
+            return controlhub.change_org_setting(self.state, who, org, fields)
+        return controlhub.change_location_setting(self.state, who, org, location, fields)
 
     def reset(self) -> None:
         """Forget recorded requests, deliveries, faults and latency."""

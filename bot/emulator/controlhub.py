@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.admin_audit import record_event
 from bot.emulator.errors import ApiError
+from bot.emulator.locations import LOCATION_FIELDS, is_location_admin
 from bot.emulator.state import Identity, State
 
 if TYPE_CHECKING:
@@ -78,6 +79,45 @@ def change_org_setting(
     return after
 
 
+def find_location(state: State, org_id: str, name_or_id: str) -> dict[str, Any]:
+    """An org's Webex Calling location by id or by name (case-insensitive); 404 otherwise."""
+    wanted = name_or_id.casefold()
+    for place in state.locations.values():
+        if place["orgId"] == org_id and place["calling"] and (
+            place["id"] == name_or_id or place["name"].casefold() == wanted
+        ):
+            return place
+    raise ApiError(404, f"No Webex Calling location {name_or_id!r} in this organization.")
+
+
+def change_location_setting(
+    state: State, admin: Identity, org_id: str, location: str, fields: dict[str, Any]
+) -> dict[str, Any]:
+    """Change a location's own setting as `admin` would in Control Hub (a Full or User
+    Administrator, or a location administrator assigned to it); return its setting after."""
+    place = find_location(state, org_id, location)
+    assigned = is_location_admin(admin) and place["id"] in admin.locations
+    if not assigned:
+        _admin(state, admin, org_id)
+    before = {k: place[k] for k in LOCATION_FIELDS}
+    after = {**before, **_checked(fields, LOCATION_FIELDS)}
+    if after["emergencyCallNotificationEnabled"] and not after["emailAddress"]:
+        raise ApiError(400, "An email address is required to turn notifications on.")
+    place.update(after)
+    if after != before:
+        record_event(
+            state,
+            admin,
+            target_type="LOCATION",
+            target_id=place["id"],
+            target_name=place["name"],
+            description=DESCRIPTION,
+            action_text=f"{admin.display_name} changed location {place['name']}: "
+            f"{_describe(before, after)}",
+        )
+    return after
+
+
 def set_audit_scope(state: State, identity: Identity, granted: bool) -> None:
     """Grant or withdraw audit:events_read for an identity's tokens (default: granted)."""
     if granted:
@@ -105,6 +145,20 @@ def controlhub_routes(emu: Emulator) -> list[web.RouteDef]:
             return web.json_response({"message": exc.message}, status=exc.status)
         return web.json_response({"setting": after})
 
+    async def location(request: web.Request) -> web.Response:
+        local(request)
+        org_id = request.query.get("orgId") or emu.seed.org_id
+        data = await json_body(request)
+        try:
+            who = emu.identity(str(data.pop("admin", "")))
+            where = str(data.pop("location", ""))
+            after = change_location_setting(emu.state, who, org_id, where, data)
+        except KeyError as exc:
+            return web.json_response({"message": f"no such person: {exc}"}, status=404)
+        except ApiError as exc:
+            return web.json_response({"message": exc.message}, status=exc.status)
+        return web.json_response({"location": where, "setting": after})
+
     async def audit_scope(request: web.Request) -> web.Response:
         local(request)
         data = await json_body(request)
@@ -117,5 +171,6 @@ def controlhub_routes(emu: Emulator) -> list[web.RouteDef]:
     return [
         web.get("/_emulator/controlhub/setting", setting),
         web.post("/_emulator/controlhub/setting", setting),
+        web.post("/_emulator/controlhub/location", location),
         web.post("/_emulator/controlhub/audit-scope", audit_scope),
     ]

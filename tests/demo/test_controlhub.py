@@ -63,6 +63,7 @@ async def test_controlhub_changes_the_setting_as_the_person_and_refuses_others(
     def session() -> dict[str, Any]:
         chat = Chat(EmulatorClient(emu.base_url), "alice", "direct", console=draw.Console(out))
         chat.handle("/controlhub on desk@acme.example")
+        chat.handle("/controlhub off at riverside clinic")
         chat.handle("/as bob")
         chat.handle("/controlhub off")
         chat.handle("/controlhub sideways")
@@ -74,5 +75,6 @@ async def test_controlhub_changes_the_setting_as_the_person_and_refuses_others(
     assert "[control hub] alice set notifications on, email desk@acme.example" in shown
     assert "[webex] Webex answered 403: Bob Brown cannot change" in shown
     assert "[chat] unknown change 'sideways'" in shown
-    [event] = emu.state.admin_events
-    assert event["data"]["actorEmail"] == "alice@acme.example"
+    assert "[control hub] alice set notifications off for location riverside clinic" in shown
+    assert emu.places.find("Riverside Clinic")[ON] is False
+    assert [e["data"]["actorEmail"] for e in emu.state.admin_events] == ["alice@acme.example"] * 2

@@ -163,3 +163,51 @@ async def test_control_api_changes_the_setting_and_withdraws_the_audit_scope(
     async with http.post(f"{control}/audit-scope", json={"granted": False}) as response:
         assert (await response.json())["granted"] is False
     assert (await _events(http, emu))[0] == 403
+
+
+async def test_a_location_change_in_control_hub_is_logged_by_the_location_s_name(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    after = emu.control_hub("alice", "riverside clinic", emergencyCallNotificationEnabled=False)
+    assert after == {
+        "emergencyCallNotificationEnabled": False,
+        "emailAddress": "riverside-desk@acme.example",
+    }
+    assert emu.places.find("Riverside Clinic")["emergencyCallNotificationEnabled"] is False
+    _, body = await _events(http, emu)
+    [event] = body["items"]
+    assert event["data"]["targetType"] == "TargetResourceType.LOCATION"
+    assert event["data"]["targetName"] == "Riverside Clinic"
+    assert response_problem("GET", EVENTS, 200, body) is None
+
+
+@pytest.mark.parametrize(
+    ("who", "where", "fields", "status"),
+    [
+        ("lou", "Headquarters", {"emergencyCallNotificationEnabled": False}, 403),
+        ("rita", "Riverside Clinic", {"emergencyCallNotificationEnabled": False}, 403),
+        ("alice", "Nowhere", {"emergencyCallNotificationEnabled": False}, 404),
+        ("alice", "Warehouse", {"emergencyCallNotificationEnabled": True}, 404),  # no calling
+        ("alice", "Riverside Clinic", {"allowEmailNotificationAllLocationEnabled": True}, 400),
+        ("alice", "Headquarters", {"emergencyCallNotificationEnabled": True}, 400),  # no address
+    ],
+)
+async def test_location_changes_control_hub_would_refuse_change_nothing(
+    emu: Emulator, who: str, where: str, fields: dict[str, Any], status: int
+) -> None:
+    before = {k: dict(v) for k, v in emu.state.locations.items()}
+    with pytest.raises(ApiError) as refused:
+        emu.control_hub(who, where, **fields)
+    assert refused.value.status == status
+    assert emu.state.locations == before and emu.state.admin_events == []
+
+
+async def test_a_location_administrator_changes_an_assigned_location_through_the_control_api(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    control = emu.base_url.removesuffix("/v1") + "/_emulator/controlhub"
+    body = {"admin": "lou", "location": "Northgate Urgent Care", "emailAddress": "ng@acme.example"}
+    async with http.post(f"{control}/location", json=body) as response:
+        assert response.status == 200
+    assert emu.places.find("Northgate Urgent Care")["emailAddress"] == "ng@acme.example"
+    assert emu.state.admin_events[-1]["data"]["actorName"] == "Lou Lopez"
