@@ -355,6 +355,7 @@ def test_every_template_file_is_used() -> None:
         "history",
         "notice",
         "status",
+        "watch_change",
         "whoami",
     }
 
