@@ -14,6 +14,7 @@ import logging
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -140,13 +141,31 @@ class WebexRest:
         """The decoded body (None for 204 or a body that is not JSON). Raises
         TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
         or WebexError, each with Webex's tracking id when it sent one."""
+        answer = await self.fetch(method, path, token, endpoint=endpoint, params=params,
+                                  json=json, rejected=rejected)
+        return answer.body
+
+    async def fetch(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        endpoint: str,
+        params: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
+        rejected: str = BOT_REJECTED,
+    ) -> Answer:
+        """As `request`, with the `Link: <…>; rel="next"` URL of a paged list. `path` may be
+        such a URL, followed as given; it must be on the API's own host (the admin token is
+        never sent anywhere else)."""
         started = time.perf_counter()
         status = 0
         cancelled = False
         try:
             async with self._session.request(
                 method,
-                self.base_url + path,
+                self._url(path, endpoint),
                 params=params,
                 json=json,
                 headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
@@ -156,12 +175,14 @@ class WebexRest:
                 status = response.status
                 tracking_id = response.headers.get("TrackingID")
                 if status == 204:
-                    return None
+                    return Answer(None)
                 body = await _json_or_none(response)
                 if isinstance(body, dict):
                     tracking_id = body.get("trackingId") or tracking_id
                 if 200 <= status < 300:
-                    return body
+                    link = response.links.get("next")
+                    following = link.get("url") if link is not None else None
+                    return Answer(body, str(following) if following else None)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
         except asyncio.CancelledError:
             cancelled = True  # shutting down: not an answer from Webex, not counted as one
@@ -184,6 +205,23 @@ class WebexRest:
             raise AdminTokenError(rejected, status=status, tracking_id=tracking_id,
                                   endpoint=endpoint)
         raise WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+
+
+    def _url(self, path: str, endpoint: str) -> str:
+        if not path.startswith(("http://", "https://")):
+            return self.base_url + path
+        if urlsplit(path)[:2] != urlsplit(self.base_url)[:2]:
+            raise WebexError("Webex's link to the next page points away from Webex.",
+                             endpoint=endpoint)
+        return path
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its decoded body and the next page's URL, if Webex linked one."""
+
+    body: Any
+    next_url: str | None = None
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:
