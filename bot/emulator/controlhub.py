@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from aiohttp import web
+from typing import Any
 
 from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.admin_audit import record_event
 from bot.emulator.errors import ApiError
 from bot.emulator.locations import LOCATION_FIELDS, is_location_admin
 from bot.emulator.state import Identity, State
-
-if TYPE_CHECKING:
-    from bot.emulator.app import Emulator
 
 DESCRIPTION = "Emergency call notification settings changed"
 LABELS = {
@@ -83,8 +78,10 @@ def find_location(state: State, org_id: str, name_or_id: str) -> dict[str, Any]:
     """An org's Webex Calling location by id or by name (case-insensitive); 404 otherwise."""
     wanted = name_or_id.casefold()
     for place in state.locations.values():
-        if place["orgId"] == org_id and place["calling"] and (
-            place["id"] == name_or_id or place["name"].casefold() == wanted
+        if (
+            place["orgId"] == org_id
+            and place["calling"]
+            and (place["id"] == name_or_id or place["name"].casefold() == wanted)
         ):
             return place
     raise ApiError(404, f"No Webex Calling location {name_or_id!r} in this organization.")
@@ -124,53 +121,3 @@ def set_audit_scope(state: State, identity: Identity, granted: bool) -> None:
         state.audit_denied.discard(identity.id)
     else:
         state.audit_denied.add(identity.id)
-
-
-def controlhub_routes(emu: Emulator) -> list[web.RouteDef]:
-    """The /_emulator/controlhub routes: what an administrator does in Control Hub."""
-    from bot.emulator.control import json_body, local
-
-    async def setting(request: web.Request) -> web.Response:
-        local(request)
-        org_id = request.query.get("orgId") or emu.seed.org_id
-        if request.method == "GET":
-            return web.json_response({"setting": emu.setting(org_id)})
-        data = await json_body(request)
-        try:
-            after = change_org_setting(emu.state, emu.identity(str(data.pop("admin", ""))),
-                                       org_id, data)  # fmt: skip
-        except KeyError as exc:
-            return web.json_response({"message": f"no such person: {exc}"}, status=404)
-        except ApiError as exc:
-            return web.json_response({"message": exc.message}, status=exc.status)
-        return web.json_response({"setting": after})
-
-    async def location(request: web.Request) -> web.Response:
-        local(request)
-        org_id = request.query.get("orgId") or emu.seed.org_id
-        data = await json_body(request)
-        try:
-            who = emu.identity(str(data.pop("admin", "")))
-            where = str(data.pop("location", ""))
-            after = change_location_setting(emu.state, who, org_id, where, data)
-        except KeyError as exc:
-            return web.json_response({"message": f"no such person: {exc}"}, status=404)
-        except ApiError as exc:
-            return web.json_response({"message": exc.message}, status=exc.status)
-        return web.json_response({"location": where, "setting": after})
-
-    async def audit_scope(request: web.Request) -> web.Response:
-        local(request)
-        data = await json_body(request)
-        who = emu.identity(str(data.get("identity", "admin")))
-        set_audit_scope(emu.state, who, bool(data.get("granted", True)))
-        return web.json_response(
-            {"identity": who.id, "granted": who.id not in emu.state.audit_denied}
-        )
-
-    return [
-        web.get("/_emulator/controlhub/setting", setting),
-        web.post("/_emulator/controlhub/setting", setting),
-        web.post("/_emulator/controlhub/location", location),
-        web.post("/_emulator/controlhub/audit-scope", audit_scope),
-    ]

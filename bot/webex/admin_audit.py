@@ -16,8 +16,9 @@ from pydantic import Field, ValidationError
 
 from bot.errors import WebexError
 from bot.models import _Webex
+from bot.webex.answers import ADMIN_REJECTED
 from bot.webex.auth import AdminAuth
-from bot.webex.rest import ADMIN_REJECTED, WebexRest, as_admin
+from bot.webex.rest import WebexRest, as_admin
 from bot.webex.retry import RetryPolicy
 
 log = logging.getLogger(__name__)

@@ -46,9 +46,6 @@ class Directory:
             ) from error
         return access_for(person, names, self.target_org)
 
-    async def person(self, person_id: str) -> Person:
-        return await self._people.get_or_load(person_id, lambda: self._webex.get_person(person_id))
-
     async def org_name(self, org_id: str | None = None) -> str:
         """The organization's display name; a readable fallback rather than a raw id."""
         org_id = org_id or self.target_org

@@ -14,9 +14,10 @@ from pydantic import AliasChoices, Field, ValidationError, field_validator
 
 from bot.errors import TransientWebexError, WebexError
 from bot.models import NotificationSetting, _Webex
+from bot.webex.answers import ADMIN_REJECTED
 from bot.webex.auth import AdminAuth
 from bot.webex.pacing import OrgPacer
-from bot.webex.rest import ADMIN_REJECTED, Answer, WebexRest, as_admin
+from bot.webex.rest import Answer, WebexRest, as_admin
 from bot.webex.retry import WAIT_STATUSES, RetryPolicy
 
 LIST_PATH = "/telephony/config/locations"
