@@ -204,6 +204,13 @@ class CancelCard(_CardAction):
     token: Token
 
 
+class RestoreChange(_CardAction):
+    """Restore on a watch alert: put back the value before the change it reports."""
+
+    action: Literal["watch_restore"]
+    token: Token
+
+
 MenuAction = Literal["status", "edit", "whoami", "help", "history"]
 MENU_ACTIONS: tuple[str, ...] = get_args(MenuAction)
 
@@ -216,6 +223,7 @@ class ShowCommand(_CardAction):
 
 
 CardSubmission = Annotated[
-    SaveSettings | ConfirmDisable | CancelCard | ShowCommand, Field(discriminator="action")
+    SaveSettings | ConfirmDisable | CancelCard | RestoreChange | ShowCommand,
+    Field(discriminator="action"),
 ]
 CARD_SUBMISSION = TypeAdapter(CardSubmission)

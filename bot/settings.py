@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # Calls in flight per organization for work over many locations (the coverage report).
     WEBEX_MAX_CONCURRENCY: int = Field(default=10, ge=1, le=100)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+    WATCH_INTERVAL_SECONDS: float = Field(default=900.0, gt=0)  # the watch's checks
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
 

@@ -54,7 +54,9 @@ class ChangeService:
     """The only code that writes the setting."""
 
     def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
-                 clock: Callable[[], datetime], timeout: float) -> None:
+                 clock: Callable[[], datetime], timeout: float,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self._on_change = on_change  # told after each change that was made (the watch)
         self._store = store
         self._telephony = telephony
         self._metrics = metrics
@@ -116,6 +118,8 @@ class ChangeService:
             ctx.outbox.defer(self._store.finish_change(
                 record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
+        if outcome == "applied" and self._on_change is not None:
+            self._on_change()
         log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
         self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)

@@ -66,6 +66,7 @@ class Change:
     actor: dict[str, Any] = field(default_factory=lambda: {"kind": "outside"})
     covered: int = 0
     total: int = 0
+    after_setting: dict[str, Any] | None = None  # the target's whole setting after, as Webex has it
 
     @property
     def alert(self) -> bool:
@@ -159,10 +160,12 @@ def changes_between(
             continue
         fields = _fields(_own(was), _own(now), LOCATION_FIELDS)
         if fields:
-            own_changes.append(Change("location", loc_id, name, fields=fields, locations=(flip,)))
+            own_changes.append(Change("location", loc_id, name, fields=fields, locations=(flip,),
+                                      after_setting=now["setting"]))  # fmt: skip
         elif cov_was is not None and cov_now is not None and cov_was.covered != cov_now.covered:
             org_flips.append(flip)
     org_fields = _fields(org_before, org_after, ORG_FIELDS)
     found = [Change("organization", org_id, org_name, fields=org_fields,
-                    locations=tuple(org_flips))] if org_fields else []  # fmt: skip
+                    locations=tuple(org_flips), after_setting=new["org"])
+             ] if org_fields else []  # fmt: skip
     return [dataclasses.replace(c, covered=covered, total=total) for c in found + own_changes]

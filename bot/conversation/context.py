@@ -26,6 +26,16 @@ Source = Literal["command", "card"]
 
 
 @dataclass(frozen=True)
+class WatchControl:
+    """What the watch commands need: the watch's tables, its interval, and a way to ask for a
+    check now (after a change through the bot, or when a space starts watching)."""
+
+    store: Store
+    interval: float
+    poke: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class Effects:
     """What handlers may call: built once by the server (bot/server/wiring.py)."""
 
@@ -38,6 +48,7 @@ class Effects:
     metrics: Metrics
     clock: Callable[[], datetime]
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
+    watch: WatchControl | None = None  # the watch (bot/server/watch_loop.py), when it runs
 
 
 @dataclass(frozen=True)

@@ -71,11 +71,13 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         await import_intake(settings, wiring)
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
+        wiring.watch.start()
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
-            await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
+            await asyncio.gather(runner.stop(settings.SHUTDOWN_GRACE_SECONDS),
+                                 wiring.watch.stop(settings.SHUTDOWN_GRACE_SECONDS))
             wiring.close()
             await store.close()
 

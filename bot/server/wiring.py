@@ -11,12 +11,13 @@ import aiohttp
 from bot.clock import utcnow
 from bot.compliance.changes import ChangeService
 from bot.conversation.card_tokens import CardTokens
-from bot.conversation.context import Conversation, Effects
+from bot.conversation.context import Conversation, Effects, WatchControl
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.replies import Replier
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.models import Person
+from bot.server.watch_loop import WatchLoop, build_watch
 from bot.settings import Settings
 from bot.store import Store
 from bot.webex.auth import AdminAuth, admin_identity
@@ -42,6 +43,7 @@ class Wiring:
     metrics: Metrics
     admin: AdminAuth
     conversation: Conversation
+    watch: WatchLoop
     clock: Callable[[], datetime] = utcnow
 
     @property
@@ -83,17 +85,23 @@ async def build_wiring(
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
     telephony = TelephonyClient(rest, admin, policy=policy)
+    tokens = CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow)
+    directory = Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS)
+    watch = build_watch(settings, org_id=org_id, store=store, rest=rest, admin=admin,
+                        policy=policy, telephony=telephony, webex=webex, tokens=tokens,
+                        directory=directory, metrics=metrics)  # fmt: skip
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
-                              timeout=settings.WEBEX_TIMEOUT_SECONDS),
-        tokens=CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow),
+                              timeout=settings.WEBEX_TIMEOUT_SECONDS, on_change=watch.poke),
+        tokens=tokens,
         audit=store,
-        directory=Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS),
+        directory=directory,
         replies=Replier(webex, store, timeout=settings.WEBEX_TIMEOUT_SECONDS),
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
+        watch=WatchControl(store, settings.WATCH_INTERVAL_SECONDS, watch.poke),
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,
@@ -101,7 +109,7 @@ async def build_wiring(
         command_rate=settings.COMMAND_RATE_PER_MINUTE, effects=effects,
     )
     return Wiring(settings=settings, org_id=org_id, webex=webex, store=store, metrics=metrics,
-                  admin=admin, conversation=conversation)
+                  admin=admin, conversation=conversation, watch=watch)
 
 
 async def _identity(call: Awaitable[Person], name: str) -> Person:
