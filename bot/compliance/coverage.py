@@ -132,21 +132,23 @@ class CoverageReader:
     async def read(self, org_id: str, on_progress: Progress | None = None) -> CoverageSnapshot:
         """The snapshot; raises WebexError only when the organization's setting cannot be read.
 
-        `on_progress(read, listed, list_complete)` is awaited after each page and each location
-        (the caller decides how often to show it)."""
+        `on_progress(read, listed, listed_all)` is awaited after each page, once the list has
+        ended (or failed), and after each location; keep it quick (the caller decides how
+        often to show anything)."""
         org_task = asyncio.create_task(self._telephony.get(org_id))
         results: dict[str, LocationCoverage] = {}
         order: list[CallingLocation] = []
         tasks: list[asyncio.Task[None]] = []
         complete, problem, tracking = True, None, None
+        listed_all = False
 
-        async def report(list_done: bool) -> None:
+        async def report() -> None:
             if on_progress is not None:
-                await on_progress(len(results), len(order), list_done)
+                await on_progress(len(results), len(order), listed_all)
 
         async def one(place: CallingLocation) -> None:
             results[place.id] = await self._one(org_id, place, org_task)
-            await report(False)
+            await report()
 
         try:
             try:
@@ -154,17 +156,18 @@ class CoverageReader:
                     fresh = [p for p in page if p.id not in {o.id for o in order}]
                     order.extend(fresh)
                     tasks.extend(asyncio.create_task(one(p)) for p in fresh)
-                    await report(False)
+                    await report()
             except WebexError as error:
                 complete, problem, tracking = False, error.user_message, error.tracking_id
                 log.warning("coverage of %s: a page of locations failed (tracking id %s)",
                             org_id, error.tracking_id)
+            listed_all = True
+            await report()
             await asyncio.gather(*tasks)
             organization = await org_task
         finally:
             for task in (*tasks, org_task):
                 task.cancel()
-        await report(True)
         locations = tuple(results[p.id] for p in order)
         changed = any(
             c.setting is not None and c.setting.organization not in (None, organization)

@@ -7,11 +7,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from bot.errors import BotError
 from bot.models import MENU_ACTIONS
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import CardToken, Store
 from bot.webex.gateway import WebexGateway
 
@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # permission, declared where the action is registered: bot/conversation/actions.py).
 KINDS: dict[str, frozenset[str]] = {
     "edit_form": frozenset({"save_settings", "cancel"}),
+    "location_form": frozenset({"save_location", "cancel"}),
     "confirm_disable": frozenset({"confirm_disable", "cancel"}),
     "menu": frozenset(MENU_ACTIONS),
     "watch_alert": frozenset({"watch_restore"}),
@@ -34,25 +35,6 @@ class CardRefused(BotError):
     def __init__(self, user_message: str, *, thread: str | None = None) -> None:
         super().__init__(user_message)
         self.thread = thread  # the card's thread, when the card is known
-
-
-class Press(Protocol):
-    """Who pressed which card where (the per-event context is one)."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def org_id(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def message_id(self) -> str | None: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 @dataclass(frozen=True)
@@ -70,7 +52,7 @@ class CardTokens:
         self._clock = clock
 
     async def issue(
-        self, place: Press, kind: str, *, bound_to: str | None = None,
+        self, place: Request, kind: str, *, bound_to: str | None = None,
         payload: dict[str, Any] | None = None, ttl: timedelta | None = None,
     ) -> Issued:
         """A new random token (256 bits) for a card about to be posted in `place`'s space
@@ -89,7 +71,7 @@ class CardTokens:
         if message_id:
             await self._store.attach_card_message(token, message_id)
 
-    async def check(self, press: Press, token: str | None, action: str) -> CardToken:
+    async def check(self, press: Request, token: str | None, action: str) -> CardToken:
         """The token behind a press, if it may be pressed here and now; else CardRefused."""
         found = await self._store.get_card_token(token) if token else None
         if found is None:
@@ -113,7 +95,7 @@ class CardTokens:
             raise CardRefused(why, thread=found.payload.get(THREAD))
         return found
 
-    async def use(self, press: Press, token: CardToken) -> None:
+    async def use(self, press: Request, token: CardToken) -> None:
         """Use the token up, atomically; a second press racing this one is refused.
 
         The card is removed from the space once the press has been answered (and not before:

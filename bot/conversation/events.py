@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -26,6 +26,7 @@ from bot.security import Access
 from bot.webex.directory import AuthorizationUnavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 Route = Callable[[Conversation, Envelope, Outbox], Awaitable[None]]
 
 
@@ -47,21 +48,32 @@ async def _access(conv: Conversation, person_id: str) -> Access | None:
         return None
 
 
+async def _with_access(
+    conv: Conversation, fetch: Awaitable[T], person_id: str, event_key: str, what: str
+) -> tuple[T, Access | None] | None:
+    """What the event names (fetched from Webex) and its sender's roles, read at the same
+    time: the two are independent. None when Webex would not give the thing itself."""
+    fetching = asyncio.ensure_future(fetch)
+    access = await _access(conv, person_id)
+    try:
+        return await fetching, access
+    except WebexError as error:
+        log.warning("event %s: %s unreadable (%s, tracking id %s)", event_key, what,
+                    error.status, error.tracking_id)
+        return None
+
+
 async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MessageEventData.model_validate(envelope.data)
     if not outbox.resumed and not conv.rate_limiter.allow(data.personId):
         # Before any Webex call: a flood must not spend the organization's API quota.
         await _slow_down(conv, envelope, data, outbox)
         return
-    # The message and the sender's roles are independent: fetch them at the same time.
-    message_task = asyncio.ensure_future(conv.webex.get_message(data.id))
-    access = await _access(conv, data.personId)
-    try:
-        message = await message_task
-    except WebexError as error:
-        log.warning("event %s: message unreadable (%s, tracking id %s)", envelope.key,
-                    error.status, error.tracking_id)
+    fetched = await _with_access(conv, conv.webex.get_message(data.id), data.personId,
+                                 envelope.key, "message")
+    if fetched is None:
         return
+    message, access = fetched
     ctx = conv.context(
         event_key=envelope.key, room_id=message.roomId,
         room_type=message.roomType or data.roomType or "direct", person_id=message.personId,
@@ -102,14 +114,11 @@ async def _slow_down(conv: Conversation, envelope: Envelope, data: MessageEventD
 
 async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = AttachmentActionEventData.model_validate(envelope.data)
-    action_task = asyncio.ensure_future(conv.webex.get_attachment_action(data.id))
-    access = await _access(conv, data.personId)
-    try:
-        action = await action_task
-    except WebexError as error:
-        log.warning("event %s: card action unreadable (tracking id %s)", envelope.key,
-                    error.tracking_id)
+    fetched = await _with_access(conv, conv.webex.get_attachment_action(data.id),
+                                 data.personId, envelope.key, "card action")
+    if fetched is None:
         return
+    action, access = fetched
     ctx = conv.context(
         event_key=envelope.key, room_id=action.roomId,
         room_type=data.model_extra.get("roomType", "") if data.model_extra else "",

@@ -3,7 +3,7 @@ from each feature's own (help is generated from them)."""
 
 from __future__ import annotations
 
-from bot.conversation import forms, history, setting, watch
+from bot.conversation import coverage, forms, history, places, setting, watch
 from bot.conversation.actions import ActionHandler, ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable, run_command
@@ -69,8 +69,8 @@ async def whoami_command(ctx: Context, args: str) -> None:
     await ctx.send(card)
 
 
-COMMANDS = CommandTable().include(setting.COMMANDS, forms.COMMANDS, history.COMMANDS,
-                                  watch.COMMANDS, OWN)
+COMMANDS = CommandTable().include(setting.COMMANDS, coverage.COMMANDS, forms.COMMANDS,
+                                  history.COMMANDS, watch.COMMANDS, OWN)
 
 
 def _show(name: str) -> ActionHandler:
@@ -87,4 +87,5 @@ for _name in MENU_ACTIONS:
     BUTTONS.register(_name, permission=COMMANDS.commands[_name].permission,
                      as_command=True)(_show(_name))
 
-ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, watch.ACTIONS, BUTTONS)
+ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, places.ACTIONS, watch.ACTIONS,
+                                BUTTONS)

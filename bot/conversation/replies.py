@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import logging
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, WebexError
-from bot.outbox import Outbox
+from bot.request import Request
 from bot.store import Store
 from bot.views.cards import CardMessage, notice_card
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 Style = Literal["good", "attention", "warning", "default"]
-
-
-class Place(Protocol):
-    """Where a reply goes, and the event it answers."""
-
-    @property
-    def event_key(self) -> str: ...
-    @property
-    def room_id(self) -> str: ...
-    @property
-    def thread_id(self) -> str | None: ...
-    @property
-    def outbox(self) -> Outbox: ...
 
 
 class Replier:
@@ -37,8 +24,8 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Place, reply: CardMessage) -> str | None:
-        """Post `reply` where `place` says; returns the new message id."""
+    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
+        """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -48,9 +35,10 @@ class Replier:
             return outbox.sent[step]
 
         async def post_and_record() -> str:
+            markdown, attachments = ((reply, []) if isinstance(reply, str)
+                                     else (reply.markdown, reply.attachments()))
             message_id = await self._webex.post_message(
-                place.room_id, reply.markdown, attachments=reply.attachments(),
-                parent_id=place.thread_id)
+                place.room_id, markdown, attachments=attachments, parent_id=place.thread_id)
             outbox.sent[step] = message_id
             await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
             return message_id
@@ -59,11 +47,22 @@ class Replier:
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
 
-    async def notice(self, place: Place, title: str, text: str, *,
+    async def edit(self, place: Request, message_id: str, text: str) -> bool:
+        """Replace a text message's words (progress); False when Webex refused (it is only
+        progress: the report that follows matters, so a failed edit is logged, not raised)."""
+        try:
+            await self._webex.edit_message(message_id, place.room_id, text)
+        except WebexError as error:
+            log.info("event %s: progress edit refused (tracking id %s)", place.event_key,
+                     error.tracking_id)
+            return False
+        return True
+
+    async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:
         await self.send(place, notice_card(title=title, text=text, style=style))
 
-    async def error(self, place: Place, error: BotError) -> None:
+    async def error(self, place: Request, error: BotError) -> None:
         """A failure the person should know about, with Webex's tracking id when there is one."""
         title = "Webex could not do that" if isinstance(error, WebexError) else "That did not work"
         try:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from bot.conversation import places
 from bot.conversation.actions import ActionTable
 from bot.conversation.context import Context, WatchControl
 from bot.conversation.dispatch import CommandTable
-from bot.conversation.setting import ask_to_disable, reply_change, status_command
+from bot.conversation.setting import ask_to_disable, reply_change
 from bot.models import NotificationSetting, RestoreChange
 from bot.security import Permission
 from bot.store import CardToken
 from bot.views.cards import format_utc
+from bot.webex.locations import CallingLocation, LocationSetting
 
 COMMANDS = CommandTable()
 ACTIONS = ActionTable()
@@ -69,16 +73,16 @@ async def watch_command(ctx: Context, args: str) -> None:
 
 @ACTIONS.register("watch_restore", permission=Permission.CHANGE, audited="restore")
 async def watch_restore(ctx: Context, submission: RestoreChange, token: CardToken) -> None:
-    """Put back what the alert's change replaced: the usual path, refused when stale."""
+    """Put back what the alert's change replaced, through the usual path: the presser's roles
+    (the registration), the single-use token, the confirmation when it turns notifications
+    off, and a refusal when the setting changed again since the alert."""
     payload = token.payload
-    if payload["target_type"] != "organization" or not payload.get("after"):
-        await ctx.notice("Restore is not available here",
-                         "Restore on this card covers the organization's setting; change the "
-                         "location with `edit at <location>`.", style="warning")  # fmt: skip
+    await ctx.tokens.use(ctx, token)
+    if payload["target_type"] == "location":
+        await _restore_location(ctx, payload)
         return
     expected = NotificationSetting.model_validate(payload["after"])
     target = expected.changed(**payload["restore"])
-    await ctx.tokens.use(ctx, token)
     if expected.enabled and not target.enabled:  # turning notifications off: confirm first
         if await ctx.setting.get(ctx.org_id) != expected:
             await _stale(ctx)
@@ -92,8 +96,27 @@ async def watch_restore(ctx: Context, submission: RestoreChange, token: CardToke
     await reply_change(ctx, result)
 
 
+async def _restore_location(ctx: Context, payload: dict[str, Any]) -> None:
+    place = CallingLocation(id=payload["target_id"], name=payload["target_name"])
+    expected = LocationSetting.model_validate(payload["after"])
+    target = expected.changed(**payload["restore"])
+    if expected.enabled and not target.enabled:  # the location's confirmation card
+        full = await ctx.effects.locations.get(ctx.org_id, place.id)
+        if full.changed(organization=None) != expected:
+            await _stale(ctx)
+            return
+        await places.ask_to_disable(ctx, place, expected,
+                                    full.organization or await ctx.setting.get(ctx.org_id))
+        return
+    result = await places.change(ctx, "restore", place, lambda current: target,
+                                 expected=expected)  # fmt: skip
+    if result.outcome == "stale":
+        await _stale(ctx)
+        return
+    await places.reply_change(ctx, place, result)
+
+
 async def _stale(ctx: Context) -> None:
     await ctx.notice("The setting changed again", "The setting was changed again after this "
-                     "alert, so I did not restore it. Here is the current setting.",
+                     "alert, so I did not restore it. Ask `status` for the current setting.",
                      style="warning")  # fmt: skip
-    await status_command(ctx, "")

@@ -42,6 +42,8 @@ class Place:
     room_id: str
     event_key: str = "watch"
     person_id: str = ""
+    person_email: str | None = None
+    source: str = "watch"
     thread_id: str | None = None
     message_id: str | None = None
     outbox: Outbox = field(default_factory=Outbox)

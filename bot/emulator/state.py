@@ -95,6 +95,7 @@ class State:
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edits: dict[str, int] = field(default_factory=dict)  # message id → times edited
     location_page_cap: int | None = None  # at most this many locations per page, whatever max
     webhook_failures: dict[str, list[float]] = field(default_factory=dict)
     admin_events: list[dict[str, Any]] = field(default_factory=list)  # the admin audit log

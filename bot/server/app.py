@@ -69,6 +69,8 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         app[RUNNER] = runner
         app[INTAKE] = intake_for(settings, wiring, runner)
         await import_intake(settings, wiring)
+        names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
+                                    name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         wiring.watch.start()
@@ -76,6 +78,7 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         try:
             yield
         finally:
+            names.cancel()
             await asyncio.gather(runner.stop(settings.SHUTDOWN_GRACE_SECONDS),
                                  wiring.watch.stop(settings.SHUTDOWN_GRACE_SECONDS))
             wiring.close()

@@ -28,11 +28,8 @@ from bot.webex.admin_audit import AdminAuditClient
 from bot.webex.auth import AdminAuth
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
-from bot.webex.locations import LocationsClient
-from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
-from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 BUSY_RETRY = 1.0  # seconds
@@ -115,14 +112,13 @@ class WatchLoop:
 
 def build_watch(
     settings: Settings, *, org_id: str, store: Store, rest: WebexRest, admin: AdminAuth,
-    policy: RetryPolicy, telephony: TelephonyClient, webex: WebexGateway, tokens: CardTokens,
+    policy: RetryPolicy, reader: CoverageReader, webex: WebexGateway, tokens: CardTokens,
     directory: Directory, metrics: Metrics,
 ) -> WatchLoop:
-    """The watch of the bot's organization, its reader, its poster and its loop."""
-    locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
-                                policy=policy)  # fmt: skip
+    """The watch of the bot's organization (reading through the coverage reader the
+    `coverage` command uses: one cap on calls in flight), its poster and its loop."""
     watch = Watch(
-        store=store, reader=CoverageReader(telephony, locations),
+        store=store, reader=reader,
         audit_log=AdminAuditClient(rest, admin, policy=policy), org_id=org_id,
         org_name=directory.org_name, clock=utcnow,
     )  # fmt: skip

@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.clock import utcnow
 from bot.compliance.changes import ChangeService
+from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.context import Conversation, Effects, WatchControl
 from bot.conversation.ratelimit import RateLimiter
@@ -23,6 +24,8 @@ from bot.store import Store
 from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.locations import LocationsClient
+from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
 from bot.webex.telephony import TelephonyClient
@@ -87,8 +90,11 @@ async def build_wiring(
     telephony = TelephonyClient(rest, admin, policy=policy)
     tokens = CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow)
     directory = Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS)
+    locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
+                                policy=policy)
+    coverage = CoverageReader(telephony, locations)
     watch = build_watch(settings, org_id=org_id, store=store, rest=rest, admin=admin,
-                        policy=policy, telephony=telephony, webex=webex, tokens=tokens,
+                        policy=policy, reader=coverage, webex=webex, tokens=tokens,
                         directory=directory, metrics=metrics)  # fmt: skip
     effects = Effects(
         setting=telephony,
@@ -102,6 +108,8 @@ async def build_wiring(
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
         watch=WatchControl(store, settings.WATCH_INTERVAL_SECONDS, watch.poke),
+        coverage=coverage,
+        locations=locations,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ._base import StoreBase
-from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
+from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AUDIT_TARGETS, AuditRecord
 from .schema import audit_log
 
 _t = audit_log
@@ -24,8 +24,14 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError(f"audit source must be command or card, not {rec.source!r}")
     if rec.outcome not in AUDIT_OUTCOMES:
         raise ValueError(f"unknown audit outcome {rec.outcome!r}")
+    if rec.target_type not in AUDIT_TARGETS:
+        raise ValueError(f"audit target must be organization or location: {rec.target_type!r}")
+    if rec.target_type == "location" and not rec.target_id:
+        raise ValueError("a location's audit row needs the location's id")
     values = dataclasses.asdict(rec)
     del values["id"]
+    if rec.target_type == "organization" and rec.target_id is None:
+        values["target_id"] = rec.org_id
     return values
 
 
@@ -83,11 +89,14 @@ class AuditMixin(StoreBase):
         limit: int | None = 10,
         since: datetime | None = None,
         newest_first: bool = True,
+        target_id: str | None = None,
     ) -> list[AuditRecord]:
-        """Audit rows, optionally for one organization and from `since` on."""
+        """Audit rows, optionally for one organization, one target and from `since` on."""
         stmt = select(_t)
         if org_id is not None:
             stmt = stmt.where(_t.c.org_id == org_id)
+        if target_id is not None:
+            stmt = stmt.where(_t.c.target_id == target_id)
         if since is not None:
             stmt = stmt.where(_t.c.at >= since)
         order = (_t.c.at.desc(), _t.c.id.desc()) if newest_first else (_t.c.at, _t.c.id)

@@ -102,9 +102,13 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
+    Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
+    Column("target_id", String(255)),  # v4
+    Column("target_name", String(255)),  # v4
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
+    Index("ix_audit_log_target_at", "target_id", "at"),  # v4
 )
 
 card_tokens = Table(
@@ -133,7 +137,7 @@ secrets = Table(  # v2
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-watch_spaces = Table(  # v4: the spaces that receive the organization's changes
+watch_spaces = Table(  # v5: the spaces that receive the organization's changes
     "watch_spaces",
     metadata,
     Column("org_id", String(255), primary_key=True),
@@ -142,7 +146,7 @@ watch_spaces = Table(  # v4: the spaces that receive the organization's changes
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-watch_state = Table(  # v4: per organization, what the watch last saw and how checks go
+watch_state = Table(  # v5: per organization, what the watch last saw and how checks go
     "watch_state",
     metadata,
     Column("org_id", String(255), primary_key=True),
@@ -156,7 +160,7 @@ watch_state = Table(  # v4: per organization, what the watch last saw and how ch
     Column("detail", Text),
 )
 
-watch_changes = Table(  # v4: each change found (and each cannot-check notice), once
+watch_changes = Table(  # v5: each change found (and each cannot-check notice), once
     "watch_changes",
     metadata,
     Column(
@@ -168,7 +172,7 @@ watch_changes = Table(  # v4: each change found (and each cannot-check notice), 
     Column("body", JSON, nullable=False),
 )
 
-watch_posts = Table(  # v4: one card per change per watching space
+watch_posts = Table(  # v5: one card per change per watching space
     "watch_posts",
     metadata,
     Column("change_id", BigInteger, primary_key=True),

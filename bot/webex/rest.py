@@ -168,7 +168,6 @@ class WebexRest:
         raise error_for(endpoint, status, webex_error_message(body), tracking_id,
                         retry_after=retry_after, rejected=rejected)
 
-
     def _url(self, path: str, endpoint: str) -> str:
         if not path.startswith(("http://", "https://")):
             return self.base_url + path
