@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.emulator import Emulator
@@ -84,6 +85,11 @@ async def test_an_outside_change_is_one_alert_with_before_after_and_who(
         assert "Restore" in [b.get("title") for b in alert["attachments"][0]["content"]["actions"]]
         await checked(bot, 2)
         assert len(watch_cards(emu, "group")) == 1
+        async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+            metrics = await reply.text()
+        assert 'ecn_bot_watch_changes_total{kind="alert"} 1.0' in metrics
+        assert 'ecn_bot_watch_checks_total{outcome="ok"}' in metrics
+        assert "ecn_bot_watch_last_check_timestamp_seconds" in metrics
 
 
 async def test_without_the_audit_scope_the_card_says_outside_this_bot(
@@ -273,3 +279,45 @@ async def test_restore_is_refused_when_the_setting_changed_again(
         assert "changed again" in card_text(await next_bot_message(emu, alert["roomId"]))
         assert puts(emu) == []
         assert emu.setting()["emergencyCallNotificationEnabled"] is False
+
+
+async def test_a_location_change_through_the_bot_is_one_notice_naming_the_admin(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    async with watching_bot(emu, tmp_path, WATCH_INTERVAL_SECONDS=900) as bot:
+        await start_watching(emu, bot)
+        await say(emu, "alice", "direct_alice",
+                  'set email desk2@acme.example at "Riverside Clinic"')
+        [notice] = await cards_in(emu, "group", 1)
+        text = card_text(notice)
+        assert "Location: Riverside Clinic" in text
+        assert "Notification email: riverside-desk@acme.example → **desk2@acme.example**" in text
+        assert "alice@acme.example through this bot (command)" in text
+        assert "outside this bot" not in text
+
+
+async def test_restore_on_a_location_alert_writes_the_location_back(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    async with watching_bot(emu, tmp_path) as bot:
+        await start_watching(emu, bot)
+        emu.control_hub("uma", "Riverside Clinic", emergencyCallNotificationEnabled=False)
+        [alert] = await cards_in(emu, "group", 1)
+        await emu.press_card("uma", alert["id"], submit_data(alert, "Restore"))
+        await next_bot_message(emu, alert["roomId"])
+        place = emu.places.find("Riverside Clinic")
+        writes = [c.json for c in emu.calls("PUT", f"/telephony/config/locations/{place['id']}"
+                                            "/emergencyCallNotification") if c.status == 204]
+        assert writes == [{"emergencyCallNotificationEnabled": True,
+                           "emailAddress": "riverside-desk@acme.example"}]
+        # The used alert is removed; the restore went through the bot, and its notice names
+        # uma, never "outside".
+        async with asyncio.timeout(15):
+            while alert["id"] in emu.state.messages or not watch_cards(emu, "group"):  # noqa: ASYNC110 - what Webex holds
+                await asyncio.sleep(0.05)
+        [notice] = watch_cards(emu, "group")
+        assert "uma@acme.example through this bot (card)" in card_text(notice)
+        await checked(bot, 2)
+        assert len(watch_cards(emu, "group")) == 1
