@@ -9,10 +9,12 @@ import aiohttp
 import pytest
 
 from bot.compliance.coverage import CoverageReader, CoverageSnapshot, Reason, judge
+from bot.compliance.targets import match_location
+from bot.conversation.words import split_target
 from bot.emulator import Emulator, Seed, running_emulator
 from bot.models import NotificationSetting
 from bot.webex.auth import StaticAdminToken
-from bot.webex.locations import LocationsClient, LocationSetting
+from bot.webex.locations import CallingLocation, LocationsClient, LocationSetting
 from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
@@ -194,3 +196,49 @@ async def test_a_429_storm_holds_every_call_for_the_window_and_loses_no_location
     for r in refused:  # a little slack for calls already on their way when the 429 left
         inside = [q for q in calls if r.at + 0.1 < q.arrived < r.at + 0.95]
         assert inside == [], (r.at, [q.arrived for q in inside])
+
+
+@pytest.mark.parametrize(
+    ("args", "before", "name"),
+    [
+        ("", "", None),
+        ("ops@acme.example", "ops@acme.example", None),
+        ("at Riverside Clinic", "", "Riverside Clinic"),
+        ("ops@acme.example at Riverside Clinic", "ops@acme.example", "Riverside Clinic"),
+        ("AT  headquarters ", "", "headquarters"),
+        ('at "Cafe at Main"', "", "Cafe at Main"),
+        ("at “Lakeside”", "", "Lakeside"),
+        ("at Cafe at Main", "", "Cafe at Main"),  # the first standalone "at" starts the name
+        ("at", "", ""),
+        ("at@acme.example", "at@acme.example", None),
+    ],
+)
+def test_the_at_location_target_is_read_from_the_words(
+    args: str, before: str, name: str | None
+) -> None:
+    assert split_target(args) == (before, name)
+
+
+PLACES = [CallingLocation(id=f"id-{n}", name=n) for n in (
+    "Headquarters", "Headquarters Annex", "Riverside Clinic", "Rivergate", "Zürich Büro")]
+
+
+@pytest.mark.parametrize(
+    ("typed", "found", "ambiguous", "offered"),
+    [
+        ("headquarters", "Headquarters", False, ()),  # the whole name wins over a prefix
+        ("HEADQUARTERS annex", "Headquarters Annex", False, ()),
+        ("riverside", "Riverside Clinic", False, ()),
+        ("zürich", "Zürich Büro", False, ()),
+        ("river", None, True, ("Rivergate", "Riverside Clinic")),
+        ("head", None, True, ("Headquarters", "Headquarters Annex")),
+        ("Riverbank", None, False, ("Rivergate", "Riverside Clinic")),
+        ("x" * 256, None, False, ()),
+    ],
+)
+def test_a_name_names_one_location_or_offers_the_closest(
+    typed: str, found: str | None, ambiguous: bool, offered: tuple[str, ...]
+) -> None:
+    match = match_location(typed, PLACES)
+    assert (match.found.name if match.found else None, match.ambiguous) == (found, ambiguous)
+    assert set(offered) <= set(match.closest)

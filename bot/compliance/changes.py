@@ -137,10 +137,13 @@ class ChangeService:
     async def refused(
         self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | S | None = None, tracking_id: str | None = None,
-        target: SettingTarget[S] | None = None,
+        target: SettingTarget[S] | None = None, location_name: str | None = None,
     ) -> None:
-        """Audit a change that was not made, and why (of the organization unless `target`)."""
+        """Audit a change that was not made, and why: of the organization unless `target`, or
+        of the location the person named (`location_name`, refused before it was looked up)."""
         where = target.audit_fields if target is not None else {}
+        if target is None and location_name is not None:
+            where = {"target_type": "location", "target_name": location_name[:255]}
         await self._settle_once(ctx, AuditRecord(
             id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,

@@ -138,6 +138,7 @@ class CoverageReader:
         org_task = asyncio.create_task(self._telephony.get(org_id))
         results: dict[str, LocationCoverage] = {}
         order: list[CallingLocation] = []
+        seen: set[str] = set()  # a location a later page repeats is read once
         tasks: list[asyncio.Task[None]] = []
         complete, problem, tracking = True, None, None
         listed_all = False
@@ -153,7 +154,8 @@ class CoverageReader:
         try:
             try:
                 async for page in self._locations.pages(org_id):
-                    fresh = [p for p in page if p.id not in {o.id for o in order}]
+                    fresh = [p for p in {p.id: p for p in page}.values() if p.id not in seen]
+                    seen.update(p.id for p in fresh)
                     order.extend(fresh)
                     tasks.extend(asyncio.create_task(one(p)) for p in fresh)
                     await report()

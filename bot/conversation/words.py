@@ -11,7 +11,7 @@ from bot.models import EMAIL
 ON_WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 # The first standalone "at" starts the location's name (so "Cafe at Main" needs no quotes unless
 # the words before it hold an "at" too); quotes around the name are taken off.
-_TARGET = re.compile(r"^(?P<before>(?:.*?\s)?)at(?:\s+(?P<name>.*))?$", re.IGNORECASE | re.DOTALL)
+_TARGET = re.compile(r"^(?P<before>(?:.*?\s)??)at(?:\s+(?P<name>.*))?$", re.IGNORECASE | re.DOTALL)
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
 
 

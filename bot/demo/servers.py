@@ -199,7 +199,10 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     print(f"  bot             {addresses.bot}   (webhooks at {WEBHOOK_PATH})")
     print(f"  bot database    {workdir / 'bot.db'}   (deleted on exit)")
     print("  people          alice (full admin), uma (user admin), rita (read-only admin),")
-    print("                  bob (regular user), sam (support admin), eve (another org)")
+    print("                  bob (regular user), sam (support admin), eve (another org),")
+    print("                  lou (location admin of Riverside Clinic and Northgate Urgent Care)")
+    print("  locations       Headquarters, Riverside Clinic, Northgate Urgent Care, Lakeside")
+    print("                  Pharmacy (Webex Calling), Warehouse (no Webex Calling)")
     print("Stop with Ctrl-C" + ("." if args.no_chat else " or /quit."), flush=True)
     if args.no_chat:
         threading.Event().wait()  # until Ctrl-C or SIGTERM

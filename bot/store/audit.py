@@ -26,8 +26,8 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError(f"unknown audit outcome {rec.outcome!r}")
     if rec.target_type not in AUDIT_TARGETS:
         raise ValueError(f"audit target must be organization or location: {rec.target_type!r}")
-    if rec.target_type == "location" and not rec.target_id:
-        raise ValueError("a location's audit row needs the location's id")
+    if rec.target_type == "location" and not (rec.target_id or rec.target_name):
+        raise ValueError("a location's audit row needs the location's id or name")
     values = dataclasses.asdict(rec)
     del values["id"]
     if rec.target_type == "organization" and rec.target_id is None:
@@ -105,7 +105,9 @@ class AuditMixin(StoreBase):
             stmt = stmt.limit(limit)
         return await self._run(lambda conn: [_record(row) for row in conn.execute(stmt)])
 
-    async def count_audit(self, org_id: str) -> int:
-        """How many audit rows one organization has."""
+    async def count_audit(self, org_id: str, *, target_id: str | None = None) -> int:
+        """How many audit rows one organization (or one of its targets) has."""
         stmt = select(func.count()).select_from(_t).where(_t.c.org_id == org_id)
+        if target_id is not None:
+            stmt = stmt.where(_t.c.target_id == target_id)
         return await self._run(lambda conn: int(conn.execute(stmt).scalar() or 0))

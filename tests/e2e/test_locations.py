@@ -166,3 +166,19 @@ async def test_two_locations_change_at_once_and_one_location_loses_nothing(
     place = emu.places.find("Headquarters")
     assert (place["emergencyCallNotificationEnabled"], place["emailAddress"]) == (
         True, "new@acme.example")  # both changes kept
+
+
+async def test_history_shows_the_target_and_filters_by_location(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    await say(emu, "alice", "direct_alice", "set email one@acme.example at Riverside Clinic")
+    await say(emu, "alice", "direct_alice", "set email org@acme.example")
+    await say(emu, "bob", "direct_bob", "set email two@acme.example at Lakeside Pharmacy")
+    everything = card_text(await say(emu, "alice", "direct_alice", "history"))
+    assert "set email at Riverside Clinic" in everything
+    assert "set email at Lakeside Pharmacy" in everything  # the refused attempt too
+    one = card_text(await say(emu, "alice", "direct_alice", "history 5 at riverside"))
+    assert "set email at Riverside Clinic" in one
+    assert "Lakeside" not in one and "org@acme.example" not in one
+    text = card_text(await say(emu, "alice", "direct_alice", "history at Nowhere"))
+    assert "Which location?" in text

@@ -112,5 +112,8 @@ async def test_rows_carry_their_target_and_history_filters_by_it(store: Store) -
     assert await store.list_audit("org-1", target_id="org-1") == [org_row]
     with pytest.raises(ValueError, match="location"):
         await store.add_audit(record(event_key="e-bad", target_type="location"))
+    named = await store.add_audit(record(event_key="e-named", outcome="refused",
+                                         target_type="location", target_name="Nowhere"))
+    assert (named.target_id, named.target_name) == (None, "Nowhere")
     with pytest.raises(ValueError, match="target"):
         await store.add_audit(record(event_key="e-bad", target_type="room"))
