@@ -42,8 +42,8 @@ def _values(record: AuditRecord, target_type: str) -> tuple[Any, Any] | None:
 
 
 def _target_of(record: AuditRecord) -> tuple[str, str]:
-    kind = getattr(record, "target_type", None) or "organization"
-    return kind, getattr(record, "target_id", None) or record.org_id
+    """(kind, id) of a row's target; an organization row's id is the organization's."""
+    return record.target_type, record.target_id or record.org_id
 
 
 def _by_bot(change: Change, records: Sequence[AuditRecord]) -> dict[int, list[FieldChange]]:
