@@ -49,29 +49,34 @@ def _describe(before: dict[str, Any], after: dict[str, Any]) -> str:
     )
 
 
+def _apply(
+    state: State, admin: Identity, record: dict[str, Any], names: tuple[str, ...],
+    fields: dict[str, Any], target: tuple[str, str, str],
+) -> dict[str, Any]:
+    """Apply checked `fields` to a setting `record`; log the change (type, id, name) if any."""
+    before = {k: record[k] for k in names}
+    after = {**before, **_checked(fields, names)}
+    if after["emergencyCallNotificationEnabled"] and not after["emailAddress"]:
+        raise ApiError(400, "An email address is required to turn notifications on.")
+    record.update(after)
+    kind, target_id, name = target
+    if after != before:
+        where = name if kind == "ORG" else f"location {name}"
+        record_event(
+            state, admin, target_type=kind, target_id=target_id, target_name=name,
+            description=DESCRIPTION,
+            action_text=f"{admin.display_name} changed {where}: {_describe(before, after)}",
+        )  # fmt: skip
+    return after
+
+
 def change_org_setting(
     state: State, admin: Identity, org_id: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
     """Change the org's setting as `admin` would in Control Hub; return the setting after."""
     _admin(state, admin, org_id)
-    current = state.settings[org_id]
-    before = {k: current[k] for k in SETTING_FIELDS}
-    after = {**before, **_checked(fields, SETTING_FIELDS)}
-    if after["emergencyCallNotificationEnabled"] and not after["emailAddress"]:
-        raise ApiError(400, "An email address is required to turn notifications on.")
-    current.update(after)
-    if after != before:
-        org_name = state.orgs[org_id]["displayName"]
-        record_event(
-            state,
-            admin,
-            target_type="ORG",
-            target_id=org_id,
-            target_name=org_name,
-            description=DESCRIPTION,
-            action_text=f"{admin.display_name} changed {org_name}: {_describe(before, after)}",
-        )
-    return after
+    target = ("ORG", org_id, state.orgs[org_id]["displayName"])
+    return _apply(state, admin, state.settings[org_id], SETTING_FIELDS, fields, target)
 
 
 def find_location(state: State, org_id: str, name_or_id: str) -> dict[str, Any]:
@@ -93,26 +98,10 @@ def change_location_setting(
     """Change a location's own setting as `admin` would in Control Hub (a Full or User
     Administrator, or a location administrator assigned to it); return its setting after."""
     place = find_location(state, org_id, location)
-    assigned = is_location_admin(admin) and place["id"] in admin.locations
-    if not assigned:
+    if not (is_location_admin(admin) and place["id"] in admin.locations):
         _admin(state, admin, org_id)
-    before = {k: place[k] for k in LOCATION_FIELDS}
-    after = {**before, **_checked(fields, LOCATION_FIELDS)}
-    if after["emergencyCallNotificationEnabled"] and not after["emailAddress"]:
-        raise ApiError(400, "An email address is required to turn notifications on.")
-    place.update(after)
-    if after != before:
-        record_event(
-            state,
-            admin,
-            target_type="LOCATION",
-            target_id=place["id"],
-            target_name=place["name"],
-            description=DESCRIPTION,
-            action_text=f"{admin.display_name} changed location {place['name']}: "
-            f"{_describe(before, after)}",
-        )
-    return after
+    target = ("LOCATION", place["id"], place["name"])
+    return _apply(state, admin, place, LOCATION_FIELDS, fields, target)
 
 
 def set_audit_scope(state: State, identity: Identity, granted: bool) -> None:
