@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.compliance.coverage import CoverageReader, CoverageSnapshot, Reason
-from bot.compliance.watch_actor import audit_events, from_audit_log, split_by_actor
+from bot.compliance.watch_actor import SLACK, audit_events, from_audit_log, split_by_actor
 from bot.compliance.watch_diff import Change, changes_between, seen_of
 from bot.errors import WebexError
 from bot.store import Store, WatchState
@@ -103,10 +103,10 @@ class Watch:
     async def _attributed(self, found: list[Change], since: datetime) -> list[Change]:
         if not found:
             return []
-        records = [
-            r for r in await self._store.list_audit(self._org_id, limit=None, since=since)
-            if r.outcome in ("applied", "pending")
-        ]  # fmt: skip
+        # From a little before the last read: a row written just before that read may belong
+        # to a PUT that landed just after it.
+        rows = await self._store.list_audit(self._org_id, limit=None, since=since - SLACK)
+        records = [r for r in rows if r.outcome in ("applied", "pending")]
         split = [part for change in found for part in split_by_actor(change, records)]
         if all(c.actor.get("kind") != "outside" for c in split):
             return split
