@@ -73,7 +73,9 @@ class WatchLoop:
                 await task
 
     async def _main(self) -> None:
-        forced = True  # the first check runs at start: what changed while the bot was down
+        # The first turn checks unless another replica checked moments ago: what changed while
+        # this one was down is found either way.
+        forced = False
         while not self._stopping:
             outcome = "failed"
             try:
