@@ -12,6 +12,7 @@ from bot.compliance.coverage import CoverageReader, CoverageSnapshot, Reason, ju
 from bot.compliance.targets import match_location
 from bot.conversation.words import split_target
 from bot.emulator import Emulator, Seed, running_emulator
+from bot.errors import WebexError
 from bot.models import NotificationSetting
 from bot.webex.auth import StaticAdminToken
 from bot.webex.locations import CallingLocation, LocationsClient, LocationSetting
@@ -242,3 +243,33 @@ def test_a_name_names_one_location_or_offers_the_closest(
     match = match_location(typed, PLACES)
     assert (match.found.name if match.found else None, match.ambiguous) == (found, ambiguous)
     assert set(offered) <= set(match.closest)
+
+
+async def test_a_next_page_link_to_another_host_is_refused_before_sending_the_token(
+    rig: Rig,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        rest = WebexRest(session, rig.emu.base_url)
+        with pytest.raises(WebexError, match="points away from Webex"):
+            await rest.fetch("GET", "http://attacker.example/v1/telephony/config/locations",
+                             rig.emu.seed.admin_token, endpoint="GET /telephony/config/locations")
+        same_host = rig.emu.base_url + "/telephony/config/locations?max=1"
+        answer = await rest.fetch("GET", same_host, rig.emu.seed.admin_token,
+                                  endpoint="GET /telephony/config/locations")
+        assert len(answer.body["locations"]) == 1 and answer.next_url is not None
+
+
+async def test_a_location_that_times_out_is_unreadable_and_the_rest_are_read() -> None:
+    async with running_emulator() as emu, aiohttp.ClientSession() as session:
+        rest = WebexRest(session, emu.base_url, timeout=0.3)
+        auth = StaticAdminToken(emu.seed.admin_token)
+        policy = RetryPolicy(max_retries=1, base_delay=0.01)
+        reader = CoverageReader(TelephonyClient(rest, auth, policy=policy),
+                                LocationsClient(rest, auth, OrgPacer(10), policy=policy))
+        lakeside = emu.places.find("Lakeside Pharmacy")["id"]
+        emu.faults.add(path=f"/telephony/config/locations/{lakeside}/*", hang=2, times=None)
+        snapshot = await reader.read(emu.seed.org_id)
+    reasons = {c.name: c.verdict.reason for c in snapshot.locations}
+    assert reasons["Lakeside Pharmacy"] is Reason.UNREADABLE
+    assert Reason.UNREADABLE not in [r for n, r in reasons.items() if n != "Lakeside Pharmacy"]
+    assert snapshot.complete and len(snapshot.counted) == 4 and snapshot.covered == 0

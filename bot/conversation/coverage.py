@@ -46,8 +46,8 @@ class ProgressLine:
             return
         step = max(listed // 10, 1)
         due = time.monotonic() - self._last >= EDIT_INTERVAL
-        busy = not self._message.done() or (self._edit is not None and not self._edit.done())
-        if busy or not due or read - self._shown < step or self._edits >= MAX_EDITS - 1:
+        editing = self._edit is not None and not self._edit.done()
+        if editing or not due or read - self._shown < step or self._edits >= MAX_EDITS - 1:
             return
         self._shown, self._last = read, time.monotonic()
         self._start_edit(f"Checked {read} of {listed}{'' if listed_all else '+'} locations…")
@@ -56,14 +56,18 @@ class ProgressLine:
         """The last edit: how many were checked, and that the report follows."""
         if self._message is None:
             return
+        await asyncio.wait([self._message])
         if self._edit is not None:
             await self._edit
-        if await self._message is not None and self._edits < MAX_EDITS:
+        if self._edits < MAX_EDITS:
             self._start_edit(f"Checked {len(snapshot.locations)} locations: the report follows.")
-            await self._edit  # type: ignore[misc]
+            if self._edit is not None:
+                await self._edit
 
     def _start_edit(self, text: str) -> None:
-        assert self._message is not None and self._message.done()
+        """Edit the line, if it was posted (progress is not worth failing the report for)."""
+        if self._message is None or not self._message.done() or self._message.exception():
+            return
         message_id = self._message.result()
         if message_id is None:
             return

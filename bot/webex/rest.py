@@ -98,23 +98,9 @@ class WebexRest:
         """A retry, for the metrics (the `on_retry` of bot.webex.retry.with_retries)."""
         self.record(endpoint, "retry", status or 0, 0.0)
 
-    async def request(
-        self,
-        method: str,
-        path: str,
-        token: str,
-        *,
-        endpoint: str,
-        params: dict[str, str] | None = None,
-        json: dict[str, Any] | None = None,
-        rejected: str = BOT_REJECTED,
-    ) -> Any:
-        """The decoded body (None for 204 or a body that is not JSON). Raises
-        TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
-        or WebexError, each with Webex's tracking id when it sent one."""
-        answer = await self.fetch(method, path, token, endpoint=endpoint, params=params,
-                                  json=json, rejected=rejected)
-        return answer.body
+    async def request(self, method: str, path: str, token: str, **options: Any) -> Any:
+        """The decoded body of `fetch` (same options)."""
+        return (await self.fetch(method, path, token, **options)).body
 
     async def fetch(
         self,
@@ -127,9 +113,11 @@ class WebexRest:
         json: dict[str, Any] | None = None,
         rejected: str = BOT_REJECTED,
     ) -> Answer:
-        """As `request`, with the `Link: <…>; rel="next"` URL of a paged list. `path` may be
-        such a URL, followed as given; it must be on the API's own host (the admin token is
-        never sent anywhere else)."""
+        """The decoded body (None for 204 or a body that is not JSON) and the `Link: <…>;
+        rel="next"` URL of a paged list. `path` may be such a URL, followed as given; it must be
+        on the API's own host (the admin token is never sent anywhere else). Raises
+        TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
+        or WebexError, each with Webex's tracking id when it sent one."""
         started = time.perf_counter()
         status = 0
         cancelled = False
