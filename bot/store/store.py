@@ -23,6 +23,7 @@ from .url import (
     normalize_database_url,
 )
 from .watch import WatchMixin
+from .watch_lock import WatchLockMixin
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, WatchMixin):
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, WatchMixin,
+            WatchLockMixin):
     """Inbox, audit trail, card tokens, org locks, secrets and the watch behind one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:

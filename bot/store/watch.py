@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,12 +42,6 @@ class WatchPost:
     attempts: int
 
 
-def watch_lock_key(org_id: str) -> int:
-    """The advisory-lock key of an organization's watch (distinct from its change lock)."""
-    digest = hashlib.sha256(f"watch:{org_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def _state(row: Any) -> WatchState:
     return WatchState(
         org_id=row.org_id, version=row.version, snapshot=row.snapshot, seen_at=row.seen_at,
@@ -60,8 +51,6 @@ def _state(row: Any) -> WatchState:
 
 
 class WatchMixin(StoreBase):
-    _watch_checkers: set[str]
-
     async def watch_space(self, org_id: str, room_id: str, person_id: str, now: datetime) -> bool:
         """Add a watching space; False when it was watching already."""
         stmt = (
@@ -199,31 +188,3 @@ class WatchMixin(StoreBase):
             .values(values)
         )
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
-
-    @asynccontextmanager
-    async def watch_lock(self, org_id: str) -> AsyncIterator[bool]:
-        """Try to become the one checker of an organization's watch: yields False at once
-        when another holds it. PostgreSQL: a session advisory lock, released when the block
-        ends or when the holder's connection dies, so another replica takes over. SQLite:
-        within this process (one process per SQLite file)."""
-        if self.dialect != "postgresql":
-            checkers = self.__dict__.setdefault("_watch_checkers", set())
-            if org_id in checkers:
-                yield False
-                return
-            checkers.add(org_id)
-            try:
-                yield True
-            finally:
-                checkers.discard(org_id)
-            return
-        key = watch_lock_key(org_id)
-        conn = await self._engine.connect()
-        try:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            yield bool((await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar())
-        finally:
-            # Ending the session is what releases the lock, also when the check was
-            # cancelled or failed half way: the session never goes back to the pool.
-            await conn.invalidate()
-            await conn.close()
