@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 WEBHOOK_PATH = "/webhooks/webex"  # where Webex delivers: the one route the public port serves
+CALLBACK_PATH = "/oauth/callback"  # where Webex sends the browser back after personal sign-in
+PEER_HEADER = "X-Ecn-Peer"  # the browser's address, as the receiving process saw it
 # The webhooks the bot registers, as (resource, event), and the events it handles.
 WEBHOOKS: tuple[tuple[str, str], ...] = (
     ("messages", "created"),

@@ -13,6 +13,7 @@ from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.book import Places
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
+from bot.emulator.oauth import revoke_authorization
 from bot.emulator.pipeline import Pipeline, RecordedRequest
 from bot.emulator.seed import Seed
 from bot.emulator.state import Event, Identity, State
@@ -74,6 +75,11 @@ class Emulator:
     def revoke_refresh_token(self, refresh_token: str) -> None:
         """Revoke a refresh token: refreshing with it answers 400 invalid_grant."""
         self.state.refresh_tokens[refresh_token].revoked = True
+
+    def revoke_authorization(self, who: str) -> int:
+        """Revoke a person's authorization of the Integration (as in their Webex settings)."""
+        return revoke_authorization(
+            self.state, self.identity(who).id, self.seed.integration_client_id)
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Requests received on /v1, filtered by method and path (without /v1; glob allowed)."""

@@ -28,6 +28,7 @@ from bot.webex.locations import LocationsClient
 from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
+from bot.webex.signin_flow import sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -96,10 +97,13 @@ async def build_wiring(
     watch = build_watch(settings, org_id=org_id, store=store, rest=rest, admin=admin,
                         policy=policy, reader=coverage, webex=webex, tokens=tokens,
                         directory=directory, metrics=metrics)  # fmt: skip
+    sign_in = sign_in_flow(settings, session, store, rest) if settings.signs_in else None
+    acting = sign_in.tokens.auth_for if sign_in else None
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
-                              timeout=settings.WEBEX_TIMEOUT_SECONDS, on_change=watch.poke),
+                              timeout=settings.WEBEX_TIMEOUT_SECONDS, acting=acting,
+                              on_change=watch.poke),
         tokens=tokens,
         audit=store,
         directory=directory,
@@ -110,6 +114,8 @@ async def build_wiring(
         watch=WatchControl(store, settings.WATCH_INTERVAL_SECONDS, watch.poke),
         coverage=coverage,
         locations=locations,
+        sign_in=sign_in,
+        acting=acting,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,

@@ -2,6 +2,7 @@
 
 from .migrations import LATEST_VERSION, MIGRATIONS, Migration
 from .records import AuditRecord, CardToken, InboxEvent
+from .signin import PersonTokens, SignInState
 from .store import Store
 from .url import connect_args_for, normalize_database_url
 from .watch import WatchPost, WatchState
@@ -13,6 +14,8 @@ __all__ = [
     "CardToken",
     "InboxEvent",
     "Migration",
+    "PersonTokens",
+    "SignInState",
     "Store",
     "WatchPost",
     "WatchState",
