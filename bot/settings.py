@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,8 @@ REQUIRED_FOR_SIGN_IN = (
     "WEBEX_INTEGRATION_CLIENT_ID", "WEBEX_INTEGRATION_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY",
     "PUBLIC_URL",
 )
+REFRESH_SETTINGS = ("WEBEX_CLIENT_ID", "WEBEX_CLIENT_SECRET", "WEBEX_ADMIN_REFRESH_TOKEN")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -40,19 +43,20 @@ class Settings(BaseSettings):
     TOKEN_ENCRYPTION_KEY: SecretStr | None = None
     HOST: str = "0.0.0.0"  # noqa: S104 - a web process must listen on every interface
     PORT: int = Field(default=8080, ge=0, le=65535)
-    LOG_LEVEL: str = "INFO"
+    LOG_LEVEL: str = "INFO"  # one of LOG_LEVELS, any case
     LOG_FORMAT: Literal["text", "json"] = "text"
     DATABASE_URL: str = "sqlite:///ecn-bot.db"
-    CARD_TOKEN_TTL_SECONDS: int = Field(default=15 * 60, gt=0)
+    # The limits below are listed in the README's configuration table: keep them in step.
+    CARD_TOKEN_TTL_SECONDS: int = Field(default=15 * 60, gt=0, le=7 * 24 * 3600)
     INBOX_RESUME_WINDOW_SECONDS: int = Field(default=10 * 60, gt=0)
-    INBOX_LEASE_SECONDS: float = Field(default=30.0, gt=0)
+    INBOX_LEASE_SECONDS: float = Field(default=30.0, gt=0, le=3600)
     INBOX_RETENTION_HOURS: int = Field(default=24 * 7, gt=0)
     ROLE_CACHE_SECONDS: float = Field(default=60.0, ge=0, le=60)
-    MAX_CONCURRENT_EVENTS: int = Field(default=64, gt=0)
-    SHUTDOWN_GRACE_SECONDS: float = Field(default=25.0, ge=0)
-    WEBEX_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
+    MAX_CONCURRENT_EVENTS: int = Field(default=64, ge=1, le=1000)
+    SHUTDOWN_GRACE_SECONDS: float = Field(default=25.0, ge=0, le=3600)
+    WEBEX_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=300)
     WEBEX_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
-    RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
+    RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0, le=3600)
     # Calls in flight per organization for work over many locations (the coverage report).
     WEBEX_MAX_CONCURRENCY: int = Field(default=10, ge=1, le=100)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
@@ -82,11 +86,41 @@ class Settings(BaseSettings):
         if value is not None:
             parse_keys(value.get_secret_value())  # ValueError names the bad key's position
         return value
+    @field_validator("WEBEX_CLIENT_ID", "WEBEX_ORG_ID", "PUBLIC_URL", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("WEBEX_API_URL", "PUBLIC_URL")
     @classmethod
-    def _strip_slash(cls, value: str | None) -> str | None:
-        return value.rstrip("/") if value else value
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        return value.strip().rstrip("/")
+
+    @field_validator("LOG_LEVEL")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @model_validator(mode="after")
+    def _refresh_all_or_none(self) -> Settings:
+        # Two of the three would silently leave the admin token unrefreshed.
+        given = [name for name in REFRESH_SETTINGS if getattr(self, name) is not None]
+        if given and len(given) < len(REFRESH_SETTINGS):
+            missing = [name for name in REFRESH_SETTINGS if name not in given]
+            verb = "is" if len(missing) == 1 else "are"
+            raise ValueError(
+                f"{' and '.join(missing)} {verb} not set, but {' and '.join(given)} "
+                f"{'is' if len(given) == 1 else 'are'}: the admin token is refreshed only "
+                f"with all three (set the rest, or unset these)")
+        return self
 
     @model_validator(mode="after")
     def _resume_within_retention(self) -> Settings:

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bot.settings import Settings
-from bot.store import AuditRecord, Store
+from bot.store import AuditRecord
+from bot.store.existing import DatabaseNotReady, open_current
 
 COLUMNS = ("id", "at", "org_id", "target_type", "target_id", "target_name", "person_id",
            "person_email", "room_id", "source", "action", "outcome", "reason", "tracking_id",
@@ -25,7 +26,8 @@ def parse_since(text: str | None) -> datetime | None:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"error: --since {text!r} is not a date like 2026-11-01") from None
+        print(f"error: --since {text!r} is not a date like 2026-11-01", file=sys.stderr)
+        raise SystemExit(2) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -66,14 +68,23 @@ def _write_file(records: list[AuditRecord], fmt: str, output: str) -> int:
 
 
 async def export_audit(settings: Settings, fmt: str, since: str | None, output: str | None) -> int:
+    """Exit status 0 written, 2 bad input or no such database (it is never created)."""
     start = parse_since(since)
-    store = await Store.open(settings.DATABASE_URL)
+    try:
+        store = await open_current(settings.DATABASE_URL)
+    except DatabaseNotReady as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         records = await store.list_audit(None, limit=None, since=start, newest_first=False)
     finally:
         await store.close()
     if output:
-        count = await asyncio.to_thread(_write_file, records, fmt, output)
+        try:
+            count = await asyncio.to_thread(_write_file, records, fmt, output)
+        except OSError as error:
+            print(f"error: cannot write {output}: {error.strerror}", file=sys.stderr)
+            return 1
         print(f"wrote {count} audit records to {output}", file=sys.stderr)
     else:
         write(records, fmt, sys.stdout)

@@ -12,7 +12,7 @@ import secrets
 import aiohttp
 
 from bot.errors import WebexError
-from bot.ops.lines import Line
+from bot.ops.check_base import Line
 from bot.settings import REQUIRED_FOR_SIGN_IN, Settings
 from bot.webex.oauth import GrantRefused, TokenEndpoint
 

@@ -15,28 +15,32 @@ from bot.conversation.events import process
 from bot.errors import BotError
 from bot.metrics import CONTENT_TYPE
 from bot.models import CALLBACK_PATH, WEBHOOK_PATH
-from bot.ops.webhooks import sync_webhooks, target_for
 from bot.receiving.intake import INTAKE, Intake
 from bot.receiving.journal import read_intake
 from bot.receiving.webhook import MAX_BODY, receive
 from bot.server.callback import make_callback
 from bot.server.runner import EventRunner
+from bot.server.shutdown import Deadline
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
+from bot.store.existing import DatabaseNotReady, open_migrated
 from bot.store.url import intake_path
 from bot.webex.gateway import WebexGateway
 from bot.webex.signin_flow import SignInFlow
+from bot.webex.webhooks import sync_webhooks, target_for
 
 log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 WIRING: web.AppKey[Wiring] = web.AppKey("wiring")
 RUNNER: web.AppKey[EventRunner] = web.AppKey("runner")
+SHUTDOWN: web.AppKey[Deadline] = web.AppKey("shutdown")
 
 
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
+    app[SHUTDOWN] = Deadline(settings.SHUTDOWN_GRACE_SECONDS)  # serve starts it at SIGTERM
     app.router.add_post(WEBHOOK_PATH, receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -74,8 +78,9 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         app[RUNNER] = runner
         app[INTAKE] = intake_for(settings, wiring, runner)
         await import_intake(settings, wiring)
-        names = asyncio.create_task(wiring.conversation.effects.directory.refresh_forever(),
-                                    name="role-and-org-names")
+        directory = wiring.conversation.effects.directory
+        await directory.warm()
+        names = asyncio.create_task(directory.refresh_forever(), name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         wiring.watch.start()
@@ -84,10 +89,12 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
             yield
         finally:
             names.cancel()
-            await asyncio.gather(runner.stop(settings.SHUTDOWN_GRACE_SECONDS),
-                                 wiring.watch.stop(settings.SHUTDOWN_GRACE_SECONDS))
+            deadline = app[SHUTDOWN]
+            # Not cut short itself: once the work is stopped, its steps must be recorded.
+            work = deadline.for_work()
+            await asyncio.gather(runner.stop(work), wiring.watch.stop(work))
             wiring.close()
-            await store.close()
+            await deadline.bounded(store.close(), "closing the database")
 
 
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
@@ -116,13 +123,15 @@ def intake_for(settings: Settings, wiring: Wiring, runner: EventRunner) -> Intak
 
 
 async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:
-    """With PUBLIC_URL set, make the bot's webhooks exist, point here and be active."""
+    """With PUBLIC_URL set, make this deployment's webhooks (those its database records, see
+    bot/webex/webhooks.py) exist, point here and be active; no other webhook is touched."""
     if not settings.WEBEX_WEBHOOK_SECRET:
         raise StartupError("WEBEX_WEBHOOK_SECRET is not set (needed for the webhooks)")
     target = target_for(settings.PUBLIC_URL or "")
     try:
-        report = await sync_webhooks(wiring.webex, target,
-                                     settings.WEBEX_WEBHOOK_SECRET.get_secret_value())
+        report = await sync_webhooks(wiring.webex, wiring.store, target,
+                                     settings.WEBEX_WEBHOOK_SECRET.get_secret_value(),
+                                     clock=wiring.clock)
     except BotError as error:
         raise StartupError(
             f"Could not set up the webhooks at Webex for {target}: {error.described()}"
@@ -132,13 +141,9 @@ async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:
 
 async def _open_store(settings: Settings) -> Store:
     try:
-        return await Store.open(settings.DATABASE_URL)
-    except ValueError as error:
-        raise StartupError(f"DATABASE_URL: {error}") from None
-    except Exception as error:
-        raise StartupError(
-            f"The database in DATABASE_URL cannot be opened ({type(error).__name__})."
-        ) from None
+        return await open_migrated(settings.DATABASE_URL)
+    except DatabaseNotReady as error:
+        raise StartupError(str(error)) from None
 
 
 def _sign_in_of(request: web.Request) -> tuple[SignInFlow, WebexGateway] | None:

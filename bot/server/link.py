@@ -148,13 +148,13 @@ class Events:
         into.add(task)
         task.add_done_callback(into.discard)
 
-    async def close(self) -> None:
+    async def close(self, wait: float = CLOSE_WAIT_SECONDS) -> None:
         """At shutdown: stop the retries (the journal keeps those events for the next start)
-        and give the recording of events not taken a moment to finish."""
+        and give the recording of events not taken a moment (`wait`) to finish."""
         for task in list(self._retrying):
             task.cancel()
         if self._recording:
-            await asyncio.wait(list(self._recording), timeout=CLOSE_WAIT_SECONDS)
+            await asyncio.wait(list(self._recording), timeout=min(wait, CLOSE_WAIT_SECONDS))
         for task in list(self._recording):
             task.cancel()
         await asyncio.gather(*self._retrying, *self._recording, return_exceptions=True)

@@ -16,18 +16,16 @@ import contextlib
 import errno
 import gc
 import logging
-import shutil
 import signal
 import socket
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from bot.receiving.process import FrontSpec
-from bot.server.app import RUNNER, SETTINGS, WIRING, create_app
+from bot.server import workdir as run_directory
+from bot.server.app import RUNNER, SETTINGS, SHUTDOWN, WIRING, create_app
 from bot.server.fork import ForkedFront
 from bot.server.link import Events, Link
 from bot.server.wiring import StartupError
@@ -38,7 +36,6 @@ log = logging.getLogger(__name__)
 BACKLOG = 1024  # Webex may deliver hundreds at once; 128 would make the rest wait for a SYN retry
 BIND_WAIT_SECONDS = 5.0  # a receiver of the previous run may still be closing the port
 FRONT_START_SECONDS = 30.0
-FRONT_STOP_SECONDS = 5.0  # it only finishes acknowledgements under way: milliseconds each
 
 
 async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
@@ -47,7 +44,11 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
     # slices by default; shorter slices keep the event loop responsive while they work.
     sys.setswitchinterval(0.0005)
     app = create_app(settings)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    deadline = app[SHUTDOWN]
+    # After SIGTERM a request under way (a client stalled mid-body) gets the receiving side's
+    # share of the grace, not aiohttp's default minute.
+    runner = web.AppRunner(app, handle_signals=False, access_log=None,
+                           shutdown_timeout=deadline.receiver)
     try:
         await runner.setup()
     except StartupError as error:
@@ -66,8 +67,13 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        deadline.start()  # everything from here on fits in SHUTDOWN_GRACE_SECONDS
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     try:
         if front is not None:
             return await _with_front(app, runner, listener, stop, front)
@@ -116,7 +122,8 @@ def wants_front(settings: Settings) -> bool:
 
 async def _with_front(app: web.Application, runner: web.AppRunner, listener: socket.socket,
                       stop: asyncio.Event, front: ForkedFront) -> int:
-    workdir = Path(tempfile.mkdtemp(prefix="ecn-bot-"))
+    loop = asyncio.get_running_loop()
+    workdir = run_directory.create()
     try:
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
         await web.UnixSite(runner, str(http_socket)).start()
@@ -147,25 +154,28 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
                 _started(address, f" (receiving process {front.pid})")
                 await _first(stop.wait(), front_exit)
         finally:
+            # The receiver's share of the grace covers its exit and its last events' handover.
+            handover_by = loop.time() + app[SHUTDOWN].receiver
             if not front_exit.done():
                 front.send_signal(signal.SIGTERM)
                 try:
-                    await asyncio.wait_for(asyncio.shield(front_exit), FRONT_STOP_SECONDS)
+                    await asyncio.wait_for(asyncio.shield(front_exit), handover_by - loop.time())
                 except TimeoutError:
-                    front.send_signal(signal.SIGKILL)
+                    front.send_signal(signal.SIGKILL)  # what it acknowledged is recorded
                     await front_exit
             if link.connected.is_set():
                 # Every event the receiver accepted reaches the runner before it stops.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(link.closed.wait(), FRONT_STOP_SECONDS)
+                    await asyncio.wait_for(link.closed.wait(),
+                                           max(0.0, handover_by - loop.time()))
             server.close()
-            await events.close()
+            await events.close(max(0.0, handover_by - loop.time()))
         if not stop.is_set():
             log.error("the receiving process exited (status %s); stopping", front.returncode)
             return 1
         return 0
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        run_directory.remove(workdir)
 
 
 async def _first(*waits: Any) -> None:

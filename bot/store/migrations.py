@@ -173,7 +173,7 @@ def _v5_sign_in(sync_conn: Connection) -> None:
     md.create_all(sync_conn)
 
 
-def _v6_watch_tables(sync_conn: Connection) -> None:
+def _v7_watch_tables(sync_conn: Connection) -> None:
     md = MetaData()
     Table(
         "watch_spaces", md,
@@ -223,8 +223,25 @@ async def _v5(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE audit_log ADD COLUMN acted_with VARCHAR(16)"))
 
 
+def _v6_owned_webhooks(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "owned_webhooks", md,
+        Column("id", String(255), primary_key=True),
+        Column("resource", String(64), nullable=False),
+        Column("event", String(64), nullable=False),
+        Column("target_url", Text, nullable=False),
+        Column("recorded_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
 async def _v6(conn: AsyncConnection) -> None:
-    await conn.run_sync(_v6_watch_tables)
+    await conn.run_sync(_v6_owned_webhooks)
+
+
+async def _v7(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v7_watch_tables)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -233,7 +250,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
     Migration(4, "audit_log.target_type, target_id, target_name: changes of a location", _v4),
     Migration(5, "personal sign-in: sealed tokens, sign-in states, audit_log.acted_with", _v5),
-    Migration(6, "the watch: watching spaces, the last state seen, changes and their posts", _v6),
+    Migration(6, "owned_webhooks: the webhooks this deployment created, by id", _v6),
+    Migration(7, "the watch: watching spaces, the last state seen, changes and their posts", _v7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -164,7 +164,17 @@ sign_in_states = Table(  # v5
     Index("ix_sign_in_states_expires_at", "expires_at"),
 )
 
-watch_spaces = Table(  # v6: the spaces that receive the organization's changes
+owned_webhooks = Table(  # v6
+    "owned_webhooks",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("resource", String(64), nullable=False),
+    Column("event", String(64), nullable=False),
+    Column("target_url", Text, nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False),
+)
+
+watch_spaces = Table(  # v7: the spaces that receive the organization's changes
     "watch_spaces",
     metadata,
     Column("org_id", String(255), primary_key=True),
@@ -173,7 +183,7 @@ watch_spaces = Table(  # v6: the spaces that receive the organization's changes
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
-watch_state = Table(  # v6: per organization, what the watch last saw and how checks go
+watch_state = Table(  # v7: per organization, what the watch last saw and how checks go
     "watch_state",
     metadata,
     Column("org_id", String(255), primary_key=True),
@@ -187,7 +197,7 @@ watch_state = Table(  # v6: per organization, what the watch last saw and how ch
     Column("detail", Text),
 )
 
-watch_changes = Table(  # v6: each change found (and each cannot-check notice), once
+watch_changes = Table(  # v7: each change found (and each cannot-check notice), once
     "watch_changes",
     metadata,
     Column(
@@ -199,7 +209,7 @@ watch_changes = Table(  # v6: each change found (and each cannot-check notice), 
     Column("body", JSON, nullable=False),
 )
 
-watch_posts = Table(  # v6: one card per change per watching space
+watch_posts = Table(  # v7: one card per change per watching space
     "watch_posts",
     metadata,
     Column("change_id", BigInteger, primary_key=True),

@@ -25,6 +25,7 @@ from .url import (
 )
 from .watch import WatchMixin
 from .watch_lock import WatchLockMixin
+from .webhooks import WebhookMixin
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,10 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin, WatchMixin,
-            WatchLockMixin):
-    """Inbox, audit trail, card tokens, org locks, secrets, sign-ins and the watch behind one
-    engine."""
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
+            WebhookMixin, WatchMixin, WatchLockMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks and the watch
+    on one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

@@ -47,27 +47,29 @@ class Directory:
             ) from error
         return access_for(person, names, self.target_org)
 
-    async def refresh_forever(self) -> None:
-        """Keep the role names and the organization's name loaded: read them now, and again
-        before they expire, so that no command waits for them (a burst of cold commands
-        would otherwise each wait one more round trip). Failures are logged and retried."""
+    async def warm(self) -> None:
+        """Read the role names and the organization's name now (at start), so that no command
+        waits for them: a burst of cold commands would each wait one more round trip. A
+        failure is logged; the commands then read them themselves."""
         org = self.target_org
-        first = True
+        try:
+            await self._role_names.get_or_load("roles", self._load_roles)
+            await self._org_names.get_or_load(org, lambda: self._load_org_name(org))
+        except WebexError as error:
+            log.warning("could not read role and organization names at start (tracking id %s)",
+                        error.tracking_id)
+
+    async def refresh_forever(self) -> None:
+        """Read them again before they expire, for as long as the bot runs."""
+        org = self.target_org
         while True:
+            await asyncio.sleep(min(ROLE_NAMES_TTL, ORG_NAME_TTL) / 2)
             try:
-                if first:  # shared with the commands that miss them meanwhile
-                    await self._role_names.get_or_load("roles", self._load_roles)
-                    await self._org_names.get_or_load(org, lambda: self._load_org_name(org))
-                else:
-                    self._role_names.put("roles", await self._load_roles())
-                    self._org_names.put(org, await self._load_org_name(org))
-                first = False
-                pause = min(ROLE_NAMES_TTL, ORG_NAME_TTL) / 2
+                self._role_names.put("roles", await self._load_roles())
+                self._org_names.put(org, await self._load_org_name(org))
             except WebexError as error:
                 log.warning("could not refresh role and organization names (tracking id %s)",
                             error.tracking_id)
-                pause = 30.0
-            await asyncio.sleep(pause)
 
     async def org_name(self, org_id: str | None = None) -> str:
         """The organization's display name; a readable fallback rather than a raw id."""

@@ -92,6 +92,11 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
     assert (await store.get_card_token("t")).used_event == "e-1"  # type: ignore[union-attr]
     await store.put_secret("oauth", "v")  # the v2 table
     assert await store.get_secret("oauth") == "v"
+    await store.own_webhook("w-1", "messages", "created", "https://a.example/h", NOW)  # v5
+    await store.own_webhook("w-1", "messages", "created", "https://b.example/h", NOW)
+    assert await store.owned_webhook_ids() == {"w-1"}
+    await store.disown_webhook("w-1")
+    assert await store.owned_webhook_ids() == set()
 
 
 async def test_concurrent_starts_migrate_once(open_store: OpenStore) -> None:
