@@ -117,8 +117,13 @@ class BotProcess:
                 found["worker_VmRSS"] = found["VmRSS"]
         return found
 
+    @property
+    def ops_url(self) -> str:
+        """/readyz and /metrics: the ops port (OPS_PORT)."""
+        return f"http://127.0.0.1:{self.env['OPS_PORT']}"
+
     def metrics(self) -> str:
-        return requests.get(f"{self.url}/metrics", timeout=10).text
+        return requests.get(f"{self.ops_url}/metrics", timeout=10).text
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
@@ -142,6 +147,7 @@ def start_bot(emu: EmulatorProcess, workdir: Path, **overrides: Any) -> BotProce
         "DATABASE_URL": f"sqlite:///{workdir / 'bot.db'}",
         "HOST": "127.0.0.1",
         "PORT": str(port),
+        "OPS_PORT": str(free_port()),
         "LOG_LEVEL": "INFO",
         "COMMAND_RATE_PER_MINUTE": "1000000",
         "PYTHONPATH": str(ROOT),

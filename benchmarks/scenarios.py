@@ -73,7 +73,7 @@ class Rig:
                        if r["at"] >= since and r["person_id"] in machine)
 
     async def gauges(self) -> dict[str, float]:
-        async with self.http.get(f"{self.bot.url}/metrics") as reply:
+        async with self.http.get(f"{self.bot.ops_url}/metrics") as reply:
             text = await reply.text()
         found = {}
         for line in text.splitlines():

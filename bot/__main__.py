@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from bot.aio import run_loop
 from bot.settings import Settings
 
+USES_DATABASE = frozenset({"serve", "check", "audit"})
+
 
 def load_settings() -> Settings:
     try:
@@ -84,6 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     settings = load_settings()
     logs.configure(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets_of(settings))
+    if args.command in USES_DATABASE:
+        from bot.store.url import database_problem
+
+        problem = database_problem(settings.DATABASE_URL)
+        if problem:
+            fail(f"DATABASE_URL: {problem}")
     if args.command == "serve":
         missing = settings.missing_for_serve()
         if missing:

@@ -32,6 +32,19 @@ class Metrics:
                                      ["endpoint", "status"], registry=r)
         self.in_flight = Gauge("ecn_bot_events_in_flight", "Events being processed", registry=r)
         self.queued = Gauge("ecn_bot_events_queued", "Events waiting for a worker", registry=r)
+        self.recording_failing = Gauge(
+            "ecn_bot_recording_failing",
+            "1 while webhooks cannot be recorded in the inbox (they are spooled)", registry=r)
+        self.webhooks_inactive = Gauge("ecn_bot_webhooks_inactive",
+                                       "The bot's own webhooks Webex shows as not active",
+                                       registry=r)
+        self.webhooks_reactivated = Counter("ecn_bot_webhooks_reactivated_total",
+                                            "The bot's webhooks it found disabled and re-activated",
+                                            registry=r)
+        self.connections_refused = Counter(
+            "ecn_bot_connections_refused_total",
+            "Public connections closed: peer at its cap, full, evicted or past a deadline",
+            ["reason"], registry=r)
         self.watch_last_check = Gauge(
             "ecn_bot_watch_last_check_timestamp_seconds",
             "When this process last finished a watch check (Unix time)", registry=r)

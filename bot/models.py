@@ -87,6 +87,18 @@ class Envelope(_Webex):
         return f"{self.resource}/{self.event}"
 
     @property
+    def created(self) -> datetime | None:
+        """`data.created`, when Webex gave one that reads as a time with a zone."""
+        value = self.data.get("created")
+        if not isinstance(value, str):
+            return None
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+
+    @property
     def key(self) -> str:
         """What makes two deliveries the same event: resource and data.id."""
         return f"{self.resource}:{self.data_id}"

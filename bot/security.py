@@ -21,10 +21,10 @@ LOCATION_ADMIN = "Location Administrator"
 
 def verify_signature(secret: bytes, body: bytes, signature: str | None) -> bool:
     """True when `signature` is the lowercase hex HMAC-SHA1 of the raw body; constant time."""
-    if not signature or not secret:
-        return False
+    if not signature or not secret or not signature.isascii():
+        return False  # a hex digest is ASCII; anything else (even undecodable bytes) is wrong
     expected = hmac.new(secret, body, hashlib.sha1).hexdigest()
-    return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8"))
+    return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("ascii"))
 
 
 def sign(secret: bytes, body: bytes) -> str:

@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     WATCH_INTERVAL_SECONDS: float = Field(default=900.0, gt=0)  # the watch's checks
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
+    # The public port's connections (bot/receiving/guard.py): in all, and from one address
+    # (0: no per-address cap, for a proxy in front whose address every connection carries).
+    MAX_CONNECTIONS: int = Field(default=1000, ge=16)
+    MAX_CONNECTIONS_PER_PEER: int = Field(default=256, ge=0)
+    REQUEST_DEADLINE_SECONDS: float = Field(default=10.0, gt=0)  # for headers, then for the body
+    OPS_HOST: str = "127.0.0.1"  # /metrics and /readyz: a listener of their own, private
+    OPS_PORT: int = Field(default=9091, ge=0, le=65535)
+    WEBHOOK_CHECK_SECONDS: float = Field(default=60.0, gt=0)  # the bot's webhooks looked at
+    # On PostgreSQL, where webhooks go while the database refuses them (bot/receiving/spool.py);
+    # on SQLite they go to the receiver's journal beside the database.
+    SPOOL_PATH: str = "ecn-bot-spool.db"
 
     @field_validator(
         "WEBEX_BOT_TOKEN",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
+import resource
 import signal
 import socket
 import sys
@@ -60,6 +62,12 @@ class BotProcess:
     process: asyncio.subprocess.Process
     port: int
     log: Path
+    ops_port: int = 0
+
+    @property
+    def ops_url(self) -> str:
+        """/readyz and /metrics (OPS_HOST:OPS_PORT)."""
+        return f"http://127.0.0.1:{self.ops_port}"
 
     @property
     def url(self) -> str:
@@ -86,7 +94,7 @@ class BotProcess:
 
     async def busy(self) -> float:
         """Events queued or running, from the process's /metrics."""
-        async with aiohttp.ClientSession() as http, http.get(f"{self.url}/metrics") as reply:
+        async with aiohttp.ClientSession() as http, http.get(f"{self.ops_url}/metrics") as reply:
             text = await reply.text()
         return sum(
             float(line.split()[-1])
@@ -133,10 +141,10 @@ async def restartable_serve(emu: Emulator, tmp_path: Path, database_url: str
     started: list[BotProcess] = []
 
     async def start(**env: str) -> BotProcess:
+        env = {"INBOX_LEASE_SECONDS": "1", "SHUTDOWN_GRACE_SECONDS": "1", **env}
         bot = await start_serve(
             emu, tmp_path, port=port, log=tmp_path / "bot.log", DATABASE_URL=database_url,
-            PUBLIC_URL=f"http://127.0.0.1:{port}", INBOX_LEASE_SECONDS="1",
-            SHUTDOWN_GRACE_SECONDS="1", **env,
+            PUBLIC_URL=f"http://127.0.0.1:{port}", **env,
         )
         started.append(bot)
         return bot
@@ -150,17 +158,22 @@ async def restartable_serve(emu: Emulator, tmp_path: Path, database_url: str
 
 
 async def start_serve(
-    emu: Emulator, cwd: Path, *, port: int | None = None, log: Path | None = None, **env: str
+    emu: Emulator, cwd: Path, *, port: int | None = None, log: Path | None = None,
+    nofile: int | None = None, **env: str
 ) -> BotProcess:
-    """Start `python -m bot serve` and return once /healthz answers 200."""
+    """Start `python -m bot serve` and return once /healthz answers 200 (`nofile`: its file
+    descriptor limit, soft and hard)."""
     port = port or free_port()
     log = log or cwd / f"bot-{port}.log"
-    full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), **env)
+    ops_port = int(env.pop("OPS_PORT", 0)) or free_port()
+    full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), OPS_PORT=str(ops_port), **env)
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env, stdout=out, stderr=out
+            sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env, stdout=out, stderr=out,
+            preexec_fn=None if nofile is None else functools.partial(
+                resource.setrlimit, resource.RLIMIT_NOFILE, (nofile, nofile)),
         )
-    bot = BotProcess(process, port, log)
+    bot = BotProcess(process, port, log, ops_port)
     deadline = asyncio.get_running_loop().time() + 20
     async with aiohttp.ClientSession() as http:
         while True:

@@ -4,16 +4,23 @@ process (bot/server/serve.py). The receiver needs nothing else of the bot."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from aiohttp import web
 
+from bot.receiving.spool import Spool
+
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
-# The same, once recorded: hand it on to be run.
-Accept = Callable[[str, str, str, dict[str, Any], datetime], object]
+
+
+class Accept(Protocol):
+    """The same, once recorded (or spooled: then the taker records it): hand it on to be run."""
+
+    def __call__(self, key: str, resource: str, event: str, body: dict[str, Any],
+                 received_at: datetime, /, *, spooled: bool) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,8 @@ class Intake:
     accept: Accept
     count: Callable[[str, str], None]
     signature_failed: Callable[[], None]
+    max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
+    spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
 
 
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")  # set by whoever serves the webhook route

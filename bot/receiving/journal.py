@@ -17,9 +17,12 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
+from bot.store.wal import limit_wal, truncate_wal
+
 _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
     key TEXT PRIMARY KEY, resource TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,
     received_at TEXT NOT NULL)"""
+RECORD_BUSY_SECONDS = 0.5
 _BY_TIME = "CREATE INDEX IF NOT EXISTS intake_received_at ON intake (received_at)"
 
 
@@ -28,6 +31,7 @@ def _connect(path: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
                            check_same_thread=False)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")  # survives a process crash, as the inbox does
+    limit_wal(conn)  # the writer that restarts the WAL after a checkpoint truncates it
     return conn
 
 
@@ -37,7 +41,10 @@ class IntakeJournal:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._conn = _connect(path)
+        self.recorded = 0  # events recorded by this process: the maintenance tells idle by it
+        # On the event loop: a journal someone else holds locked must fail fast (the event is
+        # spooled), not stall every acknowledgement for the default five seconds.
+        self._conn = _connect(path, busy_timeout=RECORD_BUSY_SECONDS)
         self._conn.execute(_SCHEMA)
         self._conn.execute(_BY_TIME)
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the loop
@@ -49,15 +56,20 @@ class IntakeJournal:
             "INSERT OR IGNORE INTO intake VALUES (?, ?, ?, ?, ?)",
             (key, resource, event, json.dumps(body, separators=(",", ":")),
              received_at.isoformat()))
+        self.recorded += 1
         return cursor.rowcount == 1
 
-    def checkpoint(self, before: datetime | None = None) -> None:
-        """Fold the WAL into the file and, with `before`, forget older events (blocking)."""
-        with _connect(self.path) as conn:
+    def checkpoint(self, before: datetime | None = None, *, idle: bool = False) -> None:
+        """Fold the WAL into the file and, with `before`, forget older events (blocking).
+        `idle` (nothing recorded for a moment): empty the WAL file as well."""
+        conn = _connect(self.path)
+        try:
             if before is not None:
                 conn.execute("DELETE FROM intake WHERE received_at < ?", (before.isoformat(),))
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        conn.close()
+            if not idle or not truncate_wal(conn, 1.0, 5.0):
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
 
     def close(self) -> None:
         self._conn.close()

@@ -29,21 +29,24 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import utcnow
-from bot.models import CALLBACK_PATH, PEER_HEADER, WEBHOOK_PATH
+from bot.models import CALLBACK_PATH, PEER_HEADER
+from bot.receiving.guard import GUARD, PARSER_LIMITS, Guard, GuardedSite, guard_for
 from bot.receiving.intake import INTAKE, Intake, Record
 from bot.receiving.journal import IntakeJournal
-from bot.receiving.webhook import MAX_BODY, receive
+from bot.receiving.spool import Spool, spool_path
+from bot.receiving.webhook import public_app
 from bot.settings import Settings
+from bot.store.wal import JOURNAL_SIZE_LIMIT, wal_size
 
 # Only what receiving needs is imported here (no SDK, no SQLAlchemy on SQLite): this process
 # should cost tens of megabytes, not a second copy of the bot.
 
 log = logging.getLogger(__name__)
-PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
+PASSED_THROUGH = ("/healthz",)  # /readyz and /metrics: the worker's own port (OPS_PORT)
 KEPT_HEADERS = frozenset({"content-type", "cache-control", "referrer-policy",
                           "x-content-type-options", "x-frame-options"})
 LINK_BUFFER_LIMIT = 64 * 1024 * 1024
-JOURNAL_CHECKPOINT_SECONDS = 5.0
+JOURNAL_CHECKPOINT_SECONDS = 1.0
 JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
 
 
@@ -76,10 +79,21 @@ class WorkerLink:
         self._writer.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
 
     def accept(self, key: str, resource: str, event: str, body: dict[str, Any],
-               received_at: datetime) -> None:
+               received_at: datetime, *, spooled: bool) -> None:
+        if self.backed_up and not spooled:
+            # The worker is far behind: it takes this one from where it was recorded (the
+            # journal, or the inbox under its lease) when it catches up. A line says so.
+            self._send({"deferred": received_at.isoformat()})
+            return
         self._send({"key": key, "resource": resource, "event": event,
                     "received_at": received_at.isoformat(), "body": body,
-                    "journaled": self._journaled})
+                    "journaled": self._journaled or spooled})
+
+    def recording(self, failing: bool) -> None:
+        self._send({"recording_failing": failing})
+
+    def refused(self, reason: str) -> None:
+        self._send({"connection_refused": reason})
 
     def count(self, kind: str, outcome: str) -> None:
         self._send({"count": [kind, outcome]})
@@ -89,7 +103,7 @@ class WorkerLink:
 
     @property
     def backed_up(self) -> bool:
-        """The worker has not read this much yet: stop taking events until it catches up."""
+        """The worker has not read this much yet: hand on no more events until it catches up."""
         return self._writer.transport.get_write_buffer_size() > LINK_BUFFER_LIMIT
 
     async def close(self) -> None:
@@ -98,34 +112,19 @@ class WorkerLink:
             await self._writer.wait_closed()
 
 
-def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
-                     link: WorkerLink) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+def create_front_app(settings: Settings, spec: FrontSpec, record: Record, link: WorkerLink,
+                     spool: Spool, guard: Guard) -> web.Application:
+    app = public_app()
+    app[GUARD] = guard
     app[INTAKE] = Intake(
-        secret=settings.webhook_key, bot_id=spec.bot_id,
-        record=_unless_backed_up(record, link), clock=utcnow, accept=link.accept,
-        count=link.count,
-        signature_failed=link.signature_failed,
+        secret=settings.webhook_key, bot_id=spec.bot_id, record=record, clock=utcnow,
+        accept=link.accept, count=link.count, signature_failed=link.signature_failed,
+        max_age=settings.inbox_resume_window, spool=spool,
     )
-    app.router.add_post(WEBHOOK_PATH, receive)
     for path in PASSED_THROUGH + ((CALLBACK_PATH,) if settings.signs_in else ()):
         app.router.add_get(path, _pass_through)
     app.cleanup_ctx.append(_worker_http(spec.http_socket))
     return app
-
-
-class WorkerBehind(Exception):
-    """The link to the worker is full: the webhook gets a 503 and Webex delivers it again."""
-
-
-def _unless_backed_up(record: Record, link: WorkerLink) -> Record:
-    async def guarded(key: str, resource: str, event: str, body: dict[str, Any],
-                      now: datetime) -> bool:
-        if link.backed_up:
-            raise WorkerBehind(f"the worker is more than {LINK_BUFFER_LIMIT} bytes behind")
-        return await record(key, resource, event, body, now)
-
-    return guarded
 
 
 _HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("worker_http")
@@ -166,8 +165,10 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[Record, bool]]:
-    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease."""
+async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
+                    ) -> AsyncIterator[Record]:
+    """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease
+    (without one while the worker is behind: its sweep takes those)."""
     if spec.journal:
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
@@ -177,7 +178,7 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
             return journal.record(key, resource, event, body, now)
 
         try:
-            yield record, True
+            yield record
         finally:
             maintenance.cancel()
             journal.close()
@@ -185,22 +186,37 @@ async def _recorder(settings: Settings, spec: FrontSpec) -> AsyncIterator[tuple[
     from bot.store import Store
 
     store = await Store.open(settings.DATABASE_URL, migrate=False, pool_size=4)
+    leased = functools.partial(store.record_event, owner=spec.owner,
+                               lease=timedelta(seconds=spec.lease_seconds))
+
+    async def into_inbox(key: str, resource: str, event: str, body: dict[str, Any],
+                         now: datetime) -> bool:
+        if link.backed_up:
+            return await store.record_event(key, resource, event, body, now)
+        return await leased(key, resource, event, body, now)
+
     try:
-        yield functools.partial(store.record_event, owner=spec.owner,
-                                lease=timedelta(seconds=spec.lease_seconds)), False
+        yield into_inbox
     finally:
         await store.close()
 
 
 async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
-    """Checkpoint the journal off the loop; forget what the inbox forgets too."""
+    """Checkpoint the journal off the loop: when its WAL passes the size limit, and emptying
+    it when nothing was recorded for a moment; forget what the inbox forgets too."""
     retention = timedelta(hours=settings.INBOX_RETENTION_HOURS)
     pruned_at: datetime | None = None  # at the first turn, then every JOURNAL_PRUNE_EVERY
+    seen = -1
     while True:
         await asyncio.sleep(JOURNAL_CHECKPOINT_SECONDS)
         prune = pruned_at is None or utcnow() - pruned_at >= JOURNAL_PRUNE_EVERY
+        idle, seen = journal.recorded == seen, journal.recorded
+        size = wal_size(journal.path)
+        if not prune and (size == 0 if idle else size <= JOURNAL_SIZE_LIMIT):
+            continue
         try:
-            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None)
+            await asyncio.to_thread(journal.checkpoint, utcnow() - retention if prune else None,
+                                    idle=idle)
         except Exception:
             log.warning("intake journal checkpoint failed; trying again later", exc_info=True)
             continue
@@ -211,20 +227,26 @@ async def _maintain(journal: IntakeJournal, settings: Settings) -> None:
 async def run_front(settings: Settings, spec: FrontSpec) -> int:
     listener = socket.socket(fileno=spec.listen_fd)
     try:
-        async with _recorder(settings, spec) as (record, journaled):
-            return await _serve(settings, spec, listener, record, journaled)
+        reader, writer = await asyncio.open_unix_connection(spec.events_socket)
+        journaled = bool(spec.journal)
+        link = WorkerLink(writer, journaled=journaled)
+        async with _recorder(settings, spec, link) as record:
+            return await _serve(settings, spec, listener, record, link, reader)
     finally:
         listener.close()
 
 
 async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, record: Record,
-                 journaled: bool) -> int:
-    reader, writer = await asyncio.open_unix_connection(spec.events_socket)
-    link = WorkerLink(writer, journaled=journaled)
-    app = create_front_app(settings, spec, record, link)
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+                 link: WorkerLink, reader: asyncio.StreamReader) -> int:
+    journaled = bool(spec.journal)
+    # On SQLite the journal is where events go first: if it fails, the disk does.
+    spool = Spool(None if journaled else spool_path(settings), link.recording)
+    guard = guard_for(settings.MAX_CONNECTIONS, settings.MAX_CONNECTIONS_PER_PEER, link.refused,
+                      settings.REQUEST_DEADLINE_SECONDS)
+    app = create_front_app(settings, spec, record, link, spool, guard)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, **PARSER_LIMITS)
     await runner.setup()
-    await web.SockSite(runner, listener).start()
+    await GuardedSite(runner, listener, guard).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -235,6 +257,7 @@ async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, r
     # Stop taking connections, finish the acknowledgements under way, then hand over
     # the last accepted events before closing the link.
     await runner.cleanup()
+    spool.close()
     await link.close()
     worker_gone.cancel()
     stopping.cancel()

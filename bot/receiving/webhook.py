@@ -2,30 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.models import HANDLED_EVENTS, Envelope
+from bot.models import HANDLED_EVENTS, WEBHOOK_PATH, Envelope
+from bot.receiving.guard import deadlines
 from bot.receiving.intake import INTAKE
 from bot.security import SIGNATURE_HEADER, verify_signature
 
 log = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024
+# A real envelope is a few hundred bytes (ids, dates, names); 64 KiB is plenty, and a larger
+# body is refused before its signature is computed.
+MAX_BODY = 64 * 1024
+RECORD_SECONDS = 3.0  # then the event is spooled: Webex waits only seconds for an answer
 FROM_PEOPLE = frozenset({"messages/created", "attachmentActions/created"})
+
+
+def public_app() -> web.Application:
+    """The public port's app: POST /webhooks/webex under the guard's deadlines and the body
+    limit (the caller adds /healthz and the intake)."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[deadlines])
+    app.router.add_post(WEBHOOK_PATH, receive)
+    return app
 
 
 async def receive(request: web.Request) -> web.Response:
     """Acknowledge fast: the work runs later from the inbox; no input yields a 5xx."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return web.Response(status=413)
-    try:
-        # The whole body, however many pieces it arrives in (the app caps it at MAX_BODY).
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return web.Response(status=413)
+    # The whole body, however many pieces it arrived in: read by the deadlines middleware,
+    # within its time and the app's MAX_BODY.
+    body = await request.read()
     intake = request.app[INTAKE]
     if not verify_signature(intake.secret, body, request.headers.get(SIGNATURE_HEADER)):
         intake.signature_failed()
@@ -52,19 +61,31 @@ async def receive(request: web.Request) -> web.Response:
         intake.count(kind, "ignored")
         return _ok("ignored")
     now = intake.clock()
+    created = envelope.created
+    if created is not None and now - created > intake.max_age:
+        intake.count(kind, "stale")
+        log.warning("event %s was created at %s, longer ago than %s: a replay, not run",
+                    envelope.key, created.isoformat(), intake.max_age)
+        return _ok("stale")
+    received = (envelope.key, envelope.resource, envelope.event, payload, now)
     try:
-        recorded = await intake.record(envelope.key, envelope.resource, envelope.event,
-                                       payload, now)
-    except Exception:
-        # Not the sender's fault: 503 makes Webex deliver it again later.
-        log.exception("event %s could not be recorded", envelope.key)
-        return web.Response(status=503)
+        # A database that hangs rather than refuses must not hold the acknowledgement.
+        recorded = await asyncio.wait_for(intake.record(*received), RECORD_SECONDS)
+    except Exception as error:
+        # Not the sender's fault, and a 5xx would lose it: Webex does not promise to deliver
+        # a refused event again. Kept (on disk if it can be), it is recorded later.
+        intake.spool.recording.failed(error, "events are spooled")
+        on_disk = intake.spool.keep(*received)
+        intake.count(kind, "spooled" if on_disk else "kept_in_memory")
+        intake.accept(*received, spooled=True)
+        return _ok("accepted")
+    intake.spool.recording.worked()
     if not recorded:
         intake.count(kind, "duplicate")
         log.info("event %s delivered again: already recorded", envelope.key)
         return _ok("duplicate")
     intake.count(kind, "accepted")
-    intake.accept(envelope.key, envelope.resource, envelope.event, payload, now)
+    intake.accept(*received, spooled=False)
     return _ok("accepted")
 
 

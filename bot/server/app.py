@@ -7,28 +7,31 @@ import functools
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from bot.conversation.events import process
 from bot.errors import BotError
-from bot.metrics import CONTENT_TYPE
-from bot.models import CALLBACK_PATH, WEBHOOK_PATH
+from bot.models import CALLBACK_PATH
 from bot.receiving.intake import INTAKE, Intake
 from bot.receiving.journal import read_intake
-from bot.receiving.webhook import MAX_BODY, receive
+from bot.receiving.spool import Spool, spool_path
+from bot.receiving.webhook import public_app
 from bot.server.callback import make_callback
+from bot.server.ops_listener import HEALTH, Health
 from bot.server.runner import EventRunner
 from bot.server.shutdown import Deadline
+from bot.server.taking import EVENTS, Events
+from bot.server.webhook_watch import WebhookWatch
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
 from bot.store.existing import DatabaseNotReady, open_migrated
-from bot.store.url import intake_path
 from bot.webex.gateway import WebexGateway
 from bot.webex.signin_flow import SignInFlow
-from bot.webex.webhooks import sync_webhooks, target_for
+from bot.webex.webhooks import owned, sync_webhooks, target_for
 
 log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -38,13 +41,12 @@ SHUTDOWN: web.AppKey[Deadline] = web.AppKey("shutdown")
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY)
+    """The public port's app: /webhooks/webex, /healthz and, with personal sign-in, its
+    callback (/readyz and /metrics are the ops listener's: bot/server/ops_listener.py)."""
+    app = public_app()
     app[SETTINGS] = settings
     app[SHUTDOWN] = Deadline(settings.SHUTDOWN_GRACE_SECONDS)  # serve starts it at SIGTERM
-    app.router.add_post(WEBHOOK_PATH, receive)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
     if settings.signs_in:
         app.router.add_get(CALLBACK_PATH, make_callback(_sign_in_of))
     app.cleanup_ctx.append(_running)
@@ -74,9 +76,17 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
             concurrency=settings.MAX_CONCURRENT_EVENTS,
             lease=timedelta(seconds=settings.INBOX_LEASE_SECONDS),
         )
+        await runner.take_over()
+        health = Health(store, wiring.metrics, lambda: wiring.admin.last_error,
+                        watch=_webhook_watch(settings, wiring, store))
+        spool = Spool(spool_path(settings), health.recording)
+        events = Events(runner, store, wiring.metrics, health,
+                        window=settings.inbox_resume_window, clock=wiring.clock,
+                        journal=spool_path(settings))
         app[WIRING] = wiring
         app[RUNNER] = runner
-        app[INTAKE] = intake_for(settings, wiring, runner)
+        app[EVENTS] = events
+        app[INTAKE] = intake_for(settings, wiring, events, spool, runner)
         await import_intake(settings, wiring)
         directory = wiring.conversation.effects.directory
         await directory.warm()
@@ -84,15 +94,24 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
         wiring.watch.start()
+        health.start()
+        watching = asyncio.create_task(health.watch.forever(settings.WEBHOOK_CHECK_SECONDS),
+                                       name="webhook-watch") if health.watch else None
+        app[HEALTH] = health
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
             names.cancel()
+            if watching is not None:
+                watching.cancel()
+            await health.stop()
             deadline = app[SHUTDOWN]
             # Not cut short itself: once the work is stopped, its steps must be recorded.
             work = deadline.for_work()
             await asyncio.gather(runner.stop(work), wiring.watch.stop(work))
+            await events.close(deadline.left())
+            spool.close()
             wiring.close()
             await deadline.bounded(store.close(), "closing the database")
 
@@ -100,7 +119,7 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
     """Bring into the inbox what a receiving process acknowledged (bot/receiving/journal.py)
     but the worker never recorded: it crashed in between. Known keys are skipped."""
-    path = intake_path(settings.DATABASE_URL)
+    path = spool_path(settings)
     if path is None:
         return
     since = wiring.clock() - settings.inbox_resume_window
@@ -110,16 +129,34 @@ async def import_intake(settings: Settings, wiring: Wiring) -> None:
         log.info("checked %d events the receiving process acknowledged", len(events))
 
 
-def intake_for(settings: Settings, wiring: Wiring, runner: EventRunner) -> Intake:
+def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
+               runner: EventRunner) -> Intake:
     """The receiver in this process hands accepted events straight to this process's runner."""
     return Intake(
         secret=settings.webhook_key, bot_id=wiring.bot_id,
         record=functools.partial(wiring.store.record_event, owner=runner.owner,
                                  lease=runner.lease),
         clock=wiring.clock,
-        accept=lambda *received: runner.submit(received[0], InboxEvent.received(*received)),
+        accept=lambda *received, spooled: events.take(InboxEvent.received(*received),
+                                                      journaled=spooled),
         count=wiring.metrics.event, signature_failed=wiring.metrics.signature_failures.inc,
+        max_age=settings.inbox_resume_window, spool=spool,
     )
+
+
+def _webhook_watch(settings: Settings, wiring: Wiring, store: Store) -> WebhookWatch | None:
+    """This deployment's webhooks are looked after when it knows their secret."""
+    if not settings.WEBEX_WEBHOOK_SECRET:
+        return None
+    target = target_for(settings.PUBLIC_URL) if settings.PUBLIC_URL else None
+
+    async def own(hooks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """This deployment's among the webhooks the token lists: recorded in its database by
+        id (bot/webex/webhooks.py), or exactly what it makes for PUBLIC_URL."""
+        return owned(hooks, await store.owned_webhook_ids(), target)
+
+    return WebhookWatch(wiring.webex, settings.WEBEX_WEBHOOK_SECRET.get_secret_value(),
+                        wiring.metrics, own=own)
 
 
 async def _sync_webhooks(settings: Settings, wiring: Wiring) -> None:
@@ -159,23 +196,3 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def readyz(request: web.Request) -> web.Response:
-    """Ready: the database answers and the admin token is usable."""
-    if WIRING not in request.app:
-        return web.json_response({"ready": False, "why": "starting"}, status=503)
-    wiring = request.app[WIRING]
-    problems = []
-    if not await wiring.store.ping():
-        problems.append("database unreachable")
-    if wiring.admin.last_error:
-        problems.append(f"admin token: {wiring.admin.last_error}")
-    if problems:
-        return web.json_response({"ready": False, "why": problems}, status=503)
-    return web.json_response({"ready": True})
-
-
-async def metrics(request: web.Request) -> web.Response:
-    if WIRING not in request.app:
-        return web.Response(status=503)
-    body = request.app[WIRING].metrics.render()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -4,22 +4,16 @@ WorkerLink): one JSON message per line, an accepted event or a count."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aiohttp import web
-
 from bot.receiving.webhook import MAX_BODY
-from bot.server.app import RUNNER, WIRING
 from bot.store import InboxEvent
 
 log = logging.getLogger(__name__)
-RECORD_RETRY_MAX_SECONDS = 30.0
-CLOSE_WAIT_SECONDS = 5.0
 
 
 class Link:
@@ -69,95 +63,6 @@ class _LinkProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._transport is not None:
             self._link.closed.set()
-
-
-class Events:
-    """What the worker does with the receiver's messages: accepted events into the runner
-    (journaled ones into the inbox first, in the event's own task), counts into the metrics."""
-
-    def __init__(self, app: web.Application) -> None:
-        self._app = app
-        self._recording: set[asyncio.Task[None]] = set()  # events not taken: into the inbox
-        self._retrying: set[asyncio.Task[None]] = set()  # events the inbox refused
-
-    def handle(self, message: dict[str, Any]) -> None:
-        metrics = self._app[WIRING].metrics
-        runner = self._app[RUNNER]
-        if "key" in message:
-            event = event_from_line(message)
-            if not message.get("journaled"):
-                runner.submit(event.key, event)
-            elif not runner.submit(event.key, event,
-                                   first=functools.partial(self._record, event)):
-                # Not taken now (the queue is full, or stopping): into the inbox all the same,
-                # for the sweeper or the next start.
-                self._spawn(self._record_until_done(event, submit=False), self._recording)
-        elif "count" in message:
-            kind, outcome = message["count"]
-            metrics.event(str(kind), str(outcome))
-        elif "signature_failed" in message:
-            metrics.signature_failures.inc()
-
-    async def _record(self, event: InboxEvent) -> bool:
-        """Into the inbox under this runner's lease: True to run it now; False if the inbox
-        had it already, or refused it (then it is retried in the background)."""
-        try:
-            return await self._insert(event)
-        except Exception:
-            log.warning("event %s could not be recorded in the inbox; trying again", event.key,
-                        exc_info=True)
-            self._spawn(self._record_until_done(event, submit=True), self._retrying)
-            return False
-
-    async def _insert(self, event: InboxEvent, *, leased: bool = True) -> bool:
-        """Leased when this runner runs it next; else free for the sweeper to claim."""
-        runner, store = self._app[RUNNER], self._app[WIRING].store
-        return await store.record_event(
-            event.key, event.resource, event.event, event.body, event.received_at,
-            owner=runner.owner if leased else None, lease=runner.lease if leased else None)
-
-    async def _record_until_done(self, event: InboxEvent, *, submit: bool) -> None:
-        """Webex was answered already and its redeliveries are duplicates to the receiver:
-        keep trying (a stop leaves it in the journal, which the next start reads) until the
-        event is older than the resume window; then it has expired, as an unfinished event in
-        the inbox does, rather than run a command long after it was given."""
-        wiring = self._app[WIRING]
-        window = wiring.settings.inbox_resume_window
-        pause = 0.0 if not submit else 0.5
-        while True:
-            await asyncio.sleep(pause)
-            try:
-                recorded = await self._insert(event, leased=submit)
-            except Exception:
-                if wiring.clock() - event.received_at > window:
-                    log.error("event %s could not be recorded in the inbox for %s: expired, "
-                              "not run", event.key, window)
-                    return
-                log.warning("event %s could not be recorded in the inbox; trying again",
-                            event.key, exc_info=True)
-                pause = min(max(pause * 2, 0.5), RECORD_RETRY_MAX_SECONDS)
-                continue
-            if recorded and submit:
-                log.info("event %s recorded in the inbox after all", event.key)
-                self._app[RUNNER].submit(event.key, event)
-            return
-
-    @staticmethod
-    def _spawn(work: Coroutine[Any, Any, None], into: set[asyncio.Task[None]]) -> None:
-        task = asyncio.create_task(work)
-        into.add(task)
-        task.add_done_callback(into.discard)
-
-    async def close(self, wait: float = CLOSE_WAIT_SECONDS) -> None:
-        """At shutdown: stop the retries (the journal keeps those events for the next start)
-        and give the recording of events not taken a moment (`wait`) to finish."""
-        for task in list(self._retrying):
-            task.cancel()
-        if self._recording:
-            await asyncio.wait(list(self._recording), timeout=min(wait, CLOSE_WAIT_SECONDS))
-        for task in list(self._recording):
-            task.cancel()
-        await asyncio.gather(*self._retrying, *self._recording, return_exceptions=True)
 
 
 def event_from_line(message: dict[str, Any]) -> InboxEvent:

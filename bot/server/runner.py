@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,8 +13,10 @@ from typing import Any
 from bot.metrics import Metrics
 from bot.models import Envelope
 from bot.outbox import Outbox
+from bot.receiving.spool import Trouble
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
+from bot.store.owners import new_owner
 
 log = logging.getLogger(__name__)
 First = Callable[[], Awaitable[bool]]
@@ -23,6 +24,8 @@ Handle = Callable[[Envelope, Outbox], Awaitable[None]]  # runs one event (conver
 QUEUE_LIMIT = 10_000
 MAX_ATTEMPTS = 3
 PRUNE_EVERY = timedelta(minutes=10)
+SWEEP_SECONDS = 2.0
+SWEEP_BATCH = 500
 
 
 class EventRunner:
@@ -30,7 +33,7 @@ class EventRunner:
 
     def __init__(self, store: Store, metrics: Metrics, handle: Handle, *, settings: Settings,
                  clock: Callable[[], datetime], concurrency: int, lease: timedelta) -> None:
-        self.owner = f"{uuid.uuid4().hex[:12]}"
+        self.owner = new_owner()
         self._store = store
         self._metrics = metrics
         self._handle = handle
@@ -45,6 +48,10 @@ class EventRunner:
         self._sweeper: asyncio.Task[None] | None = None
         self._accepting = True
         self._pruned_at: datetime | None = None
+        self._backlog = False  # events wait in the inbox that the queue had no room for
+        self._wake = asyncio.Event()  # sweep now: room again, or the receiver deferred some
+        self._refused: set[str] = set()  # recorded with our lease, not taken: give it back
+        self._sweeping = Trouble("the inbox sweep")  # one warning per outage, not per sweep
 
     @property
     def busy(self) -> int:
@@ -71,11 +78,30 @@ class EventRunner:
         try:
             self._queue.put_nowait((key, leased, first))
         except asyncio.QueueFull:
-            log.warning("queue full; event %s waits in the inbox", key)
+            if not self._backlog:
+                log.warning("queue full (%d): events wait in the inbox until there is room",
+                            QUEUE_LIMIT)
+            self._backlog = True
+            if leased is not None:
+                self._refused.add(key)  # the sweep frees its lease, then takes it
             return False
         self._queued.add(key)
         self._metrics.queued.set(self._queue.qsize())
         return True
+
+    async def take_over(self) -> None:
+        """Before the first sweep: our leases live as long as this process (PostgreSQL), and
+        a SQLite database's leases of any other owner are a dead process's (one per file)."""
+        await self._store.hold_owner(self.owner)
+        if self._store.dialect == "sqlite":
+            freed = await self._store.release_other_leases(self.owner)
+            if freed:
+                log.info("gave back the leases of %d events a stopped process held", freed)
+
+    def wake(self) -> None:
+        """Events wait in the inbox that nobody handed here (the receiver deferred them)."""
+        self._backlog = True
+        self._wake.set()
 
     async def start(self) -> None:
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="inbox-sweeper")
@@ -111,9 +137,19 @@ class EventRunner:
         window = settings.inbox_resume_window
         for key in await store.expire_events(now, window):
             log.warning("event %s is older than %s and was never finished: expired", key, window)
-        submitted = 0
-        for event in await store.claimable_events(now, window, limit=500):
-            submitted += self.submit(event.key)
+        for key in list(self._refused):
+            await store.release_event(key, self.owner)
+            self._refused.discard(key)
+        submitted, after = 0, None
+        # Keep claiming while there is room: a backlog drains as fast as the work does.
+        while (room := QUEUE_LIMIT - self._queue.qsize()) > 0:
+            limit = min(SWEEP_BATCH, room)
+            batch = await store.claimable_events(now, window, limit=limit, after=after)
+            submitted += sum(self.submit(event.key) for event in batch)
+            if len(batch) < limit:
+                self._backlog = False
+                break
+            after = (batch[-1].received_at, batch[-1].key)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
             await store.prune_card_tokens(now - timedelta(days=1))
@@ -122,15 +158,21 @@ class EventRunner:
         return submitted
 
     async def _sweep_forever(self) -> None:
-        """Sweep every half lease (the app swept once before starting the runner)."""
+        """Sweep every SWEEP_SECONDS at most (a dead replica's events are resumed within a few
+        seconds), and as soon as a backlog has room (the app swept once before starting)."""
+        period = min(max(self._lease.total_seconds() / 2, 0.5), SWEEP_SECONDS)
         while True:
-            await asyncio.sleep(max(self._lease.total_seconds() / 2, 0.5))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), period)
+            self._wake.clear()
             try:
                 resumed = await self.sweep()
-                if resumed:
-                    log.info("resumed %d unfinished events from the inbox", resumed)
-            except Exception:
-                log.exception("inbox sweep failed; trying again later")
+            except Exception as error:
+                self._sweeping.failed(error, "unfinished events wait")
+                continue
+            self._sweeping.worked()
+            if resumed:
+                log.info("resumed %d unfinished events from the inbox", resumed)
 
     def _start(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
         task = asyncio.create_task(self._run(key, leased, first), name=f"event {key}")
@@ -146,6 +188,8 @@ class EventRunner:
             next_key, leased, first = self._queue.get_nowait()
             self._queued.discard(next_key)
             self._start(next_key, leased, first)
+        if self._backlog and self._queue.qsize() < QUEUE_LIMIT // 2:
+            self._wake.set()  # room again: the sweeper takes more from the inbox now
         self._metrics.queued.set(self._queue.qsize())
         self._metrics.in_flight.set(len(self._running))
 

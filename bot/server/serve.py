@@ -1,13 +1,13 @@
 """`python -m bot serve`: the app, and by default a receiving process of its own in front of it.
 
 With RECEIVER_PROCESS on (the default) this process is the worker: it checks the tokens, runs
-the events and serves /healthz, /readyz and /metrics on a private socket, while a child process
-(bot/receiving/process.py) owns the public port, records and acknowledges each webhook and
-passes it here. An event loop saturated by work (one Python process is bound to one core by its
-lock) then never delays an acknowledgement. If either process dies the other follows, so the
-platform restarts both; nothing acknowledged is lost: it is in the receiver's journal or in the
-inbox. The worker's end of the link between them is bot/server/link.py.
-"""
+the events, serves /healthz on a private socket and /readyz and /metrics on the ops port
+(OPS_HOST:OPS_PORT), while a child process (bot/receiving/process.py) owns the public port,
+records and acknowledges each webhook and passes it here. An event loop saturated by work (one
+Python process is bound to one core by its lock) then never delays an acknowledgement. If
+either process dies the other follows, so the platform restarts both; nothing acknowledged is
+lost: it is in the receiver's journal or in the inbox. The worker's end of the link between
+them is bot/server/link.py."""
 
 from __future__ import annotations
 
@@ -23,11 +23,14 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.receiving.guard import GUARD, PARSER_LIMITS, GuardedSite, guard_for
 from bot.receiving.process import FrontSpec
 from bot.server import workdir as run_directory
 from bot.server.app import RUNNER, SETTINGS, SHUTDOWN, WIRING, create_app
 from bot.server.fork import ForkedFront
-from bot.server.link import Events, Link
+from bot.server.link import Link
+from bot.server.ops_listener import start_ops_listener
+from bot.server.taking import EVENTS
 from bot.server.wiring import StartupError
 from bot.settings import Settings
 from bot.store.url import intake_path, is_memory_sqlite
@@ -45,10 +48,14 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
     sys.setswitchinterval(0.0005)
     app = create_app(settings)
     deadline = app[SHUTDOWN]
+    if front is None:  # this process owns the public port: guard it as the receiver does
+        app[GUARD] = guard_for(settings.MAX_CONNECTIONS, settings.MAX_CONNECTIONS_PER_PEER,
+                               lambda why: app[WIRING].metrics.connections_refused.labels(
+                                   why).inc(), settings.REQUEST_DEADLINE_SECONDS)
     # After SIGTERM a request under way (a client stalled mid-body) gets the receiving side's
     # share of the grace, not aiohttp's default minute.
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
-                           shutdown_timeout=deadline.receiver)
+                           shutdown_timeout=deadline.receiver, **PARSER_LIMITS)
     try:
         await runner.setup()
     except StartupError as error:
@@ -65,6 +72,16 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
         if front is not None:
             front.abandon()
         return 1
+    try:
+        ops = await start_ops_listener(app, settings.OPS_HOST, settings.OPS_PORT)
+    except OSError as error:
+        print(f"error: cannot listen on OPS_HOST:OPS_PORT {settings.OPS_HOST}:"
+              f"{settings.OPS_PORT}: {error.strerror}", file=sys.stderr)
+        listener.close()
+        await runner.cleanup()
+        if front is not None:
+            front.abandon()
+        return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -77,11 +94,12 @@ async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
     try:
         if front is not None:
             return await _with_front(app, runner, listener, stop, front)
-        await web.SockSite(runner, listener).start()
+        await GuardedSite(runner, listener, app[GUARD]).start()
         _started(listener.getsockname())
         await stop.wait()
         return 0
     finally:
+        await ops.cleanup()
         await runner.cleanup()
         listener.close()
 
@@ -127,7 +145,7 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
     try:
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
         await web.UnixSite(runner, str(http_socket)).start()
-        events = Events(app)
+        events = app[EVENTS]
         link = Link(events.handle)
         server = await asyncio.get_running_loop().create_unix_server(
             link.protocol, str(events_socket))

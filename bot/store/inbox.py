@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, select, true, tuple_, update
 
-from ._base import StoreBase
+from .owners import OwnerMixin
 from .records import FINISHED_EVENT_STATES, InboxEvent
 from .schema import inbox_events, inbox_steps
 
@@ -39,11 +39,7 @@ def _received_row(key: str, resource: str, event: str, body: dict[str, Any], at:
             "lease_until": at + lease if held and lease is not None else None}
 
 
-def _lease_free(now: datetime) -> Any:
-    return or_(_t.c.lease_until.is_(None), _t.c.lease_until <= now)
-
-
-class InboxMixin(StoreBase):
+class InboxMixin(OwnerMixin):
     async def record_event(
         self,
         key: str,
@@ -85,7 +81,7 @@ class InboxMixin(StoreBase):
         # re-checks the WHERE against the winner's version, so only one gets a row back.
         stmt = (
             update(_t)
-            .where(_t.c.key == key, _t.c.state == "pending", _lease_free(now))
+            .where(_t.c.key == key, _t.c.state == "pending", self.lease_free(now))
             .values(owner=owner, lease_until=now + lease, attempts=_t.c.attempts + 1)
             .returning(*_EVENT_COLUMNS)
         )
@@ -132,12 +128,15 @@ class InboxMixin(StoreBase):
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
     async def claimable_events(
-        self, now: datetime, max_age: timedelta, limit: int = 100
+        self, now: datetime, max_age: timedelta, limit: int = 100,
+        after: tuple[datetime, str] | None = None,
     ) -> list[InboxEvent]:
-        """Pending events with a free or lapsed lease received within max_age, oldest first."""
+        """Pending events with a free or lapsed lease received within max_age, oldest first
+        (`after`: only those after this (received_at, key), to page through them)."""
         stmt = (
             select(*_EVENT_COLUMNS)
-            .where(_t.c.state == "pending", _lease_free(now), _t.c.received_at >= now - max_age)
+            .where(_t.c.state == "pending", self.lease_free(now), _t.c.received_at >= now - max_age)
+            .where(true() if after is None else tuple_(_t.c.received_at, _t.c.key) > after)
             .order_by(_t.c.received_at, _t.c.key)
             .limit(limit)
         )
@@ -151,7 +150,7 @@ class InboxMixin(StoreBase):
         """
         stmt = (
             update(_t)
-            .where(_t.c.state == "pending", _t.c.received_at < now - max_age, _lease_free(now))
+            .where(_t.c.state == "pending", _t.c.received_at < now - max_age, self.lease_free(now))
             .values(state="expired", finished_at=now, owner=None, lease_until=None)
             .returning(_t.c.key)
         )

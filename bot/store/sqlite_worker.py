@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 
+from .wal import IDLE_CHECKPOINT_SECONDS, limit_wal, truncate_wal
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Work = Callable[[Connection], Any]
@@ -51,6 +53,7 @@ def prepare_sqlite(dbapi_conn: Any, busy_timeout: float, *, checkpoints: bool = 
         # WAL with NORMAL survives a process crash (kill -9) intact; only power loss can
         # drop the last commits. That is the durability the inbox promises.
         cursor.execute("PRAGMA synchronous = NORMAL")
+        limit_wal(cursor)
         if not checkpoints:  # the event loop's connection: checkpoints are the thread's job
             cursor.execute("PRAGMA wal_autocheckpoint = 0")
     finally:
@@ -86,8 +89,11 @@ class SQLiteWorker:
     the thread holds the lock just then, the work goes to the front of its queue instead.
     """
 
-    def __init__(self, engine: Engine, fast: Engine | None = None) -> None:
+    def __init__(self, engine: Engine, fast: Engine | None = None, *,
+                 busy_timeout: float = 5.0) -> None:
         self._engine = engine
+        self._busy_timeout = busy_timeout
+        self._wrote = False  # since the last truncating checkpoint (the fast connection too)
         self._fast_engine = fast
         self._fast: Connection | None = fast.connect() if fast is not None else None
         self._urgent: deque[Item] = deque()
@@ -101,6 +107,7 @@ class SQLiteWorker:
         if urgent and self._fast is not None:
             try:
                 with self._fast.begin():
+                    self._wrote = True
                     return work(self._fast)
             except OperationalError as error:
                 if not _locked(error):
@@ -111,6 +118,7 @@ class SQLiteWorker:
             if self._stopping:
                 raise RuntimeError("the store is closed")
             (self._urgent if urgent else self._normal).append((work, loop, future))
+            self._wrote = True
             self._ready.notify()
         return await future
 
@@ -126,10 +134,17 @@ class SQLiteWorker:
             self._fast_engine.dispose()
         self._engine.dispose()
 
-    def _next_batch(self) -> list[Item] | None:
+    def _next_batch(self, conn: Connection) -> list[Item] | None:
         with self._ready:
             while not (self._urgent or self._normal or self._stopping):
-                self._ready.wait()
+                # Woken once a second when idle (the fast path writes without waking us).
+                if not self._ready.wait(IDLE_CHECKPOINT_SECONDS) and self._wrote:
+                    self._wrote = False  # idle for a moment: keep the WAL from staying large
+                    self._ready.release()
+                    try:
+                        self._checkpoint(conn)
+                    finally:
+                        self._ready.acquire()
             source = self._urgent or self._normal
             if not source:
                 return None  # stopping, and nothing left to do
@@ -137,8 +152,17 @@ class SQLiteWorker:
 
     def _main(self) -> None:
         with self._engine.connect() as conn:
-            while (batch := self._next_batch()) is not None:
+            while (batch := self._next_batch(conn)) is not None:
                 self._commit(batch, conn)
+
+    def _checkpoint(self, conn: Connection) -> None:
+        """An idle moment: empty the WAL, waiting for nobody (work arriving goes first)."""
+        try:
+            raw = conn.connection.dbapi_connection
+            if raw is not None and not truncate_wal(raw, 0.0, self._busy_timeout):
+                self._wrote = True  # a reader or a writer was there: try at the next idle
+        except Exception:
+            log.warning("WAL checkpoint failed; trying again when idle", exc_info=True)
 
     def _commit(self, batch: list[Item], conn: Connection) -> None:
         if not batch:

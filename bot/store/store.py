@@ -59,6 +59,7 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMi
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._local_locks = LocalLocks()
+        self._ping_failed = False
 
     @classmethod
     async def open(
@@ -90,13 +91,15 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMi
             if dialect_of(url) == "sqlite" and not is_memory_sqlite(url):
                 store._worker = SQLiteWorker(
                     sqlite_sync_engine(async_url, SQLITE_BUSY_TIMEOUT_S),
-                    fast=sqlite_sync_engine(async_url, 0.0, checkpoints=False))
+                    fast=sqlite_sync_engine(async_url, 0.0, checkpoints=False),
+                    busy_timeout=SQLITE_BUSY_TIMEOUT_S)
         except BaseException:
             await store.close()
             raise
         return store
 
     async def close(self) -> None:
+        await self.release_owner()
         if self._worker is not None:
             await self._worker.close()
             self._worker = None
@@ -107,9 +110,15 @@ class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMi
         try:
             async with self._engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-        except Exception:  # any failure means "not healthy" to the caller
-            log.warning("database ping failed", exc_info=True)
+        except Exception as error:  # any failure means "not healthy" to the caller
+            if not self._ping_failed:  # once per outage: readiness probes ping every 2 s
+                log.warning("database ping failed (%s: %s)", type(error).__name__,
+                            str(error)[:200])
+            self._ping_failed = True
             return False
+        if self._ping_failed:
+            log.warning("database ping answered again")
+        self._ping_failed = False
         return True
 
     async def migrate(self, *, target: int | None = None) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
@@ -76,3 +77,18 @@ def intake_path(url: str) -> str | None:
     if dialect_of(url) != "sqlite" or is_memory_sqlite(url):
         return None
     return f"{_parse(url).database}-intake"
+
+
+def database_problem(url: str) -> str | None:
+    """Why the store cannot open `url`, in one line, before anything tries; None when it can
+    try (whether the server answers is for the store to find out)."""
+    try:
+        parsed = _parse(url)
+    except ValueError as error:
+        return str(error)
+    if parsed.drivername != SQLITE_DRIVER or is_memory_sqlite(url):
+        return None
+    folder = os.path.dirname(os.path.abspath(parsed.database or ""))
+    if not os.path.isdir(folder):
+        return f"the SQLite database's directory {folder} does not exist"
+    return None

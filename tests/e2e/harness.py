@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.emulator import Emulator
 from bot.server.app import RUNNER, WIRING, create_app
+from bot.server.ops_listener import start_ops_listener
 from bot.settings import Settings
 from bot.store import Store
 
@@ -47,6 +48,7 @@ class RunningBot:
     url: str
     app: web.Application
     settings: Settings
+    ops_url: str = ""  # /readyz and /metrics (OPS_HOST:OPS_PORT in `serve`)
 
     @property
     def store(self) -> Store:
@@ -89,10 +91,13 @@ async def running_bot(
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
-    bot = RunningBot(f"http://127.0.0.1:{port}", app, settings)
+    ops = await start_ops_listener(app, "127.0.0.1", 0)
+    bot = RunningBot(f"http://127.0.0.1:{port}", app, settings,
+                     f"http://127.0.0.1:{ops.addresses[0][1]}")
     if webhooks:
         await register_webhooks(emu, bot.webhook_url)
     try:
         yield bot
     finally:
+        await ops.cleanup()
         await runner.cleanup()

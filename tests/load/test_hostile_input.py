@@ -39,7 +39,7 @@ class Background:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def failed_events(self) -> float:
-        text = requests.get(f"{self.bot.url}/metrics", timeout=5).text
+        text = requests.get(f"{self.bot.ops_url}/metrics", timeout=5).text
         return sum(float(line.split()[-1]) for line in text.splitlines()
                    if line.startswith("ecn_bot_events_total{") and 'outcome="failed"' in line)
 

@@ -16,16 +16,17 @@ from typing import Any, cast
 
 import aiohttp
 import pytest
-from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
 from bot.emulator import Emulator
 from bot.metrics import Metrics
+from bot.receiving.guard import guard_for
 from bot.receiving.journal import IntakeJournal, read_intake
 from bot.receiving.process import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
+from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign
-from bot.server.app import RUNNER, WIRING
-from bot.server.link import Events
+from bot.server.ops_listener import Health
+from bot.server.taking import Events
 from bot.settings import Settings
 from bot.store import InboxEvent
 from tests.e2e.harness import SECRET, running_bot
@@ -74,7 +75,7 @@ def receiver_of(bot: BotProcess) -> int:
 
 
 async def metrics(bot: BotProcess) -> dict[Any, float]:
-    async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.ops_url}/metrics") as reply:
         assert reply.status == 200, await reply.text()
         return samples(await reply.text())
 
@@ -252,18 +253,17 @@ class Inbox:
         return True
 
 
-def worker_app(runner: Runner, inbox: Inbox, now: datetime = T0) -> web.Application:
-    app = web.Application()
-    app[RUNNER] = cast(Any, runner)
-    app[WIRING] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics(),
-                                            settings=front_settings(), clock=lambda: now))
-    return app
+def worker_events(runner: Runner, inbox: Inbox, now: datetime = T0) -> Events:
+    metrics = Metrics()
+    health = Health(cast(Any, inbox), metrics, lambda: None)
+    return Events(cast(Any, runner), cast(Any, inbox), metrics, health,
+                  window=front_settings().inbox_resume_window, clock=lambda: now, journal=None)
 
 
 def journaled_event(body: dict[str, Any]) -> dict[str, Any]:
     """The line the receiver sends for an event it holds in its journal only."""
     writer = LinkWriter()
-    link_to(writer).accept("messages:M1", "messages", "created", body, T0)
+    link_to(writer).accept("messages:M1", "messages", "created", body, T0, spooled=False)
     [message] = writer.messages
     return message
 
@@ -276,9 +276,9 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Webex was answered already: dropping the event would lose alice's command.
-    caplog.set_level(logging.INFO, logger="bot.server.link")
+    caplog.set_level(logging.INFO, logger="bot.server.taking")
     runner, inbox = Runner(), Inbox(failures=2)
-    events = Events(worker_app(runner, inbox))
+    events = worker_events(runner, inbox)
     body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}
 
     events.handle(journaled_event(body))
@@ -295,7 +295,9 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
         assert (event.body, event.received_at) == (body, T0)
         assert inbox.calls == 3
         assert other_tasks() == set()  # it stopped trying
-        assert "messages:M1 could not be recorded in the inbox; trying again" in caplog.text
+        # One warning while it fails (not one per attempt), one line when it works again.
+        assert caplog.text.count("recording events in the inbox fails") == 1
+        assert "recording events in the inbox works again" in caplog.text
         assert "messages:M1 recorded in the inbox after all" in caplog.text
     finally:
         await events.close()
@@ -303,7 +305,7 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
 
 async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     runner, inbox = Runner(), Inbox(failures=None)
-    events = Events(worker_app(runner, inbox))
+    events = worker_events(runner, inbox)
     events.handle(journaled_event({"data": {"id": "M1"}}))
     await runner.idle()
     assert other_tasks()  # a retry is waiting
@@ -324,7 +326,7 @@ async def test_an_event_the_inbox_refuses_past_the_resume_window_expires(
     # an unfinished event in the inbox expires; and the bot stops trying to record it.
     late = T0 + front_settings().inbox_resume_window + timedelta(seconds=1)
     runner, inbox = Runner(), Inbox(failures=None)
-    events = Events(worker_app(runner, inbox, now=late))
+    events = worker_events(runner, inbox, now=late)
     events.handle(journaled_event({"data": {"id": "M1"}}))
     await runner.idle()
 
@@ -345,7 +347,7 @@ class FullRunner(Runner):
 
 async def test_an_event_the_runner_cannot_take_is_still_recorded_for_the_sweeper() -> None:
     runner, inbox = FullRunner(), Inbox(failures=0)
-    events = Events(worker_app(runner, inbox))
+    events = worker_events(runner, inbox)
     events.handle(journaled_event({"data": {"id": "M1"}}))
     await asyncio.wait_for(events.close(), 5)  # a stop waits for it to be recorded
     assert inbox.calls == 1
@@ -367,11 +369,11 @@ def signed_envelope() -> tuple[bytes, dict[str, str]]:
 
 
 @pytest.mark.parametrize(
-    ("unread", "status"),
-    [(0, 200), (LINK_BUFFER_LIMIT, 200), (LINK_BUFFER_LIMIT + 1, 503), (1 << 40, 503)],
+    ("unread", "deferred"),
+    [(0, False), (LINK_BUFFER_LIMIT, False), (LINK_BUFFER_LIMIT + 1, True), (1 << 40, True)],
 )
-async def test_the_receiver_answers_503_while_the_worker_is_far_behind(
-    aiohttp_client: AiohttpClient, tmp_path: Path, unread: int, status: int
+async def test_the_receiver_records_and_defers_while_the_worker_is_far_behind(
+    aiohttp_client: AiohttpClient, tmp_path: Path, unread: int, deferred: bool
 ) -> None:
     recorded: list[str] = []
 
@@ -383,18 +385,20 @@ async def test_the_receiver_answers_503_while_the_worker_is_far_behind(
     writer = LinkWriter(buffered=unread)
     spec = FrontSpec(-1, "", str(tmp_path / "events.sock"), str(tmp_path / "http.sock"),
                      "BOT", "worker-1", 30.0)
-    client = await aiohttp_client(create_front_app(front_settings(), spec, record,
-                                                   link_to(writer)))
+    link = link_to(writer)
+    client = await aiohttp_client(create_front_app(
+        front_settings(), spec, record, link, Spool(None), guard_for(100, 10)))
     body, headers = signed_envelope()
 
     async with client.post("/webhooks/webex", data=body, headers=headers) as reply:
-        assert reply.status == status, await reply.text()
+        # Never a 503: Webex does not promise to deliver a refused event again.
+        assert reply.status == 200, await reply.text()
 
-    if status == 503:  # Webex delivers it again later; nothing was recorded, nothing sent
-        assert recorded == []
-        assert writer.messages == []
+    assert recorded == ["messages:M1"]
+    if deferred:  # recorded; the worker takes it from the journal when it catches up
+        assert [m.get("key") for m in writer.messages if "key" in m] == []
+        assert [m for m in writer.messages if "deferred" in m] != []
     else:
-        assert recorded == ["messages:M1"]
         assert [m.get("key") for m in writer.messages if "key" in m] == ["messages:M1"]
 
 
@@ -413,7 +417,7 @@ async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
 
     assert await post_to(bot.webhook_url, envelope_for(emu, sent), secret="not-the-secret") == 401
     await metric_reaches(bot, "ecn_bot_signature_failures_total", 1)
-    async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.ops_url}/metrics") as reply:
         assert "ecn_bot_signature_failures_total 1.0" in await reply.text()
         # Prometheus reads the exposition format's version from the worker's own header.
         content_type = reply.headers["Content-Type"]

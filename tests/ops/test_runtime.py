@@ -36,7 +36,7 @@ def issued_tokens(emu: Emulator) -> list[str]:
 
 
 async def get(bot: RunningBot, path: str) -> tuple[int, str]:
-    async with aiohttp.ClientSession() as http, http.get(bot.url + path) as reply:
+    async with aiohttp.ClientSession() as http, http.get(bot.ops_url + path) as reply:
         return reply.status, await reply.text()
 
 
