@@ -85,7 +85,7 @@ async def test_an_outside_change_is_one_alert_with_before_after_and_who(
         assert "Restore" in [b.get("title") for b in alert["attachments"][0]["content"]["actions"]]
         await checked(bot, 2)
         assert len(watch_cards(emu, "group")) == 1
-        async with aiohttp.ClientSession() as http, http.get(f"{bot.url}/metrics") as reply:
+        async with aiohttp.ClientSession() as http, http.get(f"{bot.ops_url}/metrics") as reply:
             metrics = await reply.text()
         assert 'ecn_bot_watch_changes_total{kind="alert"} 1.0' in metrics
         assert 'ecn_bot_watch_checks_total{outcome="ok"}' in metrics
