@@ -231,6 +231,13 @@ class CancelCard(_CardAction):
     token: Token
 
 
+class RestoreChange(_CardAction):
+    """Restore on a watch alert: put back the value before the change it reports."""
+
+    action: Literal["watch_restore"]
+    token: Token
+
+
 MenuAction = Literal["status", "edit", "whoami", "help", "history"]
 MENU_ACTIONS: tuple[str, ...] = get_args(MenuAction)
 
@@ -243,7 +250,7 @@ class ShowCommand(_CardAction):
 
 
 CardSubmission = Annotated[
-    SaveSettings | SaveLocation | ConfirmDisable | CancelCard | ShowCommand,
+    SaveSettings | SaveLocation | ConfirmDisable | CancelCard | RestoreChange | ShowCommand,
     Field(discriminator="action"),
 ]
 CARD_SUBMISSION = TypeAdapter(CardSubmission)

@@ -62,6 +62,7 @@ class Settings(BaseSettings):
     # Per person, commands and card presses alike: a burst, then a steady rate (a token bucket).
     COMMAND_BURST: int = Field(default=30, gt=0)
     COMMAND_RATE_PER_MINUTE: int = Field(default=30, gt=0)
+    WATCH_INTERVAL_SECONDS: float = Field(default=900.0, gt=0)  # the watch's checks
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
     # The public port's connections (bot/receiving/guard.py): in all, and from one address

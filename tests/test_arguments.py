@@ -61,7 +61,7 @@ def test_usage_is_generated_from_what_each_command_takes() -> None:
         "set email": "set email <address> [at <location>]",
         "set all-locations": "set all-locations on|off", "edit": "edit [at <location>]",
         "history": "history [n] [at <location>]", "whoami": "whoami", "coverage": "coverage",
-        "sign in": "sign in", "sign out": "sign out",
+        "sign in": "sign in", "sign out": "sign out", "watch": "watch [off]",
     }
 
 

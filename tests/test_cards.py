@@ -399,6 +399,7 @@ def test_every_template_file_is_used() -> None:
         "notice",
         "sign_in",
         "status",
+        "watch_change",
         "whoami",
     }
 

@@ -36,7 +36,9 @@ class ChangeService:
 
     def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
                  clock: Callable[[], datetime], timeout: float,
-                 acting: Acting | None = None) -> None:
+                 acting: Acting | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self._on_change = on_change  # told after each change that was made (the watch)
         self._store = store
         self._metrics = metrics
         self._clock = clock
@@ -129,6 +131,8 @@ class ChangeService:
             ctx.outbox.defer(self._store.finish_change(
                 record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
+        if outcome == "applied" and self._on_change is not None:
+            self._on_change()
         log.info("event %s: %s %s for %s by %s", ctx.event_key, action, outcome, target.kind,
                  ctx.person_id)
         self._metrics.change(action, outcome)

@@ -29,6 +29,16 @@ Source = Literal["command", "card"]
 
 
 @dataclass(frozen=True)
+class WatchControl:
+    """What the watch commands need: the watch's tables, its interval, and a way to ask for a
+    check now (after a change through the bot, or when a space starts watching)."""
+
+    store: Store
+    interval: float
+    poke: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class Effects:
     """What handlers may call: built once by the server (bot/server/wiring.py)."""
 
@@ -46,6 +56,7 @@ class Effects:
     locations: LocationsClient  # the location list and each location's own setting
     sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
     acting: Acting | None = None  # with it: person id → their own token
+    watch: WatchControl | None = None  # the watch (bot/server/watch_loop.py), when it runs
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from each feature's own (help is generated from them)."""
 
 from __future__ import annotations
 
-from bot.conversation import coverage, forms, history, location_form, setting, signin
+from bot.conversation import coverage, forms, history, location_form, setting, signin, watch
 from bot.conversation.actions import ActionHandler, ActionTable
 from bot.conversation.arguments import Args
 from bot.conversation.context import Context
@@ -79,7 +79,7 @@ async def whoami_command(ctx: Context, args: Args) -> None:
 
 
 COMMANDS = CommandTable().include(setting.COMMANDS, coverage.COMMANDS, forms.COMMANDS,
-                                  history.COMMANDS, signin.COMMANDS, OWN)
+                                  history.COMMANDS, signin.COMMANDS, watch.COMMANDS, OWN)
 
 
 def _show(name: str) -> ActionHandler:
@@ -96,4 +96,5 @@ for _name in MENU_ACTIONS:
     BUTTONS.register(_name, permission=COMMANDS.commands[_name].permission,
                      as_command=True)(_show(_name))
 
-ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, location_form.ACTIONS, BUTTONS)
+ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, location_form.ACTIONS,
+                                watch.ACTIONS, BUTTONS)

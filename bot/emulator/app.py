@@ -96,6 +96,18 @@ class Emulator:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
 
+    def control_hub(
+        self, admin: str, location: str | None = None, org_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change the org's setting, or a location's (by name or id), as `admin` does in
+        Control Hub: recorded in the admin audit log. Returns the setting after."""
+        from bot.emulator import controlhub
+
+        org, who = org_id or self.seed.org_id, self.identity(admin)
+        if location is None:
+            return controlhub.change_org_setting(self.state, who, org, fields)
+        return controlhub.change_location_setting(self.state, who, org, location, fields)
+
     def reset(self) -> None:
         """Forget recorded requests, deliveries, faults and latency."""
         self.pipeline.requests.clear()

@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.emulator.app import Emulator
 from bot.emulator.authorize import authorize_routes
 from bot.emulator.control import control_routes
+from bot.emulator.controlhub_api import controlhub_routes
 from bot.emulator.pipeline import PREFIX
 from bot.emulator.routes import ROUTES
 from bot.emulator.seed import Seed
@@ -24,6 +25,7 @@ def make_app(emulator: Emulator) -> web.Application:
         app.router.add_route(method, PREFIX + template, emulator.pipeline.handle)
     app.router.add_route("*", PREFIX + "/{tail:.*}", emulator.pipeline.handle)
     app.add_routes(control_routes(emulator))
+    app.add_routes(controlhub_routes(emulator))
     app.cleanup_ctx.append(emulator.lifecycle)
     return app
 

@@ -113,6 +113,8 @@ class State:
     edits: dict[str, int] = field(default_factory=dict)  # message id → times edited
     location_page_cap: int | None = None  # at most this many locations per page, whatever max
     webhook_failures: dict[str, list[float]] = field(default_factory=dict)
+    admin_events: list[dict[str, Any]] = field(default_factory=list)  # the admin audit log
+    audit_denied: set[str] = field(default_factory=set)  # identities without audit:events_read
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
     access_token_ttl: int = 1_209_600
     refresh_token_ttl: int = 7_776_000

@@ -93,6 +93,7 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         names = asyncio.create_task(directory.refresh_forever(), name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
+        wiring.watch.start()
         health.start()
         watching = asyncio.create_task(health.watch.forever(settings.WEBHOOK_CHECK_SECONDS),
                                        name="webhook-watch") if health.watch else None
@@ -107,7 +108,8 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
             await health.stop()
             deadline = app[SHUTDOWN]
             # Not cut short itself: once the work is stopped, its steps must be recorded.
-            await runner.stop(deadline.for_work())
+            work = deadline.for_work()
+            await asyncio.gather(runner.stop(work), wiring.watch.stop(work))
             await events.close(deadline.left())
             spool.close()
             wiring.close()

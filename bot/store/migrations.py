@@ -174,6 +174,50 @@ def _v5_sign_in(sync_conn: Connection) -> None:
     md.create_all(sync_conn)
 
 
+def _v8_watch_tables(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "watch_spaces", md,
+        Column("org_id", String(255), primary_key=True),
+        Column("room_id", String(255), primary_key=True),
+        Column("person_id", String(255), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    Table(
+        "watch_state", md,
+        Column("org_id", String(255), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("snapshot", JSON),
+        Column("seen_at", UTCDateTime()),
+        Column("checked_at", UTCDateTime()),
+        Column("outcome", String(16)),
+        Column("failures", Integer, nullable=False),
+        Column("failing_notified", Integer, nullable=False),
+        Column("detail", Text),
+    )  # fmt: skip
+    Table(
+        "watch_changes", md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("org_id", String(255), nullable=False),
+        Column("detected_at", UTCDateTime(), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("body", JSON, nullable=False),
+    )  # fmt: skip
+    Table(
+        "watch_posts", md,
+        Column("change_id", BigInteger, primary_key=True),
+        Column("room_id", String(255), primary_key=True),
+        Column("org_id", String(255), nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("message_id", String(255)),
+        Column("attempts", Integer, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Index("ix_watch_posts_org_state", "org_id", "state"),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
 async def _v5(conn: AsyncConnection) -> None:
     await conn.run_sync(_v5_sign_in)
     # Which token made the change: "service-app" or "admin" (the admin's own sign-in).
@@ -221,6 +265,10 @@ async def _v7(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE audit_log ADD COLUMN repeats INTEGER"))
 
 
+async def _v8(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v8_watch_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
@@ -230,6 +278,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "owned_webhooks: the webhooks this deployment created, by id", _v6),
     Migration(7, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
               _v7),
+    Migration(8, "the watch: watching spaces, the last state seen, changes and their posts", _v8),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

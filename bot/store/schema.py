@@ -193,3 +193,51 @@ repeats = Table(  # v7: a repeated event counted once per window (refused card p
     Column("count", Integer, nullable=False),
     Column("audit_id", BigInteger().with_variant(Integer, "sqlite")),
 )
+
+watch_spaces = Table(  # v8: the spaces that receive the organization's changes
+    "watch_spaces",
+    metadata,
+    Column("org_id", String(255), primary_key=True),
+    Column("room_id", String(255), primary_key=True),
+    Column("person_id", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+watch_state = Table(  # v8: per organization, what the watch last saw and how checks go
+    "watch_state",
+    metadata,
+    Column("org_id", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),  # compare-and-set guard for each save
+    Column("snapshot", JSON),  # None until the first good check
+    Column("seen_at", UTCDateTime()),
+    Column("checked_at", UTCDateTime()),
+    Column("outcome", String(16)),
+    Column("failures", Integer, nullable=False),  # failed checks in a row
+    Column("failing_notified", Integer, nullable=False),  # 1 once "cannot check" is out
+    Column("detail", Text),
+)
+
+watch_changes = Table(  # v8: each change found (and each cannot-check notice), once
+    "watch_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("org_id", String(255), nullable=False),
+    Column("detected_at", UTCDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+watch_posts = Table(  # v8: one card per change per watching space
+    "watch_posts",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True),
+    Column("room_id", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | posted | gone
+    Column("message_id", String(255)),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_watch_posts_org_state", "org_id", "state"),
+)

@@ -24,6 +24,8 @@ from .url import (
     is_memory_sqlite,
     normalize_database_url,
 )
+from .watch import WatchMixin
+from .watch_lock import WatchLockMixin
 from .webhooks import WebhookMixin
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,9 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
 
 
 class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
-            WebhookMixin, RateMixin):
-    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks and rate
-    limits on one engine."""
+            WebhookMixin, RateMixin, WatchMixin, WatchLockMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks, rate limits
+    and the watch on one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

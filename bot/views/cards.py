@@ -134,6 +134,9 @@ def _fit(lines: Sequence[str]) -> str:
     return clipped.rstrip("\\") + "\n…"
 
 
+fit_markdown = _fit  # for the other card modules
+
+
 def _md_facts(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [f"- {title}: {escape_markdown(value)}" for title, value in pairs]
 

@@ -25,6 +25,7 @@ VALID = {
     "coverage": "coverage",
     "sign in": "sign in",
     "sign out": "sign out",
+    "watch": "watch off",
 }
 
 
