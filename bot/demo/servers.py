@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -35,6 +36,7 @@ STOP_TIMEOUT = 10.0
 class Addresses:
     emulator: str  # the emulator's root, without /v1
     bot: str
+    console: str | None = None  # the browser console's page (demo --web)
 
 
 def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
@@ -81,8 +83,9 @@ async def register_webhooks(emu: Emulator, target: str, secret: str) -> None:
 class Servers:
     """The emulator and the bot on free local ports, in one asyncio loop on a background thread."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, console_port: int | None = None) -> None:
         self._workdir = workdir
+        self._console_port = console_port  # None: no browser console
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -144,9 +147,17 @@ class Servers:
                 await site.start()
                 bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
                 await register_webhooks(emu, f"{bot_url}/webhooks/webex", secret)
-                self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url)
-                self._ready.set()
-                await self._stop.wait()
+                async with AsyncExitStack() as stack:
+                    console = None
+                    if self._console_port is not None:
+                        from bot.demo.console import running_console
+
+                        console = await stack.enter_async_context(
+                            running_console(emu, port=self._console_port)
+                        )
+                    self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url, console)
+                    self._ready.set()
+                    await self._stop.wait()
             finally:
                 await runner.cleanup()
 
@@ -156,12 +167,12 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`python -m bot demo`: start everything, open the chat (unless --no-chat), stop cleanly."""
+    """`python -m bot demo`: start everything, open the chat (or serve the console), stop cleanly."""
     # Ctrl-C stops the demo even when it was started with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with tempfile.TemporaryDirectory(prefix="ecn-bot-demo-") as workdir:
-        servers = Servers(Path(workdir))
+        servers = Servers(Path(workdir), args.port if args.web else None)
         try:
             return _run(servers, args, Path(workdir))
         except KeyboardInterrupt:
@@ -184,10 +195,12 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     print(f"  Webex emulator  {root}/v1   (control API {root}/_emulator/seed)")
     print(f"  bot             {addresses.bot}   (webhooks at /webhooks/webex)")
     print(f"  bot database    {workdir / 'bot.db'}   (deleted on exit)")
+    if addresses.console:
+        print(f"  browser console {addresses.console}   (open it in a browser)")
     print("  people          alice (full admin), uma (user admin), rita (read-only admin),")
     print("                  bob (regular user), sam (support admin), eve (another org)")
-    print("Stop with Ctrl-C" + ("." if args.no_chat else " or /quit."), flush=True)
-    if args.no_chat:
+    print("Stop with Ctrl-C" + ("." if args.no_chat or args.web else " or /quit."), flush=True)
+    if args.no_chat or args.web:
         threading.Event().wait()  # until Ctrl-C or SIGTERM
         return 0
     from bot.demo.chat import chat_session

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.admin import SETTING_FIELDS
+from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
 from bot.emulator.pipeline import PREFIX, Pipeline, RecordedRequest
@@ -41,7 +42,8 @@ class Emulator:
         self._log: list[tuple[int, str]] = []
         self._mark = 0
         self._waiters: list[tuple[MessagePredicate, asyncio.Future[dict[str, Any]]]] = []
-        self.state.listeners.extend([self.deliverer.on_event, self._on_event])
+        self.changes = Changes()  # wakes the demo's browser console after each write
+        self.state.listeners.extend([self.deliverer.on_event, self._on_event, self.changes.on_event])
 
     # --- knobs -------------------------------------------------------------------------
     @property
@@ -89,6 +91,7 @@ class Emulator:
         if unknown:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
+        self.changes.notify()
 
     def reset(self) -> None:
         """Forget recorded requests, deliveries, faults and latency."""
@@ -195,7 +198,7 @@ class Emulator:
         """Return the aiohttp application (the /v1 API and the /_emulator control API)."""
         from bot.emulator.control import control_routes
 
-        app = web.Application()
+        app = web.Application(middlewares=[self.changes.middleware])
         for method, template in ROUTES:
             app.router.add_route(method, PREFIX + template, self.pipeline.handle)
         app.router.add_route("*", PREFIX + "/{tail:.*}", self.pipeline.handle)

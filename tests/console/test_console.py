@@ -1,0 +1,102 @@
+"""The browser console in a real browser: cards drawn by Microsoft's renderer, pressed as in Webex."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from playwright.sync_api import Locator, Page, expect
+
+from bot.demo.servers import Addresses
+
+SETTING_PANEL = "#setting"
+
+
+def control(demo: Addresses, path: str) -> Any:
+    """What Webex (the emulator) holds, read from its control API."""
+    with urllib.request.urlopen(demo.emulator + path, timeout=10) as reply:  # noqa: S310 - local
+        return json.loads(reply.read())
+
+
+def say(page: Page, text: str) -> None:
+    page.get_by_role("textbox", name="Message").fill(text)
+    page.keyboard.press("Enter")
+
+
+def last_card(page: Page, text: str) -> Locator:
+    """The newest card the renderer drew that shows `text`."""
+    return page.locator(".message.from-bot .ac-adaptiveCard").filter(has_text=text).last
+
+
+def test_alice_edits_the_address_on_the_rendered_form(page: Page, demo: Addresses) -> None:
+    say(page, "status")
+    status = last_card(page, "Emergency call notifications are OFF")
+    expect(status.locator("button.ac-pushButton", has_text="Edit")).to_be_visible()
+
+    status.get_by_role("button", name="Edit").click()
+    form = last_card(page, "Notification email address")
+    form.get_by_label("Notification email address").fill("ops@example.com")
+    form.get_by_role("button", name="Save").click()
+
+    expect(last_card(page, "Setting changed")).to_contain_text("ops@example.com")
+    expect(page.locator(f"{SETTING_PANEL} dd[data-field=emailAddress]")).to_have_text(
+        "ops@example.com"
+    )
+    assert control(demo, "/_emulator/setting")["emailAddress"] == "ops@example.com"
+    # The press reached Webex as a client's does: the inputs merged with the Save action's data.
+    pressed = control(demo, "/_emulator/requests?method=POST&path=/attachment/actions")["items"]
+    inputs = pressed[-1]["json"]["inputs"]
+    assert inputs["action"] == "save_settings"
+    assert inputs["token"]
+    assert (inputs["email"], inputs["enabled"], inputs["allLocations"]) == (
+        "ops@example.com",
+        "false",
+        "false",
+    )
+
+
+def test_bob_pressing_save_on_alices_form_is_refused(page: Page, demo: Addresses) -> None:
+    page.get_by_role("button", name="Acme Ops").click()
+    say(page, "edit")
+    expect(last_card(page, "Notification email address")).to_be_visible()
+
+    page.get_by_label("Speak as").select_option("bob")
+    expect(page.locator("#person-roles")).to_contain_text("no administrator role")
+    expect(page.locator("#space-title")).to_have_text("Acme Ops")
+    form = last_card(page, "Notification email address")
+    form.get_by_label("Notification email address").fill("evil@example.com")
+    form.get_by_role("button", name="Save").click()
+
+    refusal = last_card(page, "Card not accepted")
+    expect(refusal).to_contain_text("you have no administrator role")
+    expect(page.locator(f"{SETTING_PANEL} dd[data-field=emailAddress]")).to_have_text(
+        "security@acme.example"
+    )
+    assert control(demo, "/_emulator/setting")["emailAddress"] == "security@acme.example"
+    assert control(demo, "/_emulator/requests?method=PUT")["items"] == []
+
+
+def test_control_hub_changes_the_setting_webex_holds(page: Page, demo: Addresses) -> None:
+    hub = page.locator("#controlhub")
+    hub.get_by_label("Emergency call notifications").check()
+    hub.get_by_label("Notification email address").fill("desk@acme.example")
+    hub.get_by_role("button", name="Save in Control Hub").click()
+
+    expect(hub.get_by_role("status")).to_have_text("Saved in Control Hub.")
+    expect(page.locator(f"{SETTING_PANEL} dd[data-field=emergencyCallNotificationEnabled]")).to_have_text("On")
+    held = control(demo, "/_emulator/setting")
+    assert (held["emergencyCallNotificationEnabled"], held["emailAddress"]) == (
+        True,
+        "desk@acme.example",
+    )
+
+
+def test_control_hub_refuses_notifications_without_an_address(page: Page, demo: Addresses) -> None:
+    hub = page.locator("#controlhub")
+    hub.get_by_label("Emergency call notifications").check()
+    hub.get_by_label("Notification email address").fill("")
+    hub.get_by_role("button", name="Save in Control Hub").click()
+
+    expect(hub.get_by_role("status")).to_contain_text("an email address is required")
+    assert control(demo, "/_emulator/setting")["emergencyCallNotificationEnabled"] is False
