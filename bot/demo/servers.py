@@ -167,7 +167,7 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`python -m bot demo`: start everything, open the chat (or serve the console), stop cleanly."""
+    """`python -m bot demo`: start everything, open the chat (or the console), stop cleanly."""
     # Ctrl-C stops the demo even when it was started with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)

@@ -43,7 +43,9 @@ class Emulator:
         self._mark = 0
         self._waiters: list[tuple[MessagePredicate, asyncio.Future[dict[str, Any]]]] = []
         self.changes = Changes()  # wakes the demo's browser console after each write
-        self.state.listeners.extend([self.deliverer.on_event, self._on_event, self.changes.on_event])
+        self.state.listeners.extend(
+            [self.deliverer.on_event, self._on_event, self.changes.on_event]
+        )
 
     # --- knobs -------------------------------------------------------------------------
     @property

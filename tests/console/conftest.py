@@ -18,7 +18,7 @@ from bot.demo.servers import Addresses, Servers
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".artifacts" / "console"
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
 WAIT_MS = 15_000  # for anything the bot or the emulator should do, on a busy machine
 
 

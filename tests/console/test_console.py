@@ -1,4 +1,4 @@
-"""The browser console in a real browser: cards drawn by Microsoft's renderer, pressed as in Webex."""
+"""The browser console in a real browser: cards drawn by Microsoft's renderer, pressed as Webex."""
 
 from __future__ import annotations
 
@@ -84,7 +84,8 @@ def test_control_hub_changes_the_setting_webex_holds(page: Page, demo: Addresses
     hub.get_by_role("button", name="Save in Control Hub").click()
 
     expect(hub.get_by_role("status")).to_have_text("Saved in Control Hub.")
-    expect(page.locator(f"{SETTING_PANEL} dd[data-field=emergencyCallNotificationEnabled]")).to_have_text("On")
+    enabled = page.locator(f"{SETTING_PANEL} dd[data-field=emergencyCallNotificationEnabled]")
+    expect(enabled).to_have_text("On")
     held = control(demo, "/_emulator/setting")
     assert (held["emergencyCallNotificationEnabled"], held["emailAddress"]) == (
         True,
