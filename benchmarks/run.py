@@ -19,12 +19,12 @@ from typing import Any
 import aiohttp
 import uvloop
 
-from benchmarks import scenarios
+from benchmarks import arrivals, scenarios
 from benchmarks.client import ReplyListener, Sender, register_reply_hook
 from benchmarks.procs import SECRET, emulator_process, start_bot
 from benchmarks.quiet_gc import without_collector_pauses
 
-SCENARIOS = ("ack", "e2e", "status", "enable", "memory")
+SCENARIOS = ("ack", "e2e", "tail", "status", "enable", "memory")
 
 
 def host_speed() -> float:
@@ -70,6 +70,11 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     step("end to end with 20 commands in flight")
                     results["e2e"] = await scenarios.e2e(rig, latency, 20, repeats=args.repeat)
                     await scenarios.settle(rig)
+                if "tail" in wanted:
+                    step("replies under three arrival patterns, 20 in flight")
+                    results["tail"] = await arrivals.arrivals(rig, latency, 20,
+                                                              repeats=args.repeat)
+                    await scenarios.settle(rig)
                 if "status" in wanted:
                     step(f"status throughput at concurrency {args.concurrency}")
                     results["status_throughput"] = await scenarios.status_throughput(
@@ -113,6 +118,8 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
              f"({enable['p50_ms']:.0f} ms)", "≤ 4.3 × L", enable["p50_x_latency"] <= 4.3),
             ("GET /roles per status", f"{roles:.3f}", "≈ 0 (cached)", roles <= 0.05),
         ]
+    if tail := r.get("tail"):
+        rows += arrivals.rows(tail)
     if st := r.get("status_throughput"):
         rows.append((f"status/s sustained (c={st['concurrency']})", f"{st['per_second']:.0f}/s",
                      "≥ 100/s", st["per_second"] >= 100))

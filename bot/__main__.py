@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Coroutine, Sequence
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 
+from bot.aio import run_loop
 from bot.settings import Settings
 
 
@@ -33,15 +34,6 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [settings.WEBEX_BOT_TOKEN, settings.WEBEX_ADMIN_TOKEN, settings.WEBEX_WEBHOOK_SECRET,
               settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN]
     return [v.get_secret_value() for v in values if v is not None]
-
-
-def run_loop(main: Coroutine[Any, Any, int]) -> int:
-    """asyncio.run, on uvloop where it is installed (it roughly halves the loop's CPU)."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(main)
-    return uvloop.run(main)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

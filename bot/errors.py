@@ -13,6 +13,12 @@ class BotError(Exception):
         self.user_message = user_message
         self.tracking_id = tracking_id
 
+    def described(self) -> str:
+        """In one line for an operator: the message, Webex's status and tracking id."""
+        status = getattr(self, "status", None)
+        where = f"status {status}, " if status else ""
+        return f"{self.user_message} ({where}tracking id {self.tracking_id or '–'})"
+
 
 class WebexError(BotError):
     """Webex answered with an error (after any retries)."""
@@ -41,7 +47,3 @@ class TransientWebexError(WebexError):
 
 class AdminTokenError(WebexError):
     """The admin identity cannot be used: the token was rejected or could not be refreshed."""
-
-
-class UserInputError(BotError):
-    """Something the person typed or submitted is not acceptable."""

@@ -15,6 +15,15 @@ from pydantic import (
     field_validator,
 )
 
+WEBHOOK_PATH = "/webhooks/webex"  # where Webex delivers: the one route the public port serves
+# The webhooks the bot registers, as (resource, event), and the events it handles.
+WEBHOOKS: tuple[tuple[str, str], ...] = (
+    ("messages", "created"),
+    ("attachmentActions", "created"),
+    ("memberships", "created"),
+)
+HANDLED_EVENTS = frozenset(f"{resource}/{event}" for resource, event in WEBHOOKS)
+
 
 class _Webex(BaseModel):
     """Webex objects: unknown fields are kept out, never an error."""

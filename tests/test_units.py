@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import html as html_lib
+import string
 import subprocess
 import sys
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from bot.conversation.dispatch import command_text
-from bot.conversation.handlers import COMMANDS
+from bot.conversation.menu import COMMANDS
 from bot.conversation.ratelimit import RateLimiter
 from bot.errors import TransientWebexError
 from bot.models import CARD_SUBMISSION, NotificationSetting, Person
@@ -99,11 +101,32 @@ def test_the_command_is_the_text_without_the_bots_mention(
                         bot_name="Kari Bot") == expected
 
 
-@given(st.text(), st.one_of(st.none(), st.text()), st.sampled_from(["direct", "group", None]))
-def test_command_parsing_never_fails(text: str, html: str | None, room: str | None) -> None:
-    parsed = command_text(text=text, html=html, room_type=room, bot_id=BOT, bot_name="Kari Bot")
-    command, args = COMMANDS.find(parsed)
-    assert command is None or isinstance(args, str)
+@given(st.text())
+def test_the_bots_mention_is_never_part_of_the_command(typed: str) -> None:
+    """Whatever follows the mention in a group space is the command, spaced as typed words."""
+    html = (f'<p><spark-mention data-object-type="person" data-object-id="{BOT}">Kari Bot'
+            f"</spark-mention> {html_lib.escape(typed)}</p>")
+    words = " ".join(typed.split())
+    expected = words[1:].lstrip() if words.startswith("/") else words
+    got = command_text(text=f"Kari Bot {typed}", html=html, room_type="group", bot_id=BOT,
+                       bot_name="Kari Bot")
+    assert got == expected
+
+
+WORD = st.text(alphabet=string.ascii_letters + string.digits + "@.-_", min_size=1, max_size=12)
+
+
+@given(st.sampled_from(sorted({w for c in COMMANDS.commands.values()
+                               for w in (c.name, *c.aliases)})), st.lists(WORD, max_size=4))
+def test_every_command_word_finds_its_command_and_keeps_the_rest(
+    word: str, args: list[str]
+) -> None:
+    two = " ".join([*word.split(), *args][:2]).lower()
+    assume(len(word.split()) == 2 or two not in {w for c in COMMANDS.commands.values()
+                                                  for w in (c.name, *c.aliases)})
+    command, rest = COMMANDS.find(" ".join([word.upper(), *args]))
+    assert command is not None and word in (command.name, *command.aliases)
+    assert rest == " ".join(args)
 
 
 @pytest.mark.parametrize(("text", "name", "args"), [

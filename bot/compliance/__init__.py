@@ -1,0 +1,1 @@
+"""The setting and its targets: read-modify-write changes, serialized and audited."""

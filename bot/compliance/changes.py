@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime
+from typing import Literal
 
 from bot.aio import complete_despite_cancel
 from bot.errors import WebexError
+from bot.metrics import Metrics
 from bot.models import NotificationSetting
-from bot.store import AuditRecord
-
-if TYPE_CHECKING:
-    from bot.conversation.dispatch import Context
+from bot.request import Request
+from bot.store import AuditRecord, Store
+from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 Modify = Callable[[NotificationSetting], NotificationSetting]
@@ -33,9 +34,17 @@ def _setting(data: dict[str, object] | None) -> NotificationSetting | None:
 class ChangeService:
     """The only code that writes the setting."""
 
+    def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
+                 clock: Callable[[], datetime], timeout: float) -> None:
+        self._store = store
+        self._telephony = telephony
+        self._metrics = metrics
+        self._clock = clock
+        self._timeout = timeout
+
     async def apply(
         self,
-        ctx: Context,
+        ctx: Request,
         action: str,
         modify: Modify,
         *,
@@ -46,18 +55,17 @@ class ChangeService:
         The audit row is written (pending, with the planned result) before the PUT and keyed by
         the event, so a resumed event finishes the same change instead of making another.
         """
-        services = ctx.services
         org = ctx.org_id
-        async with services.store.org_lock(org):
+        async with self._store.org_lock(org):
             current = await self._read(ctx, action, org)
             # A resumed event may find its own write already there: that is not a stale form.
             if expected is not None and current not in (expected, modify(expected)):
                 await self.refused(ctx, action, "the setting changed since the card was shown",
                                    before=current)
                 return ChangeResult("stale", current, current)
-            record = await services.store.begin_change(
+            record = await self._store.begin_change(
                 AuditRecord(
-                    id=None, at=services.clock(), event_key=ctx.event_key, org_id=org,
+                    id=None, at=self._clock(), event_key=ctx.event_key, org_id=org,
                     person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                     source=ctx.source, action=action, before=current.to_webex(),
                     after=modify(current).to_webex(), outcome="pending", reason=None,
@@ -74,68 +82,67 @@ class ChangeService:
             if before != after and current not in (before, after):
                 # A restart resumed this change after other changes were made: whether or not
                 # its PUT landed before the crash, writing it now would undo a newer change.
-                await services.store.finish_change(
+                await self._store.finish_change(
                     record.id or 0, "failed",
                     reason="superseded: the setting was changed by someone else while this "
                            "change was interrupted by a restart")
-                services.metrics.change(action, "superseded")
+                self._metrics.change(action, "superseded")
                 return ChangeResult("superseded", before, current)
             if current == before != after:
                 await complete_despite_cancel(
                     self._write(ctx, action, record.id or 0, after),
-                    services.settings.WEBEX_TIMEOUT_SECONDS * 2)
+                    self._timeout * 2)
             # Settling the audit row need not delay the reply; the event is not done until it is
             # settled, and a crash before that is resumed as a pending row already applied.
-            ctx.outbox.defer(services.store.finish_change(
+            ctx.outbox.defer(self._store.finish_change(
                 record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
         log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
-        services.metrics.change(action, outcome)
+        self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
 
-    async def _write(self, ctx: Context, action: str, audit_id: int,
+    async def _write(self, ctx: Request, action: str, audit_id: int,
                      after: NotificationSetting) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
-            await ctx.services.telephony.put(ctx.org_id, after)
+            await self._telephony.put(ctx.org_id, after)
         except WebexError as error:
-            await ctx.services.store.finish_change(
+            await self._store.finish_change(
                 audit_id, "failed", reason=error.user_message, tracking_id=error.tracking_id)
-            ctx.services.metrics.change(action, "failed")
+            self._metrics.change(action, "failed")
             raise
 
     async def refused(
-        self, ctx: Context, action: str, reason: str,
+        self, ctx: Request, action: str, reason: str,
         *, before: NotificationSetting | None = None, tracking_id: str | None = None,
     ) -> None:
         """Audit a change that was not made, and why."""
-        services = ctx.services
         await self._settle_once(ctx, AuditRecord(
-            id=None, at=services.clock(), event_key=ctx.event_key, org_id=ctx.org_id,
+            id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
             source=ctx.source, action=action, before=before.to_webex() if before else None,
             after=None, outcome="refused", reason=reason, tracking_id=tracking_id,
         ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
-        services.metrics.change(action, "refused")
+        self._metrics.change(action, "refused")
 
-    async def _read(self, ctx: Context, action: str, org: str) -> NotificationSetting:
+    async def _read(self, ctx: Request, action: str, org: str) -> NotificationSetting:
         try:
-            return await ctx.services.telephony.get(org)
+            return await self._telephony.get(org)
         except WebexError as error:
             await self._settle_once(ctx, AuditRecord(
-                id=None, at=ctx.services.clock(), event_key=ctx.event_key, org_id=org,
+                id=None, at=self._clock(), event_key=ctx.event_key, org_id=org,
                 person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                 source=ctx.source, action=action, before=None, after=None,
                 outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
             ))
-            ctx.services.metrics.change(action, "failed")
+            self._metrics.change(action, "failed")
             raise
 
-    async def _settle_once(self, ctx: Context, record: AuditRecord) -> None:
+    async def _settle_once(self, ctx: Request, record: AuditRecord) -> None:
         """Audit a refusal or failure; if a resumed event's earlier attempt left its row
         pending, that row is the one settled (an event has one audit row)."""
-        row = await ctx.services.store.add_audit(record)
+        row = await self._store.add_audit(record)
         if row.outcome == "pending" and row.id is not None:
-            await ctx.services.store.finish_change(
+            await self._store.finish_change(
                 row.id, record.outcome, reason=record.reason, tracking_id=record.tracking_id)

@@ -1,0 +1,1 @@
+"""Conversation: events → context → command and card tables (with their permission) → replies."""

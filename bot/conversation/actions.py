@@ -1,101 +1,88 @@
-"""Card submissions, routed by their `action` to handlers in one table, behind the card's token."""
+"""The card-action table: each submitted `action` registers with the permission pressing needs;
+`press` checks the card's token and that permission before the handler runs."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.conversation import commands
 from bot.conversation.card_tokens import THREAD, CardRefused
-from bot.conversation.dispatch import Context, authorize, run_command
+from bot.conversation.context import Context
+from bot.conversation.dispatch import authorize
 from bot.errors import BotError
-from bot.models import (
-    MENU_ACTIONS,
-    CancelCard,
-    ConfirmDisable,
-    NotificationSetting,
-    ShowCommand,
-)
+from bot.security import Permission
 from bot.store import CardToken
 
 log = logging.getLogger(__name__)
 ActionHandler = Callable[[Context, Any, CardToken], Awaitable[None]]
-ACTIONS: dict[str, ActionHandler] = {}
-CHANGES = {"save_settings": "save", "confirm_disable": "disable"}  # audited action names
 
 
-def action(name: str) -> Callable[[ActionHandler], ActionHandler]:
-    def add(handler: ActionHandler) -> ActionHandler:
-        ACTIONS[name] = handler
-        return handler
+@dataclass(frozen=True)
+class Action:
+    name: str
+    handler: ActionHandler
+    permission: Permission
+    audited: str | None = None  # the audited change a press of it attempts
+    # Refused like the text command it stands for ("Not allowed"), not as a card.
+    as_command: bool = False
 
-    return add
+
+@dataclass
+class ActionTable:
+    actions: dict[str, Action] = field(default_factory=dict)
+
+    def register(
+        self, name: str, *, permission: Permission, audited: str | None = None,
+        as_command: bool = False,
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        def add(handler: ActionHandler) -> ActionHandler:
+            assert name not in self.actions, f"card action registered twice: {name}"
+            self.actions[name] = Action(name, handler, permission, audited, as_command)
+            return handler
+
+        return add
+
+    def include(self, *tables: ActionTable) -> ActionTable:
+        for table in tables:
+            for action in table.actions.values():
+                assert action.name not in self.actions, f"registered twice: {action.name}"
+                self.actions[action.name] = action
+        return self
 
 
-async def dispatch(ctx: Context, submission: Any) -> None:
-    """Check the card's token for this person, then run the action; refusals change nothing."""
-    services = ctx.services
+async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
+    """Check the card's token and the presser's permission, then run the action; refusals
+    change nothing and leave the card usable for whoever may press it."""
     name = submission.action
+    action = table.actions[name]
     try:
-        token = await services.tokens.check(ctx, submission.token, name)
+        token = await ctx.tokens.check(ctx, submission.token, name)
         ctx = replace(ctx, thread_id=token.payload.get(THREAD))
-        await ACTIONS[name](ctx, submission, token)
+        allowed = action.permission == Permission.ANYONE or (
+            ctx.access is not None and ctx.access.allows(action.permission))
+        if not allowed:
+            if action.as_command:
+                await authorize(ctx, action.permission, None)
+                return
+            roles = ctx.access.refusal(action.permission, "this organization") if ctx.access else ""
+            raise CardRefused(
+                f"You are not allowed to use this card, so I did nothing. {roles}".strip(),
+                thread=token.payload.get(THREAD))
+        await action.handler(ctx, submission, token)
     except CardRefused as refused:
         if refused.thread is not None:
             ctx = replace(ctx, thread_id=refused.thread)
-        services.metrics.command(f"card:{name}", "refused")
+        ctx.metrics.command(f"card:{name}", "refused")
         log.info("event %s: card %s refused for %s: %s", ctx.event_key, name, ctx.person_id,
                  refused.user_message)
-        if name in CHANGES:  # an attempted change, refused: the audit trail shows it
-            await services.changes.refused(ctx, CHANGES[name], refused.user_message)
-        await services.replier.notice(ctx, "Card not accepted", refused.user_message,
-                                      style="attention")
+        if action.audited is not None:  # an attempted change, refused: the audit trail shows it
+            await ctx.changes.refused(ctx, action.audited, refused.user_message)
+        await ctx.notice("Card not accepted", refused.user_message, style="attention")
         return
     except BotError as error:
-        services.metrics.command(f"card:{name}", "failed")
-        await services.replier.error(ctx, error)
+        ctx.metrics.command(f"card:{name}", "failed")
+        await ctx.error(error)
         return
-    services.metrics.command(f"card:{name}", "ok")
-
-
-def _show(name: str) -> ActionHandler:
-    async def show(ctx: Context, submission: ShowCommand, token: CardToken) -> None:
-        command = commands.COMMANDS.commands[name]
-        if ctx.access is None or not ctx.access.allows(command.permission):
-            # Refuse before the token is used, so the card still works for whoever may press it.
-            await authorize(ctx, command.permission, None)
-            return
-        await ctx.services.tokens.use(ctx, token)
-        await run_command(ctx, command, "")
-
-    return show
-
-
-for _name in MENU_ACTIONS:
-    action(_name)(_show(_name))
-
-
-@action("cancel")
-async def cancel(ctx: Context, submission: CancelCard, token: CardToken) -> None:
-    await ctx.services.tokens.use(ctx, token)
-    await ctx.services.replier.notice(ctx, "Cancelled", "Nothing was changed.")
-
-
-@action("confirm_disable")
-async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardToken) -> None:
-    expected = NotificationSetting.model_validate(token.payload["expected"])
-    target = NotificationSetting.model_validate(token.payload["target"])
-    await ctx.services.tokens.use(ctx, token)
-    result = await ctx.services.changes.apply(
-        ctx, "disable", lambda current: target, expected=expected
-    )
-    if result.outcome == "stale":
-        await ctx.services.replier.notice(
-            ctx, "The setting changed", "Someone changed the setting after this card was "
-            "posted, so I did not turn notifications off. Here is the current setting.",
-            style="warning")
-        await commands.status_command(ctx, "")
-        return
-    await commands.reply_change(ctx, result)
+    ctx.metrics.command(f"card:{name}", "ok")

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.errors import BotError
 from bot.models import MENU_ACTIONS
-from bot.security import Permission
+from bot.request import Request
 from bot.store import CardToken, Store
-
-if TYPE_CHECKING:
-    from bot.conversation.dispatch import Context
+from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 
-# Which card kinds accept which submitted actions, and what pressing needs.
-KINDS: dict[str, tuple[frozenset[str], Permission]] = {
-    "edit_form": (frozenset({"save_settings", "cancel"}), Permission.CHANGE),
-    "confirm_disable": (frozenset({"confirm_disable", "cancel"}), Permission.CHANGE),
-    "menu": (frozenset(MENU_ACTIONS), Permission.ANYONE),
+# Which card kinds accept which submitted actions (what pressing needs is the action's own
+# permission, declared where the action is registered: bot/conversation/actions.py).
+KINDS: dict[str, frozenset[str]] = {
+    "edit_form": frozenset({"save_settings", "cancel"}),
+    "confirm_disable": frozenset({"confirm_disable", "cancel"}),
+    "menu": frozenset(MENU_ACTIONS),
 }
-
-
 THREAD = "_thread"  # where the card was posted: answers to a press go in the same thread
 
 
@@ -44,20 +42,23 @@ class Issued:
 
 
 class CardTokens:
-    def __init__(self, store: Store, ttl: timedelta) -> None:
+    def __init__(self, store: Store, webex: WebexGateway, *, ttl: timedelta,
+                 clock: Callable[[], datetime]) -> None:
         self._store = store
+        self._webex = webex
         self._ttl = ttl
+        self._clock = clock
 
     async def issue(
-        self, ctx: Context, kind: str, *, bound_to: str | None = None,
+        self, place: Request, kind: str, *, bound_to: str | None = None,
         payload: dict[str, Any] | None = None,
     ) -> Issued:
-        """A new random token (256 bits) for a card about to be posted in `ctx`'s space."""
-        now = ctx.services.clock()
+        """A new random token (256 bits) for a card about to be posted in `place`'s space."""
+        now = self._clock()
         token = CardToken(
-            token=secrets.token_urlsafe(32), org_id=ctx.org_id, kind=kind, person_id=bound_to,
-            room_id=ctx.room_id, message_id=None,
-            payload={**(payload or {}), THREAD: ctx.thread_id}, created_at=now,
+            token=secrets.token_urlsafe(32), org_id=place.org_id, kind=kind, person_id=bound_to,
+            room_id=place.room_id, message_id=None,
+            payload={**(payload or {}), THREAD: place.thread_id}, created_at=now,
             expires_at=now + self._ttl, used_at=None, used_by=None,
         )
         await self._store.create_card_token(token)
@@ -67,52 +68,48 @@ class CardTokens:
         if message_id:
             await self._store.attach_card_message(token, message_id)
 
-    async def check(self, ctx: Context, token: str | None, action: str) -> CardToken:
-        """The token behind a press, if this person may press it now; else CardRefused."""
+    async def check(self, press: Request, token: str | None, action: str) -> CardToken:
+        """The token behind a press, if it may be pressed here and now; else CardRefused."""
         found = await self._store.get_card_token(token) if token else None
         if found is None:
             raise CardRefused("I do not recognise this card, so I did nothing. Ask me again.")
-        accepted, needed = KINDS.get(found.kind, (frozenset(), Permission.CHANGE))
         why: str | None = None
         if (
-            action not in accepted
-            or found.room_id != ctx.room_id
-            or (found.message_id is not None and found.message_id != ctx.message_id)
+            action not in KINDS.get(found.kind, frozenset())
+            or found.room_id != press.room_id
+            or (found.message_id is not None and found.message_id != press.message_id)
         ):
             why = "This card does not match what I posted, so I did nothing."
-        elif found.org_id != ctx.org_id:
+        elif found.org_id != press.org_id:
             why = "This card belongs to another organization, so I did nothing."
-        elif found.used_at is not None and found.used_event != ctx.event_key:
+        elif found.used_at is not None and found.used_event != press.event_key:
             why = "This card was already used, so I did nothing. Ask me again."
-        elif found.used_at is None and found.expires_at <= ctx.services.clock():
+        elif found.used_at is None and found.expires_at <= self._clock():
             why = "This card has expired, so I did nothing. Ask me for a new one."
-        elif found.person_id is not None and found.person_id != ctx.person_id:
+        elif found.person_id is not None and found.person_id != press.person_id:
             why = "Only the person who asked for this card can confirm it."
-        elif ctx.access is None or not ctx.access.allows(needed):
-            roles = ctx.access.refusal(needed, "this organization") if ctx.access else ""
-            why = f"You are not allowed to use this card, so I did nothing. {roles}".strip()
         if why is not None:
             raise CardRefused(why, thread=found.payload.get(THREAD))
         return found
 
-    async def use(self, ctx: Context, token: CardToken) -> None:
+    async def use(self, press: Request, token: CardToken) -> None:
         """Use the token up, atomically; a second press racing this one is refused.
 
         The card is removed from the space once the press has been answered (and not before:
         a press cut short by a restart must still be readable when it is resumed).
         """
-        if not await self._store.consume_card_token(token.token, ctx.person_id,
-                                                    ctx.services.clock(), ctx.event_key):
+        if not await self._store.consume_card_token(token.token, press.person_id,
+                                                    self._clock(), press.event_key):
             raise CardRefused("This card was already used, so I did nothing.",
                               thread=token.payload.get(THREAD))
         # The card pressed (check() made sure it is the token's own card once that is known; a
         # press can beat the bot's recording of which message carries it).
-        pressed = token.message_id or ctx.message_id
+        pressed = token.message_id or press.message_id
         if pressed:
-            ctx.outbox.finally_(self._remove(ctx, pressed))
+            press.outbox.finally_(self._remove(pressed))
 
-    async def _remove(self, ctx: Context, message_id: str) -> None:
+    async def _remove(self, message_id: str) -> None:
         try:
-            await ctx.services.webex.delete_message(message_id)
+            await self._webex.delete_message(message_id)
         except BotError as error:
             log.warning("could not remove a used card (tracking id %s)", error.tracking_id)

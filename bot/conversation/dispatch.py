@@ -1,4 +1,5 @@
-"""The command and card-action tables: handlers register with the permission they need."""
+"""The text-command table (handlers register with the permission they need), the command a
+person typed, and the permission check every command and card goes through."""
 
 from __future__ import annotations
 
@@ -7,50 +8,12 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
 
-from bot.conversation.replies import Outbox
+from bot.conversation.context import Context
 from bot.errors import BotError
-from bot.security import Access, Permission
-
-if TYPE_CHECKING:
-    from bot.server.services import Services
+from bot.security import Permission
 
 log = logging.getLogger(__name__)
-Source = Literal["command", "card"]
-
-
-@dataclass(frozen=True)
-class Context:
-    """One request from one person in one space, already authenticated."""
-
-    services: Services
-    event_key: str
-    room_id: str
-    room_type: str
-    person_id: str
-    person_email: str | None
-    access: Access | None  # None when Webex could not tell (then only ANYONE commands run)
-    source: Source
-    thread_id: str | None = None  # where replies go in group spaces
-    message_id: str | None = None  # the command message, or the card that was pressed
-    outbox: Outbox = field(default_factory=Outbox)
-
-    @property
-    def org_id(self) -> str:
-        return self.services.target_org
-
-    @property
-    def who(self) -> str:
-        if self.access is not None:
-            return self.access.person.label
-        return self.person_email or "someone"
-
-    @property
-    def level(self) -> Permission:
-        return self.access.level if self.access is not None else Permission.ANYONE
-
-
 CommandHandler = Callable[[Context, str], Awaitable[None]]
 
 
@@ -90,6 +53,18 @@ class CommandTable:
             return handler
 
         return add
+
+    def include(self, *tables: CommandTable) -> CommandTable:
+        """This table with every command of `tables` added (a name or alias taken twice is a
+        programming error)."""
+        for table in tables:
+            for command in table.commands.values():
+                clash = {command.name, *command.aliases} & set(self._by_word)
+                assert not clash, f"command words registered twice: {clash}"
+                self.commands[command.name] = command
+                for word in (command.name, *command.aliases):
+                    self._by_word[word] = command
+        return self
 
     def find(self, text: str) -> tuple[Command | None, str]:
         """The command for `text` (its first two words, else its first) and its arguments."""
@@ -131,19 +106,18 @@ def command_text(
 
 async def run_command(ctx: Context, command: Command, args: str) -> None:
     """The permission check every command goes through, then the command; errors become replies."""
-    services = ctx.services
     if not await authorize(ctx, command.permission, command.name if command.changes else None):
-        services.metrics.command(command.name, "refused")
+        ctx.metrics.command(command.name, "refused")
         return
     try:
         await command.handler(ctx, args)
     except BotError as error:
-        services.metrics.command(command.name, "failed")
+        ctx.metrics.command(command.name, "failed")
         log.info("event %s: %s failed: %s (tracking id %s)", ctx.event_key, command.name,
                  error.user_message, error.tracking_id)
-        await services.replier.error(ctx, error)
+        await ctx.error(error)
         return
-    services.metrics.command(command.name, "ok")
+    ctx.metrics.command(command.name, "ok")
 
 
 async def authorize(ctx: Context, needed: Permission, audited_action: str | None) -> bool:
@@ -152,17 +126,16 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
         return True
     if ctx.access is not None and ctx.access.allows(needed):
         return True
-    org_name = await ctx.services.directory.org_name()
-    if ctx.access is None and ctx.services.admin.last_error:
+    if ctx.access is None and ctx.effects.admin_trouble():
         why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
                "so I did not do it. The bot's operator has been told in the logs.")
     elif ctx.access is None:
         why = ("I could not check your administrator roles with Webex, so I did not do it. "
                "Please try again in a minute.")
     else:
-        why = ctx.access.refusal(needed, org_name)
+        why = ctx.access.refusal(needed, await ctx.org_name())
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
-        await ctx.services.changes.refused(ctx, audited_action, why)
-    await ctx.services.replier.notice(ctx, "Not allowed", why, style="attention")
+        await ctx.changes.refused(ctx, audited_action, why)
+    await ctx.notice("Not allowed", why, style="attention")
     return False

@@ -1,17 +1,18 @@
-"""Runs one recorded event: fetch → authorize → dispatch → reply."""
+"""One recorded event, by its kind: fetch the message or card action → roles → dispatch → reply."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from bot.conversation import handlers
-from bot.conversation.dispatch import Context, command_text, run_command
-from bot.conversation.replies import Outbox
+from bot.conversation import menu
+from bot.conversation.actions import press
+from bot.conversation.context import Conversation
+from bot.conversation.dispatch import command_text, run_command
 from bot.errors import WebexError
 from bot.models import (
     CARD_SUBMISSION,
@@ -20,97 +21,106 @@ from bot.models import (
     MembershipEventData,
     MessageEventData,
 )
-from bot.security import Access, Permission
-from bot.server.services import Services
+from bot.outbox import Outbox
+from bot.security import Access
 from bot.webex.directory import AuthorizationUnavailable
 
 log = logging.getLogger(__name__)
-Route = Callable[[Services, Envelope, Outbox], Awaitable[None]]
+T = TypeVar("T")
+Route = Callable[[Conversation, Envelope, Outbox], Awaitable[None]]
 
 
-async def process(services: Services, envelope: Envelope, outbox: Outbox) -> None:
+async def process(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     """Run one event; user-level failures become replies, never exceptions."""
     route = ROUTES.get(envelope.kind)
     if route is None:
         log.info("event %s: %s is not handled; ignored", envelope.key, envelope.kind)
         return
-    await route(services, envelope, outbox)
+    await route(conv, envelope, outbox)
 
 
-async def _access(services: Services, person_id: str) -> Access | None:
+async def _access(conv: Conversation, person_id: str) -> Access | None:
     try:
-        return await services.directory.access(person_id)
+        return await conv.effects.directory.access(person_id)
     except AuthorizationUnavailable as error:
         log.warning("roles of %s unavailable (tracking id %s): fail closed",
                     person_id, error.tracking_id)
         return None
 
 
-async def on_message(services: Services, envelope: Envelope, outbox: Outbox) -> None:
-    data = MessageEventData.model_validate(envelope.data)
-    if not outbox.resumed and not services.rate_limiter.allow(data.personId):
-        # Before any Webex call: a flood must not spend the organization's API quota.
-        await _slow_down(services, envelope, data, outbox)
-        return
-    # The message and the sender's roles are independent: fetch them at the same time.
-    message_task = asyncio.ensure_future(services.webex.get_message(data.id))
-    access = await _access(services, data.personId)
+async def _with_access(
+    conv: Conversation, fetch: Awaitable[T], person_id: str, event_key: str, what: str
+) -> tuple[T, Access | None] | None:
+    """What the event names (fetched from Webex) and its sender's roles, read at the same
+    time: the two are independent. None when Webex would not give the thing itself."""
+    fetching = asyncio.ensure_future(fetch)
+    access = await _access(conv, person_id)
     try:
-        message = await message_task
+        return await fetching, access
     except WebexError as error:
-        log.warning("event %s: message unreadable (%s, tracking id %s)", envelope.key,
+        log.warning("event %s: %s unreadable (%s, tracking id %s)", event_key, what,
                     error.status, error.tracking_id)
+        return None
+
+
+async def on_message(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
+    data = MessageEventData.model_validate(envelope.data)
+    if not outbox.resumed and not conv.rate_limiter.allow(data.personId):
+        # Before any Webex call: a flood must not spend the organization's API quota.
+        await _slow_down(conv, envelope, data, outbox)
         return
-    ctx = Context(
-        services=services, event_key=envelope.key, room_id=message.roomId,
+    fetched = await _with_access(conv, conv.webex.get_message(data.id), data.personId,
+                                 envelope.key, "message")
+    if fetched is None:
+        return
+    message, access = fetched
+    ctx = conv.context(
+        event_key=envelope.key, room_id=message.roomId,
         room_type=message.roomType or data.roomType or "direct", person_id=message.personId,
         person_email=message.personEmail, access=access, source="command",
         thread_id=_thread(message.roomType, message.parentId, message.id),
         message_id=message.id, outbox=outbox,
     )
     text = command_text(text=message.text, html=message.html, room_type=message.roomType,
-                        bot_id=services.bot.id, bot_name=services.bot.name)
-    command, args = handlers.COMMANDS.find(text)
+                        bot_id=conv.bot_id, bot_name=conv.bot_name)
+    command, args = menu.COMMANDS.find(text)
     if command is None:
-        services.metrics.command("unknown", "answered")
-        await handlers.send_help(ctx, "I did not understand that",
-                                 f"“{text[:100]}” is not a command I know.")
+        conv.effects.metrics.command("unknown", "answered")
+        await menu.send_help(ctx, "I did not understand that",
+                             f"“{text[:100]}” is not a command I know.")
         return
     await run_command(ctx, command, args)
 
 
-async def _slow_down(services: Services, envelope: Envelope, data: MessageEventData,
+async def _slow_down(conv: Conversation, envelope: Envelope, data: MessageEventData,
                      outbox: Outbox) -> None:
     """Tell a person once per minute that they are over the limit; otherwise stay quiet."""
-    services.metrics.command("rate_limited", "refused")
+    conv.effects.metrics.command("rate_limited", "refused")
     log.info("event %s: %s is over the command rate limit", envelope.key, data.personId)
-    if not services.rate_limiter.first_refusal(data.personId):
+    if not conv.rate_limiter.first_refusal(data.personId):
         return
-    ctx = Context(
-        services=services, event_key=envelope.key, room_id=data.roomId,
+    ctx = conv.context(
+        event_key=envelope.key, room_id=data.roomId,
         room_type=data.roomType or "direct", person_id=data.personId,
         person_email=data.personEmail, access=None, source="command",
         thread_id=_thread(data.roomType, data.parentId, data.id), outbox=outbox,
     )
-    await services.replier.notice(
-        ctx, "Please slow down",
-        f"You have sent more than {services.settings.COMMAND_RATE_PER_MINUTE} commands in a "
+    await ctx.notice(
+        "Please slow down",
+        f"You have sent more than {conv.command_rate} commands in a "
         "minute. I will take new ones again shortly; until then I ignore them.",
         style="warning")
 
 
-async def on_card(services: Services, envelope: Envelope, outbox: Outbox) -> None:
+async def on_card(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = AttachmentActionEventData.model_validate(envelope.data)
-    action_task = asyncio.ensure_future(services.webex.get_attachment_action(data.id))
-    access = await _access(services, data.personId)
-    try:
-        action = await action_task
-    except WebexError as error:
-        log.warning("event %s: card action unreadable (tracking id %s)", envelope.key,
-                    error.tracking_id)
+    fetched = await _with_access(conv, conv.webex.get_attachment_action(data.id),
+                                 data.personId, envelope.key, "card action")
+    if fetched is None:
         return
-    ctx = Context(
-        services=services, event_key=envelope.key, room_id=action.roomId,
+    action, access = fetched
+    ctx = conv.context(
+        event_key=envelope.key, room_id=action.roomId,
         room_type=data.model_extra.get("roomType", "") if data.model_extra else "",
         person_id=action.personId, person_email=access.person.email if access else None,
         access=access, source="card", thread_id=None, message_id=action.messageId,
@@ -119,11 +129,11 @@ async def on_card(services: Services, envelope: Envelope, outbox: Outbox) -> Non
     try:
         submission = CARD_SUBMISSION.validate_python(action.inputs)
     except ValidationError as error:
-        services.metrics.command("card", "invalid")
-        await services.replier.notice(ctx, "I could not use that card",
-                                      _describe(error, action.inputs), style="warning")
+        conv.effects.metrics.command("card", "invalid")
+        await ctx.notice("I could not use that card", _describe(error, action.inputs),
+                         style="warning")
         return
-    await handlers.dispatch(ctx, submission)
+    await press(ctx, menu.ACTIONS, submission)
 
 
 def _describe(error: ValidationError, inputs: dict[str, Any]) -> str:
@@ -136,21 +146,16 @@ def _describe(error: ValidationError, inputs: dict[str, Any]) -> str:
     return f"Please check {names} and try again."
 
 
-async def on_membership(services: Services, envelope: Envelope, outbox: Outbox) -> None:
+async def on_membership(conv: Conversation, envelope: Envelope, outbox: Outbox) -> None:
     data = MembershipEventData.model_validate(envelope.data)
-    if data.personId != services.bot.id:
+    if data.personId != conv.bot_id:
         return
-    ctx = Context(
-        services=services, event_key=envelope.key, room_id=data.roomId, room_type="",
+    ctx = conv.context(
+        event_key=envelope.key, room_id=data.roomId, room_type="",
         person_id=envelope.actorId or "", person_email=None, access=None, source="command",
         outbox=outbox,
     )
-    await handlers.send_help(
-        ctx, "Hello! I manage Kari's Law emergency call notifications",
-        "Administrators of the organization can check and change the email sent for every "
-        "emergency call, right here. Mention me in group spaces, or message me directly.",
-        level=Permission.CHANGE,
-    )
+    await menu.welcome(ctx)
 
 
 def _thread(room_type: str | None, parent_id: str | None, message_id: str) -> str | None:

@@ -2,53 +2,57 @@
 
 from __future__ import annotations
 
-from bot.conversation.actions import action
-from bot.conversation.commands import COMMANDS, ask_to_disable, reply_change, valid_email, view
-from bot.conversation.dispatch import Context
+from bot.conversation.actions import ActionTable
+from bot.conversation.context import Context
+from bot.conversation.dispatch import CommandTable
+from bot.conversation.setting import ask_to_disable, reply_change, valid_email, view
 from bot.models import NotificationSetting, SaveSettings
 from bot.security import Permission
 from bot.store import CardToken
 from bot.views import cards
 
+COMMANDS = CommandTable()
+ACTIONS = ActionTable()
+
 
 @COMMANDS.register("edit", permission=Permission.CHANGE, usage="edit",
                    summary="Change the setting in a form.", aliases=("settings", "configure"))
 async def edit_command(ctx: Context, args: str) -> None:
-    await post_form(ctx, await ctx.services.telephony.get(ctx.org_id))
+    await post_form(ctx, await ctx.setting.get(ctx.org_id))
 
 
 async def post_form(ctx: Context, shown: NotificationSetting) -> None:
     """A form prefilled with `shown`, which it remembers to detect a change made meanwhile."""
-    issued = await ctx.services.tokens.issue(ctx, "edit_form", payload={"shown": shown.to_webex()})
+    issued = await ctx.tokens.issue(ctx, "edit_form", payload={"shown": shown.to_webex()})
     card = cards.edit_form_card(
-        org_name=await ctx.services.directory.org_name(), setting=view(shown),
+        org_name=await ctx.org_name(), setting=view(shown),
         token=issued.token, expires_at=issued.expires_at,
     )
-    await ctx.services.tokens.attach(issued.token, await ctx.services.replier.send(ctx, card))
+    await ctx.tokens.attach(issued.token, await ctx.send(card))
 
 
-@action("save_settings")
+@ACTIONS.register("save_settings", permission=Permission.CHANGE, audited="save")
 async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) -> None:
     email = valid_email(submission.email) if submission.email else None
     if email is None:
         # The card stays usable: the person fixes the field and presses Save again.
-        await ctx.services.changes.refused(ctx, "save", "the email address is not valid")
-        await ctx.services.replier.notice(
-            ctx, "Please check “email”",
+        await ctx.changes.refused(ctx, "save", "the email address is not valid")
+        await ctx.notice(
+            "Please check “email”",
             "The notification email address is missing or not a valid address. "
             "Nothing was changed.", style="warning")
         return
     shown = NotificationSetting.model_validate(token.payload["shown"])
     wanted = shown.changed(enabled=submission.enabled, all_locations=submission.allLocations,
                            email=email)
-    await ctx.services.tokens.use(ctx, token)
+    await ctx.tokens.use(ctx, token)
     if shown.enabled and not wanted.enabled:
         await ask_to_disable(ctx, shown, wanted)
         return
-    result = await ctx.services.changes.apply(ctx, "save", lambda _: wanted, expected=shown)
+    result = await ctx.changes.apply(ctx, "save", lambda _: wanted, expected=shown)
     if result.outcome == "stale":
-        await ctx.services.replier.notice(
-            ctx, "The setting changed meanwhile",
+        await ctx.notice(
+            "The setting changed meanwhile",
             "Someone changed the setting after this form was posted, so I did not save it. "
             "Here is a fresh form with the current setting.", style="warning")
         await post_form(ctx, result.before)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from bot.conversation.commands import COMMANDS, view
-from bot.conversation.dispatch import Context
+from bot.conversation.context import Context
+from bot.conversation.dispatch import CommandTable
+from bot.conversation.setting import view
 from bot.models import NotificationSetting
 from bot.security import Permission
 from bot.store import AuditRecord
 from bot.views import cards
 
+COMMANDS = CommandTable()
 DEFAULT_ROWS = 10
-MAX_ROWS = 50
+MAX_ROWS = cards.HISTORY_CARD_ROWS  # one number: what history takes is what its card shows
 
 
 def _view(data: dict[str, object] | None) -> cards.SettingView | None:
@@ -35,15 +37,14 @@ async def history_command(ctx: Context, args: str) -> None:
     count = DEFAULT_ROWS
     if args.strip():
         if not args.strip().isdigit() or not 1 <= int(args.strip()) <= MAX_ROWS:
-            await ctx.services.replier.notice(
-                ctx, "Nothing to show",
+            await ctx.notice(
+                "Nothing to show",
                 f"Say `history` or `history n` with n from 1 to {MAX_ROWS}.",
                 style="warning")
             return
         count = int(args.strip())
-    records = await ctx.services.store.list_audit(ctx.org_id, limit=count)
-    await ctx.services.replier.send(
-        ctx,
-        cards.history_card(org_name=await ctx.services.directory.org_name(),
-                           rows=[history_row(r) for r in records]),
-    )
+    audit = ctx.audit
+    records = await audit.list_audit(ctx.org_id, limit=count)
+    total = await audit.count_audit(ctx.org_id) if len(records) == count else len(records)
+    await ctx.send(cards.history_card(org_name=await ctx.org_name(),
+                                      rows=[history_row(r) for r in records], total=total))

@@ -1,0 +1,1 @@
+"""The demo: the emulator and the bot together, the terminal chat and its rendering."""

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from bot.demo.chat import start_in_background
+from bot.models import WEBHOOK_PATH, WEBHOOKS
 
 if TYPE_CHECKING:
     from bot.emulator import Emulator
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 # Ctrl-C handling: an interrupt while they load still ends the demo cleanly.
 
 log = logging.getLogger(__name__)
-RESOURCES = (("messages", "created"), ("attachmentActions", "created"), ("memberships", "created"))
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
@@ -67,7 +67,7 @@ async def register_webhooks(emu: Emulator, target: str, secret: str) -> None:
 
     headers = {"Authorization": f"Bearer {emu.seed.bot_token}"}
     async with aiohttp.ClientSession(headers=headers) as http:
-        for resource, event in RESOURCES:
+        for resource, event in WEBHOOKS:
             body = {
                 "name": f"ecn-bot demo {resource}",
                 "targetUrl": target,
@@ -146,7 +146,7 @@ class Servers:
                 site = web.TCPSite(runner, "127.0.0.1", 0)
                 await site.start()
                 bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-                await register_webhooks(emu, f"{bot_url}/webhooks/webex", secret)
+                await register_webhooks(emu, f"{bot_url}{WEBHOOK_PATH}", secret)
                 async with AsyncExitStack() as stack:
                     console = None
                     if self._console_port is not None:
@@ -193,7 +193,7 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     print("Kari's Law bot demo: the bot and a Webex emulator, wired by signed webhooks.")
     root = addresses.emulator
     print(f"  Webex emulator  {root}/v1   (control API {root}/_emulator/seed)")
-    print(f"  bot             {addresses.bot}   (webhooks at /webhooks/webex)")
+    print(f"  bot             {addresses.bot}   (webhooks at {WEBHOOK_PATH})")
     print(f"  bot database    {workdir / 'bot.db'}   (deleted on exit)")
     if addresses.console:
         print(f"  browser console {addresses.console}   (open it in a browser)")

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 
-from bot.emulator.app import running_emulator
+from bot.emulator.server import running_emulator
 
 
 async def _serve(host: str, port: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from typing import Any
 
 from aiohttp import web
@@ -14,8 +13,7 @@ from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
-from bot.emulator.pipeline import PREFIX, Pipeline, RecordedRequest
-from bot.emulator.routes import ROUTES
+from bot.emulator.pipeline import Pipeline, RecordedRequest
 from bot.emulator.seed import Seed
 from bot.emulator.state import Event, Identity, State
 
@@ -195,20 +193,8 @@ class Emulator:
         """Wait until no webhook delivery is in flight."""
         await self.deliverer.idle(timeout)
 
-    # --- the aiohttp app ---------------------------------------------------------------
-    def make_app(self) -> web.Application:
-        """Return the aiohttp application (the /v1 API and the /_emulator control API)."""
-        from bot.emulator.control import control_routes
-
-        app = web.Application(middlewares=[self.changes.middleware])
-        for method, template in ROUTES:
-            app.router.add_route(method, PREFIX + template, self.pipeline.handle)
-        app.router.add_route("*", PREFIX + "/{tail:.*}", self.pipeline.handle)
-        app.add_routes(control_routes(self))
-        app.cleanup_ctx.append(self._lifecycle)
-        return app
-
-    async def _lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+    async def lifecycle(self, app: web.Application) -> AsyncIterator[None]:
+        """The app's cleanup context: deliveries and hung requests end with the app."""
         self.pipeline.closing.clear()
         yield
         await self.close()
@@ -217,22 +203,3 @@ class Emulator:
         """Wake hung requests and cancel pending webhook deliveries."""
         self.pipeline.closing.set()
         await self.deliverer.close()
-
-
-@asynccontextmanager
-async def running_emulator(
-    seed: Seed | None = None, host: str = "127.0.0.1", port: int = 0, **options: Any
-) -> AsyncIterator[Emulator]:
-    """Run an Emulator on a real socket; stop it and cancel deliveries on exit."""
-    emulator = Emulator(seed, **options)
-    runner = web.AppRunner(emulator.make_app(), access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_port = runner.addresses[0][1]
-        emulator.base_url = f"http://{host}:{bound_port}{PREFIX}"
-        yield emulator
-    finally:
-        await emulator.close()
-        await runner.cleanup()

@@ -21,7 +21,7 @@ from bot.errors import AdminTokenError, BotError
 from bot.ops.webhooks import EVENTS, is_own, target_for
 from bot.settings import Settings
 from bot.store import LATEST_VERSION, Store
-from bot.webex.auth import AdminAuth
+from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.gateway import WebexGateway
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
@@ -56,12 +56,6 @@ class _MemorySecrets:
 
     async def put_secret(self, name: str, value: str) -> None:
         self._values[name] = value
-
-
-def _why(error: BotError) -> str:
-    status = getattr(error, "status", None)
-    where = f"status {status}, " if status else ""
-    return f"{error.user_message} ({where}tracking id {error.tracking_id or '–'})"
 
 
 async def run_check(settings: Settings) -> int:
@@ -162,12 +156,11 @@ async def _database(settings: Settings) -> tuple[Store | None, Line]:
 async def _webex_checks(
     settings: Settings, session: aiohttp.ClientSession, store: Store | None
 ) -> list[Line]:
-    from bot.server.app import admin_auth  # the same admin identity `serve` builds
-
     bot_token = settings.WEBEX_BOT_TOKEN
     has_admin = settings.WEBEX_ADMIN_TOKEN is not None or settings.uses_refresh_token
+    # The same admin identity `serve` builds.
     admin: AdminAuth | None = (
-        admin_auth(settings, session, store or _MemorySecrets()) if has_admin else None  # type: ignore[arg-type]
+        admin_identity(settings, session, store or _MemorySecrets()) if has_admin else None
     )
     policy = RetryPolicy(
         max_retries=min(settings.WEBEX_MAX_RETRIES, 1),
@@ -206,7 +199,7 @@ async def _bot_token(webex: WebexGateway) -> Line:
             if getattr(error, "status", 0) == 401
             else "check WEBEX_API_URL and the network to Webex"
         )
-        return Line(False, "bot token", _why(error), hint)
+        return Line(False, "bot token", error.described(), hint)
     email = me.emails[0] if me.emails else "no email"
     return Line(True, "bot token", f"valid: {me.displayName} ({email})")
 
@@ -234,7 +227,7 @@ async def _admin_checks(
             )
         else:
             hint = "check WEBEX_API_URL and the network to Webex"
-        detail = admin.last_error or _why(error)
+        detail = admin.last_error or error.described()
         return [Line(False, "admin token", detail, hint)]
     email = me.emails[0] if me.emails else "no email"
     lines = [Line(True, "admin token", f"valid ({how}): {me.displayName} ({email})")]
@@ -253,7 +246,7 @@ async def _admin_checks(
             Line(
                 False,
                 "organization",
-                f"{org_id}: {_why(error)}",
+                f"{org_id}: {error.described()}",
                 "check WEBEX_ORG_ID and the scope spark-admin:organizations_read",
             )
         )
@@ -267,7 +260,7 @@ async def _admin_checks(
             Line(
                 False,
                 "setting readable",
-                _why(error),
+                error.described(),
                 "the admin identity needs spark-admin:telephony_config_read and an "
                 "administrator role in the organization, which needs Webex Calling",
             )
@@ -281,7 +274,7 @@ async def _admin_checks(
             Line(
                 False,
                 "roles readable",
-                _why(error),
+                error.described(),
                 "the admin identity needs spark-admin:roles_read",
             )
         )
@@ -301,7 +294,7 @@ async def _webhooks(settings: Settings, webex: WebexGateway) -> list[Line]:
     hooks, error = await _attempt(webex.list_webhooks())
     if hooks is None:
         assert error is not None
-        return [Line(False, "webhooks", _why(error), "check WEBEX_BOT_TOKEN")]
+        return [Line(False, "webhooks", error.described(), "check WEBEX_BOT_TOKEN")]
     own = [h for h in hooks if is_own(h)]
     if not settings.PUBLIC_URL:
         found = (

@@ -21,18 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import BotError
+from bot.models import WEBHOOK_PATH, WEBHOOKS
 from bot.settings import Settings
 from bot.webex.gateway import WebexGateway, standalone_gateway
 from bot.webex.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 PREFIX = "ecn-bot "
-EVENTS: tuple[tuple[str, str], ...] = (
-    ("messages", "created"),
-    ("attachmentActions", "created"),
-    ("memberships", "created"),
-)
-WEBHOOK_PATH = "/webhooks/webex"
+EVENTS = WEBHOOKS
 
 
 def webhook_name(resource: str, event: str) -> str:
@@ -191,12 +187,7 @@ async def run_webhooks(settings: Settings, args: argparse.Namespace) -> int:
         try:
             return await _webhooks_command(webex, command, target, settings)
         except BotError as error:
-            status = getattr(error, "status", None)
-            print(
-                f"error: Webex: {error.user_message} (status {status}, "
-                f"tracking id {error.tracking_id})",
-                file=sys.stderr,
-            )
+            print(f"error: Webex: {error.described()}", file=sys.stderr)
             return 1
 
 

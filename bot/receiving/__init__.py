@@ -1,0 +1,1 @@
+"""Receiving webhooks: bytes → signature → envelope → record → 200; the receiving process."""

@@ -1,5 +1,5 @@
 """Where the webhook receiver hands what it accepted: the same process's runner, or a worker
-process (bot/serve.py). The receiver needs nothing else of the bot."""
+process (bot/server/serve.py). The receiver needs nothing else of the bot."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from aiohttp import web
 
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
@@ -26,3 +28,6 @@ class Intake:
     accept: Accept
     count: Callable[[str, str], None]
     signature_failed: Callable[[], None]
+
+
+INTAKE: web.AppKey[Intake] = web.AppKey("intake")  # set by whoever serves the webhook route

@@ -1,11 +1,11 @@
-"""The receiving process of `serve` (bot/serve.py, bot/frontproc.py): it owns the public port,
-records and acknowledges webhooks, and hands each accepted event to the worker process over a
-local socket.
+"""The receiving process of `serve` (bot/server/serve.py, bot/server/fork.py): it owns the public
+port, records and acknowledges webhooks, and hands each accepted event to the worker process
+over a local socket.
 
-It does nothing else, so the acknowledgement never waits for the work: the worker's event
-loop and threads may be saturated by hundreds of events in flight while this process, mostly
-idle, answers Webex within milliseconds. /healthz, /readyz and /metrics are the worker's,
-passed through.
+It does nothing else, so the acknowledgement never waits for the work: the worker's event loop
+and threads may be saturated by hundreds of events in flight while this process, mostly idle,
+answers Webex within milliseconds. /healthz, /readyz and /metrics are the worker's, passed
+through.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import utcnow
-from bot.receiving.intake import Intake, Record
+from bot.models import WEBHOOK_PATH
+from bot.receiving.intake import INTAKE, Intake, Record
 from bot.receiving.journal import IntakeJournal
 from bot.receiving.webhook import MAX_BODY, receive
-from bot.server.keys import INTAKE
 from bot.settings import Settings
 
 # Only what receiving needs is imported here (no SDK, no SQLAlchemy on SQLite): this process
@@ -47,7 +47,7 @@ JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class FrontSpec:
-    """What the worker tells the receiver when it starts it (bot/frontproc.py)."""
+    """What the worker tells the receiver when it starts it (bot/server/fork.py)."""
 
     listen_fd: int
     journal: str  # the SQLite journal's path; "" on PostgreSQL
@@ -105,7 +105,7 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
         count=link.count,
         signature_failed=link.signature_failed,
     )
-    app.router.add_post("/webhooks/webex", receive)
+    app.router.add_post(WEBHOOK_PATH, receive)
     for path in PASSED_THROUGH:
         app.router.add_get(path, _pass_through)
     app.cleanup_ctx.append(_worker_http(spec.http_socket))

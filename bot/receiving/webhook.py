@@ -8,13 +8,12 @@ import logging
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.models import Envelope
+from bot.models import HANDLED_EVENTS, Envelope
+from bot.receiving.intake import INTAKE
 from bot.security import SIGNATURE_HEADER, verify_signature
-from bot.server.keys import INTAKE
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
-HANDLED = frozenset({"messages/created", "attachmentActions/created", "memberships/created"})
 FROM_PEOPLE = frozenset({"messages/created", "attachmentActions/created"})
 
 
@@ -41,7 +40,7 @@ async def receive(request: web.Request) -> web.Response:
     if envelope.data_id is None:
         return web.Response(status=400, text="data.id is missing or not a Webex id")
     kind = envelope.kind
-    if kind not in HANDLED:
+    if kind not in HANDLED_EVENTS:
         intake.count("other", "ignored")  # bounded labels: Webex adds resources
         return _ok("ignored")
     person_id = envelope.data.get("personId")

@@ -1,0 +1,1 @@
+"""The server: create_app, the wiring, serve (both processes), the link, the inbox runner."""

@@ -114,7 +114,7 @@ def fork_front(settings: Settings) -> ForkedFront:
 
 
 def _front_child(settings: Settings, control: socket.socket, parent_pid: int) -> int:
-    from bot.__main__ import run_loop
+    from bot.aio import run_loop
     from bot.receiving.process import die_with_parent
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides; it tells us by SIGTERM

@@ -1,5 +1,5 @@
-"""The worker's end of the link from the receiving process (bot/front.py WorkerLink): one JSON
-message per line, an accepted event or a count."""
+"""The worker's end of the link from the receiving process (receiving/process.py
+WorkerLink): one JSON message per line, an accepted event or a count."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.receiving.webhook import MAX_BODY
-from bot.server.keys import RUNNER, SERVICES
+from bot.server.app import RUNNER, WIRING
 from bot.store import InboxEvent
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class Events:
         self._retrying: set[asyncio.Task[None]] = set()  # events the inbox refused
 
     def handle(self, message: dict[str, Any]) -> None:
-        metrics = self._app[SERVICES].metrics
+        metrics = self._app[WIRING].metrics
         runner = self._app[RUNNER]
         if "key" in message:
             event = event_from_line(message)
@@ -111,7 +111,7 @@ class Events:
 
     async def _insert(self, event: InboxEvent, *, leased: bool = True) -> bool:
         """Leased when this runner runs it next; else free for the sweeper to claim."""
-        runner, store = self._app[RUNNER], self._app[SERVICES].store
+        runner, store = self._app[RUNNER], self._app[WIRING].store
         return await store.record_event(
             event.key, event.resource, event.event, event.body, event.received_at,
             owner=runner.owner if leased else None, lease=runner.lease if leased else None)
@@ -121,15 +121,15 @@ class Events:
         keep trying (a stop leaves it in the journal, which the next start reads) until the
         event is older than the resume window; then it has expired, as an unfinished event in
         the inbox does, rather than run a command long after it was given."""
-        services = self._app[SERVICES]
-        window = services.settings.inbox_resume_window
+        wiring = self._app[WIRING]
+        window = wiring.settings.inbox_resume_window
         pause = 0.0 if not submit else 0.5
         while True:
             await asyncio.sleep(pause)
             try:
                 recorded = await self._insert(event, leased=submit)
             except Exception:
-                if services.clock() - event.received_at > window:
+                if wiring.clock() - event.received_at > window:
                     log.error("event %s could not be recorded in the inbox for %s: expired, "
                               "not run", event.key, window)
                     return
@@ -161,6 +161,6 @@ class Events:
 
 
 def event_from_line(message: dict[str, Any]) -> InboxEvent:
-    """What WorkerLink.accept (bot/front.py) sent."""
+    """What WorkerLink.accept (bot/receiving/process.py) sent."""
     return InboxEvent.received(message["key"], message["resource"], message["event"],
                                message["body"], datetime.fromisoformat(message["received_at"]))

@@ -11,14 +11,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.conversation.events import process
-from bot.conversation.replies import Outbox
+from bot.metrics import Metrics
 from bot.models import Envelope
-from bot.server.services import Services
-from bot.store import InboxEvent
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.store import InboxEvent, Store
 
 log = logging.getLogger(__name__)
 First = Callable[[], Awaitable[bool]]
+Handle = Callable[[Envelope, Outbox], Awaitable[None]]  # runs one event (conversation/events.py)
 QUEUE_LIMIT = 10_000
 MAX_ATTEMPTS = 3
 PRUNE_EVERY = timedelta(minutes=10)
@@ -27,9 +28,14 @@ PRUNE_EVERY = timedelta(minutes=10)
 class EventRunner:
     """Takes event keys from the receiver (and from the inbox after a restart) and runs them."""
 
-    def __init__(self, services: Services, *, concurrency: int, lease: timedelta) -> None:
+    def __init__(self, store: Store, metrics: Metrics, handle: Handle, *, settings: Settings,
+                 clock: Callable[[], datetime], concurrency: int, lease: timedelta) -> None:
         self.owner = f"{uuid.uuid4().hex[:12]}"
-        self._services = services
+        self._store = store
+        self._metrics = metrics
+        self._handle = handle
+        self._settings = settings
+        self._clock = clock
         self._concurrency = concurrency
         self._lease = lease
         self._queue: asyncio.Queue[tuple[str, InboxEvent | None, First | None]] = asyncio.Queue(
@@ -53,7 +59,7 @@ class EventRunner:
         """Run `key` now if fewer than `concurrency` events are running, else queue it
         (`leased`: recorded with this runner's lease, so no claim is needed); when the queue
         is full it stays in the inbox for the sweeper. `first` runs in the event's own task
-        before anything else (recording it in the inbox: bot/serve.py); False stops it there.
+        before anything else (recording it in the inbox: bot/server/serve.py); False stops it there.
         False: not taken (stopping, already here, or the queue is full)."""
         if not self._accepting or key in self._queued or key in self._running:
             return False
@@ -68,7 +74,7 @@ class EventRunner:
             log.warning("queue full; event %s waits in the inbox", key)
             return False
         self._queued.add(key)
-        self._services.metrics.queued.set(self._queue.qsize())
+        self._metrics.queued.set(self._queue.qsize())
         return True
 
     async def start(self) -> None:
@@ -92,7 +98,7 @@ class EventRunner:
         # (or another replica) takes them at once instead of after the lease runs out.
         for key in list(self._queued):
             try:
-                await self._services.store.release_event(key, self.owner)
+                await self._store.release_event(key, self.owner)
             except Exception:
                 log.warning("could not release event %s; it is resumed after its lease", key)
         left = len(self._queued) + len(in_flight)
@@ -100,8 +106,8 @@ class EventRunner:
 
     async def sweep(self) -> int:
         """Queue events that nobody is running (after a crash or restart); expire old ones."""
-        store, settings = self._services.store, self._services.settings
-        now = self._services.clock()
+        store, settings = self._store, self._settings
+        now = self._clock()
         window = settings.inbox_resume_window
         for key in await store.expire_events(now, window):
             log.warning("event %s is older than %s and was never finished: expired", key, window)
@@ -129,7 +135,7 @@ class EventRunner:
         task = asyncio.create_task(self._run(key, leased, first), name=f"event {key}")
         self._running[key] = task
         task.add_done_callback(functools.partial(self._done, key))
-        self._services.metrics.in_flight.set(len(self._running))
+        self._metrics.in_flight.set(len(self._running))
 
     def _done(self, key: str, _task: object = None) -> None:
         """An event ended: the next queued one takes its place (none once stopping)."""
@@ -139,15 +145,14 @@ class EventRunner:
             next_key, leased, first = self._queue.get_nowait()
             self._queued.discard(next_key)
             self._start(next_key, leased, first)
-        self._services.metrics.queued.set(self._queue.qsize())
-        self._services.metrics.in_flight.set(len(self._running))
+        self._metrics.queued.set(self._queue.qsize())
+        self._metrics.in_flight.set(len(self._running))
 
     async def _run(self, key: str, leased: InboxEvent | None, first: First | None) -> None:
         if first is not None and not await first():
             return
-        services = self._services
-        store = services.store
-        now = services.clock()
+        store = self._store
+        now = self._clock()
         event = leased
         if event is not None and now - event.received_at > self._lease / 2:
             # It waited in the queue: make sure the lease is still ours before running it.
@@ -166,7 +171,7 @@ class EventRunner:
                 log.info("event %s: resumed (attempt %d)", key, event.attempts)
             renew = asyncio.create_task(self._keep_lease(key, asyncio.current_task()))
             try:
-                await process(services, envelope, outbox)
+                await self._handle(envelope, outbox)
                 await outbox.settle()
             finally:
                 renew.cancel()
@@ -191,11 +196,10 @@ class EventRunner:
         await self._finish(event, "done", None)
 
     async def _finish(self, event: InboxEvent, state: str, detail: str | None) -> None:
-        services = self._services
-        services.metrics.event(f"{event.resource}/{event.event}", state)
+        self._metrics.event(f"{event.resource}/{event.event}", state)
         try:
-            await services.store.finish_event(event.key, self.owner, state=state,
-                                              now=services.clock(), detail=detail)
+            await self._store.finish_event(event.key, self.owner, state=state,
+                                           now=self._clock(), detail=detail)
         except Exception:
             # The work is done; the event runs again after its lease, and its steps and audit
             # row make that a no-op.
@@ -207,8 +211,8 @@ class EventRunner:
         while True:
             await asyncio.sleep(period)
             try:
-                held = await self._services.store.renew_lease(
-                    key, self.owner, self._services.clock(), self._lease)
+                held = await self._store.renew_lease(
+                    key, self.owner, self._clock(), self._lease)
             except Exception:
                 log.warning("event %s: lease renewal failed; trying again", key, exc_info=True)
                 continue

@@ -1,12 +1,12 @@
 """`python -m bot serve`: the app, and by default a receiving process of its own in front of it.
 
 With RECEIVER_PROCESS on (the default) this process is the worker: it checks the tokens, runs
-the events and serves /healthz, /readyz and /metrics on a private socket, while a child
-process (bot/front.py) owns the public port, records and acknowledges each webhook and passes
-it here. An event loop saturated by work (one Python process is bound to one core by its
-lock) then never delays an acknowledgement. If either process dies the other follows, so
-the platform restarts both; nothing acknowledged is lost: it is in the receiver's journal or
-in the inbox. The worker's end of the link between them is bot/link.py.
+the events and serves /healthz, /readyz and /metrics on a private socket, while a child process
+(bot/receiving/process.py) owns the public port, records and acknowledges each webhook and
+passes it here. An event loop saturated by work (one Python process is bound to one core by its
+lock) then never delays an acknowledgement. If either process dies the other follows, so the
+platform restarts both; nothing acknowledged is lost: it is in the receiver's journal or in the
+inbox. The worker's end of the link between them is bot/server/link.py.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.receiving.process import FrontSpec
-from bot.server.app import StartupError, create_app
+from bot.server.app import RUNNER, SETTINGS, WIRING, create_app
 from bot.server.fork import ForkedFront
-from bot.server.keys import RUNNER, SERVICES, SETTINGS
 from bot.server.link import Events, Link
+from bot.server.wiring import StartupError
 from bot.settings import Settings
 from bot.store.url import intake_path, is_memory_sqlite
 
@@ -42,7 +42,7 @@ FRONT_STOP_SECONDS = 5.0  # it only finishes acknowledgements under way: millise
 
 
 async def serve(settings: Settings, front: ForkedFront | None = None) -> int:
-    """Serve until SIGTERM; with `front` (bot/frontproc.py) it receives, this process works."""
+    """Serve until SIGTERM; with `front` (bot/server/fork.py) it receives, this process works."""
     # Threads (the store's, the SDK's for start-up and operators' calls) hold the GIL in 5 ms
     # slices by default; shorter slices keep the event loop responsive while they work.
     sys.setswitchinterval(0.0005)
@@ -124,10 +124,10 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
         link = Link(events.handle)
         server = await asyncio.get_running_loop().create_unix_server(
             link.protocol, str(events_socket))
-        services, event_runner = app[SERVICES], app[RUNNER]
+        wiring, event_runner = app[WIRING], app[RUNNER]
         spec = FrontSpec(listener.fileno(), intake_path(app[SETTINGS].DATABASE_URL) or "",
                          str(events_socket), str(http_socket),
-                         services.bot.id, event_runner.owner,
+                         wiring.bot_id, event_runner.owner,
                          event_runner.lease.total_seconds())
         with contextlib.suppress(OSError):  # it is gone already: its exit status says why
             front.start(spec, listener)

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select, update
+from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ._base import StoreBase
 from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
@@ -95,3 +95,8 @@ class AuditMixin(StoreBase):
         if limit is not None:
             stmt = stmt.limit(limit)
         return await self._run(lambda conn: [_record(row) for row in conn.execute(stmt)])
+
+    async def count_audit(self, org_id: str) -> int:
+        """How many audit rows one organization has."""
+        stmt = select(func.count()).select_from(_t).where(_t.c.org_id == org_id)
+        return await self._run(lambda conn: int(conn.execute(stmt).scalar() or 0))

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-EVENT_STATES = frozenset({"pending", "done", "expired", "failed"})
 FINISHED_EVENT_STATES = frozenset({"done", "failed"})
 AUDIT_OUTCOMES = frozenset({"pending", "applied", "refused", "failed"})
 AUDIT_SOURCES = frozenset({"command", "card"})

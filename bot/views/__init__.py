@@ -1,0 +1,1 @@
+"""Views: models → Adaptive Cards, filled from the JSON templates in cards/."""

@@ -343,14 +343,16 @@ def _history_line(r: HistoryRow) -> str:
     )
 
 
-def history_card(*, org_name: str, rows: Sequence[HistoryRow]) -> CardMessage:
-    """Recent changes and attempts, newest first as given; long histories are cut."""
+def history_card(*, org_name: str, rows: Sequence[HistoryRow],
+                 total: int | None = None) -> CardMessage:
+    """The latest `rows` (newest first, at most HISTORY_CARD_ROWS) of `total` audit entries."""
     title = _title(org_name)
     shown = [_history_item(r) for r in rows[:HISTORY_CARD_ROWS]]
+    total = max(total or 0, len(rows))
     if not rows:
         summary = "History: no changes recorded yet."
-    elif len(rows) > len(shown):
-        summary = f"History: the latest {len(shown)} of {len(rows)} entries."
+    elif total > len(shown):
+        summary = f"History: the latest {len(shown)} of {total} entries."
     else:
         summary = f"History: {len(rows)} {'entry' if len(rows) == 1 else 'entries'}."
     data = {"title": title, "summary": summary, "rows": shown}

@@ -1,0 +1,1 @@
+"""Webex clients: the aiohttp client, admin tokens, the SDK gateway, telephony, retries, roles."""

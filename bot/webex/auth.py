@@ -11,7 +11,8 @@ from typing import Any, Protocol
 import aiohttp
 
 from bot.errors import AdminTokenError
-from bot.webex.rest import environ_proxy
+from bot.settings import Settings
+from bot.webex.proxy import environ_proxy
 
 log = logging.getLogger(__name__)
 SECRET_NAME = "admin_oauth"  # noqa: S105 - the name of a row, not a secret
@@ -153,3 +154,24 @@ class RefreshingAdminToken:
             "The bot cannot reach the Webex admin API right now: its admin token could not be "
             "refreshed. The operator has been told in the logs."
         )
+
+
+def admin_identity(
+    settings: Settings, session: aiohttp.ClientSession, secrets: SecretStore
+) -> AdminAuth | None:
+    """The admin identity the settings describe (refreshed, or a fixed token); None if none."""
+    if settings.uses_refresh_token:
+        assert settings.WEBEX_CLIENT_SECRET and settings.WEBEX_ADMIN_REFRESH_TOKEN
+        return RefreshingAdminToken(
+            session, settings.WEBEX_API_URL,
+            client_id=settings.WEBEX_CLIENT_ID or "",
+            client_secret=settings.WEBEX_CLIENT_SECRET.get_secret_value(),
+            refresh_token=settings.WEBEX_ADMIN_REFRESH_TOKEN.get_secret_value(),
+            secrets=secrets,
+            access_token=(settings.WEBEX_ADMIN_TOKEN.get_secret_value()
+                          if settings.WEBEX_ADMIN_TOKEN else None),
+            timeout=settings.WEBEX_TIMEOUT_SECONDS,
+        )
+    if settings.WEBEX_ADMIN_TOKEN is None:
+        return None
+    return StaticAdminToken(settings.WEBEX_ADMIN_TOKEN.get_secret_value())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot.errors import WebexError
@@ -46,8 +47,20 @@ class Directory:
             ) from error
         return access_for(person, names, self.target_org)
 
-    async def person(self, person_id: str) -> Person:
-        return await self._people.get_or_load(person_id, lambda: self._webex.get_person(person_id))
+    async def refresh_forever(self) -> None:
+        """Keep the role names and the organization's name loaded: read them now, and again
+        before they expire, so that no command waits for them (a burst of cold commands
+        would otherwise each wait one more round trip). Failures are logged and retried."""
+        while True:
+            try:
+                self._role_names.put("roles", await self._load_roles())
+                self._org_names.put(self.target_org, await self._load_org_name(self.target_org))
+                pause = min(ROLE_NAMES_TTL, ORG_NAME_TTL) / 2
+            except WebexError as error:
+                log.warning("could not refresh role and organization names (tracking id %s)",
+                            error.tracking_id)
+                pause = 30.0
+            await asyncio.sleep(pause)
 
     async def org_name(self, org_id: str | None = None) -> str:
         """The organization's display name; a readable fallback rather than a raw id."""

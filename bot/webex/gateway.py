@@ -1,7 +1,7 @@
 """What the bot asks of Webex, behind our own interface; the only module that imports the SDK.
 
 The calls made for every event (a message, a card's action, a person's roles, the reply, a
-card's deletion) go through `bot.rest` on the event loop. The rest, made at start-up or by an
+card's deletion) go through `bot.webex.rest` on the event loop. The rest, made at start-up or by an
 operator (who the tokens are, webhooks, the roles list with its pages, organization names), go
 through `webexteamssdk`: it is synchronous and shares one `requests.Session` per client, so each
 such call runs in a worker thread that owns its own client for each token. Either way calls
@@ -29,16 +29,16 @@ from webexteamssdk.exceptions import ApiError
 
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.models import AttachmentAction, Message, Organization, Person, Role
-from bot.webex.auth import AdminAuth
-from bot.webex.rest import (
+from bot.webex.answers import (
     ADMIN_REJECTED,
     BOT_REJECTED,
     NO_REASON,
-    WebexRest,
-    as_admin,
+    error_for,
     webex_error_message,
 )
-from bot.webex.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
+from bot.webex.auth import AdminAuth
+from bot.webex.rest import WebexRest, as_admin
+from bot.webex.retry import RetryPolicy, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -253,7 +253,7 @@ class WebexGateway:
                 base_url=self._http.base_url + "/",
                 single_request_timeout=math.ceil(self._http.timeout),  # whole seconds only
                 wait_on_rate_limit=False,
-                # Read once (bot.rest.environ_proxy): with trust_env on, requests would scan the
+                # Read once (webex/proxy.py): with trust_env on, requests would scan the
                 # environment and ~/.netrc again on every call.
                 proxies={"all": self._http.proxy} if self._http.proxy else None,
             )
@@ -277,19 +277,8 @@ async def standalone_gateway(
 
 
 def _convert(endpoint: str, error: ApiError) -> WebexError:
-    status = error.status_code
-    tracking_id = error.tracking_id
-    message = _message(error)
-    log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
-    if status in TRANSIENT_STATUSES:  # the same rule as bot.rest: Retry-After when given
-        return TransientWebexError(
-            message, status=status, tracking_id=tracking_id, endpoint=endpoint,
-            retry_after=parse_retry_after(error.response.headers.get("Retry-After")),
-        )
-    if status == 401:
-        return AdminTokenError(BOT_REJECTED, status=status, tracking_id=tracking_id,
-                               endpoint=endpoint)
-    return WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+    return error_for(endpoint, error.status_code, _message(error), error.tracking_id,
+                     retry_after=parse_retry_after(error.response.headers.get("Retry-After")))
 
 
 def _message(error: ApiError) -> str:

@@ -12,15 +12,15 @@ import asyncio
 import importlib.metadata
 import logging
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.errors import AdminTokenError, TransientWebexError, WebexError
-from bot.webex.retry import TRANSIENT_STATUSES, RetryPolicy, parse_retry_after, with_retries
+from bot.errors import AdminTokenError, TransientWebexError
+from bot.webex.answers import BOT_REJECTED, error_for, webex_error_message
+from bot.webex.proxy import environ_proxy
+from bot.webex.retry import RetryPolicy, parse_retry_after, with_retries
 
 if TYPE_CHECKING:
     from bot.webex.auth import AdminAuth
@@ -29,9 +29,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Observer = Callable[[str, str, int, float], None]
 RetryObserver = Callable[[str, int | None], None]
-NO_REASON = "Webex did not say why"
-BOT_REJECTED = "Webex rejected a token of the bot."
-ADMIN_REJECTED = "Webex rejected the bot's admin token."
 
 
 def _version() -> str:
@@ -43,17 +40,6 @@ def _version() -> str:
 
 # Webex support asks which client made a call: ours, not just "aiohttp".
 USER_AGENT = f"ecn-bot/{_version()} aiohttp/{aiohttp.__version__}"
-
-
-def environ_proxy(url: str) -> str | None:
-    """The proxy HTTPS_PROXY / HTTP_PROXY names for `url`, unless NO_PROXY exempts its host.
-
-    Read once, when a client is built: aiohttp's `trust_env` would read the environment, and
-    ~/.netrc in a thread, on every request."""
-    parts = urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
-        return None
-    return urllib.request.getproxies().get(parts.scheme)
 
 
 async def as_admin(
@@ -79,22 +65,6 @@ async def as_admin(
             return await run(await auth.token())
 
     return await with_retries(attempt, policy, on_retry=on_retry)
-
-
-def webex_error_message(body: Any) -> str:
-    """The most specific human message in a Webex error body."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict):
-            for item in error.get("message") or []:
-                if isinstance(item, dict) and item.get("description"):
-                    return str(item["description"])
-        for item in body.get("errors") or []:
-            if isinstance(item, dict) and item.get("description"):
-                return str(item["description"])
-        if body.get("message"):
-            return str(body["message"])
-    return NO_REASON
 
 
 class WebexRest:
@@ -123,7 +93,7 @@ class WebexRest:
             self._observe(endpoint, method, status, seconds)
 
     def retried(self, endpoint: str, status: int | None) -> None:
-        """A retry, for the metrics (the `on_retry` of bot.retry.with_retries)."""
+        """A retry, for the metrics (the `on_retry` of bot.webex.retry.with_retries)."""
         self.record(endpoint, "retry", status or 0, 0.0)
 
     async def request(
@@ -173,17 +143,8 @@ class WebexRest:
         finally:
             if not cancelled:
                 self.record(endpoint, method, status, time.perf_counter() - started)
-        message = webex_error_message(body)
-        log.info("webex %s answered %d (tracking id %s)", endpoint, status, tracking_id)
-        if status in TRANSIENT_STATUSES:
-            raise TransientWebexError(
-                message, status=status, tracking_id=tracking_id, endpoint=endpoint,
-                retry_after=retry_after,
-            )
-        if status == 401:
-            raise AdminTokenError(rejected, status=status, tracking_id=tracking_id,
-                                  endpoint=endpoint)
-        raise WebexError(message, status=status, tracking_id=tracking_id, endpoint=endpoint)
+        raise error_for(endpoint, status, webex_error_message(body), tracking_id,
+                        retry_after=retry_after, rejected=rejected)
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

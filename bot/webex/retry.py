@@ -14,7 +14,6 @@ from bot.errors import TransientWebexError
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-TRANSIENT_STATUSES = frozenset({423, 429, 502, 503, 504})
 WAIT_STATUSES = frozenset({423, 429})
 
 

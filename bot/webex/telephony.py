@@ -1,7 +1,7 @@
 """The emergencyCallNotification client: GET and PUT, with bounded retries.
 
 The SDK has no wrapper for this endpoint and its `put()` fails on the 204 it answers, so this is
-our own small client on aiohttp (bot.rest). It returns our models and raises our errors.
+our own small client on aiohttp (bot.webex.rest). It returns our models and raises our errors.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pydantic import ValidationError
 
 from bot.errors import WebexError
 from bot.models import NotificationSetting
+from bot.webex.answers import ADMIN_REJECTED
 from bot.webex.auth import AdminAuth
-from bot.webex.rest import ADMIN_REJECTED, WebexRest, as_admin
+from bot.webex.rest import WebexRest, as_admin
 from bot.webex.retry import RetryPolicy
 
 PATH = "/telephony/config/emergencyCallNotification"

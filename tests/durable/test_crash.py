@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.emulator import Emulator
 from bot.emulator.pipeline import PREFIX
+from bot.emulator.server import make_app
 from tests.e2e.helpers import puts
 from tests.procs import Serve, restartable_serve, run_cli, wait_for
 
@@ -49,7 +50,7 @@ async def emu(hold: HoldAfterApply) -> AsyncIterator[Emulator]:
             await emulator.pipeline.sleep(hold.seconds)
         return response
 
-    app = emulator.make_app()
+    app = make_app(emulator)
     app.middlewares.append(hold_answer)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

@@ -92,7 +92,7 @@ async def test_history_lists_every_attempt_newest_first_with_who_outcome_and_rea
 async def test_history_n_shows_the_last_n(emu: Emulator, happened: dict[str, Any]) -> None:
     text = card_text(await say(emu, "alice", "direct_alice", "history 2"))
 
-    assert "2 entries" in text
+    assert f"the latest 2 of {len(happened['rows'])} entries" in text
     assert listed(text) == happened["rows"][:-3:-1]
     assert happened["tracking_id"] in text
     assert "Read-only Administrator" not in text
@@ -156,3 +156,11 @@ async def test_export_since_a_future_date_is_empty_and_output_writes_a_file(
     assert await export(emu, tmp_path, bot, "--format", "csv", "--output", str(target)) == ""
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [(r["action"], r["outcome"]) for r in rows] == [(a, o) for _, a, o in happened["rows"]]
+
+
+async def test_history_takes_what_its_card_shows(emu: Emulator, happened: dict[str, Any]) -> None:
+    shown = card_text(await say(emu, "alice", "direct_alice", "history 20"))
+    refused = card_text(await say(emu, "alice", "direct_alice", "history 21"))
+
+    assert f"History: {len(happened['rows'])} entries." in shown
+    assert "n from 1 to 20" in refused

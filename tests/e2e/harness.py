@@ -13,10 +13,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.emulator import Emulator
-from bot.server.app import create_app
-from bot.server.keys import RUNNER, SERVICES
-from bot.server.services import Services
+from bot.server.app import RUNNER, WIRING, create_app
 from bot.settings import Settings
+from bot.store import Store
 
 SECRET = "test-webhook-secret-0123456789"
 RESOURCES = (("messages", "created"), ("attachmentActions", "created"),
@@ -50,8 +49,8 @@ class RunningBot:
     settings: Settings
 
     @property
-    def services(self) -> Services:
-        return self.app[SERVICES]
+    def store(self) -> Store:
+        return self.app[WIRING].store
 
     @property
     def webhook_url(self) -> str:

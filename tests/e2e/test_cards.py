@@ -151,7 +151,7 @@ async def test_forged_tampered_and_foreign_tokens_are_refused(
     assert "does not match" in card_text(tampered)
 
     now = datetime.now(UTC)
-    await bot.services.store.create_card_token(CardToken(
+    await bot.store.create_card_token(CardToken(
         token="G" * 43, org_id=emu.seed.other_org_id, kind="edit_form", person_id=None,
         room_id=form["roomId"], message_id=form["id"],
         payload={"shown": emu.setting()}, created_at=now,
@@ -238,7 +238,7 @@ async def test_refused_presses_are_in_the_audit_trail(emu: Emulator, bot: Runnin
     await press(emu, "alice", form, "Save", email="not an email")
     await bot.idle()
 
-    rows = await bot.services.store.list_audit(emu.seed.org_id)
+    rows = await bot.store.list_audit(emu.seed.org_id)
     assert [(r.person_email, r.action, r.outcome) for r in rows] == [
         ("alice@acme.example", "save", "refused"),
         ("bob@acme.example", "save", "refused"),

@@ -300,3 +300,21 @@ async def test_over_the_rate_limit_a_person_is_told_once_and_costs_no_webex_call
 
         # One reply (the warning) and nothing fetched: neither messages nor roles.
         assert [(c.method, c.path) for c in emu.calls()[before:]] == [("POST", "/messages")]
+
+
+async def test_the_first_command_waits_for_no_role_or_organization_name(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    """Role names and the organization's name are read at start and kept fresh, so a burst
+    of first commands makes only the calls the command itself needs."""
+    for _ in range(100):  # read at start, in the background
+        if emu.calls("GET", "/roles") and emu.calls("GET", "/organizations/*"):
+            break
+        await asyncio.sleep(0.02)
+    emu.reset()
+
+    card = await say(emu, "alice", "direct_alice", "status")
+
+    assert "Acme Health" in card_text(card)
+    assert sorted(f"{c.method} {c.path.split('/')[1]}" for c in emu.calls()) == [
+        "GET messages", "GET people", "GET telephony", "POST messages"]

@@ -32,7 +32,7 @@ async def interrupted(emu: Emulator, bot: RunningBot) -> dict[str, Any]:
     """alice's `enable ops@acme.example`, whose first run crashed after writing its audit row."""
     message = await emu.post_message(person="alice", room="direct_alice",
                                      text="enable ops@acme.example")
-    await bot.services.store.begin_change(AuditRecord(
+    await bot.store.begin_change(AuditRecord(
         id=None, at=datetime.now(UTC), event_key=f"messages:{message['id']}",
         org_id=emu.seed.org_id, person_id=message["personId"], person_email="alice@acme.example",
         room_id=message["roomId"], source="command", action="enable", before=BEFORE,
@@ -63,7 +63,7 @@ async def test_a_write_that_landed_before_the_crash_is_not_made_again(
 
     assert puts(emu) == []
     assert "ops@acme.example" in card_text(reply)
-    [row] = await quiet_bot.services.store.list_audit(emu.seed.org_id)
+    [row] = await quiet_bot.store.list_audit(emu.seed.org_id)
     assert row.outcome == "applied"
 
 
@@ -75,7 +75,7 @@ async def test_a_write_that_never_landed_is_made_once(
     await resume(emu, quiet_bot, message)
 
     assert [w.json for w in puts(emu)] == [AFTER]
-    [row] = await quiet_bot.services.store.list_audit(emu.seed.org_id)
+    [row] = await quiet_bot.store.list_audit(emu.seed.org_id)
     assert row.outcome == "applied"
 
 
@@ -90,7 +90,7 @@ async def test_a_resumed_write_never_undoes_a_newer_change(
     assert puts(emu) == []
     assert emu.setting()["emailAddress"] == "newer@acme.example"
     assert "Not applied" in card_text(reply)
-    [row] = await quiet_bot.services.store.list_audit(emu.seed.org_id)
+    [row] = await quiet_bot.store.list_audit(emu.seed.org_id)
     assert (row.outcome, row.reason is not None and "superseded" in row.reason) == ("failed", True)
 
 
@@ -104,7 +104,7 @@ async def test_a_resumed_press_that_finds_a_newer_setting_settles_its_audit_row(
     values = {**inputs_of(form), "enabled": "true", **submit_data(form, "Save")}
     action = await emu.press_card(person="alice", message_id=form["id"], inputs=values)
     # Its first run crashed after writing the audit row; then another admin changed the setting.
-    await quiet_bot.services.store.begin_change(AuditRecord(
+    await quiet_bot.store.begin_change(AuditRecord(
         id=None, at=datetime.now(UTC), event_key=f"attachmentActions:{action['id']}",
         org_id=emu.seed.org_id, person_id=action["personId"], person_email="alice@acme.example",
         room_id=action["roomId"], source="card", action="save", before=BEFORE,
@@ -125,5 +125,5 @@ async def test_a_resumed_press_that_finds_a_newer_setting_settles_its_audit_row(
 
     assert puts(emu) == []
     assert "changed" in card_text(reply)
-    rows = await quiet_bot.services.store.list_audit(emu.seed.org_id)
+    rows = await quiet_bot.store.list_audit(emu.seed.org_id)
     assert [(r.action, r.outcome) for r in rows] == [("save", "refused")]

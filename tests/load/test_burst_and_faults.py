@@ -17,7 +17,7 @@ import pytest
 from benchmarks.seed import admin_name, load_seed, space_name
 from bot.emulator import Emulator, running_emulator
 from bot.security import sign
-from bot.server.keys import RUNNER
+from bot.server.app import RUNNER
 from tests.e2e.harness import SECRET, RunningBot, running_bot
 from tests.e2e.helpers import card_text, envelope_for, puts
 

@@ -24,7 +24,7 @@ from bot.metrics import Metrics
 from bot.receiving.journal import IntakeJournal, read_intake
 from bot.receiving.process import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
 from bot.security import SIGNATURE_HEADER, sign
-from bot.server.keys import RUNNER, SERVICES
+from bot.server.app import RUNNER, WIRING
 from bot.server.link import Events
 from bot.settings import Settings
 from bot.store import InboxEvent
@@ -255,8 +255,8 @@ class Inbox:
 def worker_app(runner: Runner, inbox: Inbox, now: datetime = T0) -> web.Application:
     app = web.Application()
     app[RUNNER] = cast(Any, runner)
-    app[SERVICES] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics(),
-                                              settings=front_settings(), clock=lambda: now))
+    app[WIRING] = cast(Any, SimpleNamespace(store=inbox, metrics=Metrics(),
+                                            settings=front_settings(), clock=lambda: now))
     return app
 
 

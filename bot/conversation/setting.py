@@ -1,4 +1,4 @@
-"""Text commands, in one table with the permission each needs; help is generated from it."""
+"""The setting commands: status, enable, disable (confirmed by a card), set email, all-locations."""
 
 from __future__ import annotations
 
@@ -7,14 +7,17 @@ import asyncio
 from pydantic import ValidationError
 
 from bot.compliance.changes import ChangeResult
-from bot.conversation.dispatch import CommandTable, Context
-from bot.models import EMAIL, NotificationSetting
+from bot.conversation.actions import ActionTable
+from bot.conversation.context import Context
+from bot.conversation.dispatch import CommandTable
+from bot.models import EMAIL, ConfirmDisable, NotificationSetting
 from bot.security import Permission
+from bot.store import CardToken
 from bot.views import cards
 
 COMMANDS = CommandTable()
+ACTIONS = ActionTable()
 ON_WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
-MAX_HISTORY = 50
 
 
 def view(setting: NotificationSetting) -> cards.SettingView:
@@ -30,67 +33,38 @@ def valid_email(text: str) -> str | None:
 
 async def bad_input(ctx: Context, action: str, text: str) -> None:
     """Refuse a change for bad input: audited, answered, nothing written."""
-    await ctx.services.changes.refused(ctx, action, text)
-    await ctx.services.replier.notice(ctx, "Nothing changed", text, style="warning")
+    await ctx.changes.refused(ctx, action, text)
+    await ctx.notice("Nothing changed", text, style="warning")
 
 
 async def reply_change(ctx: Context, result: ChangeResult) -> None:
     """The confirmation card for an applied change, or why there is nothing to confirm."""
-    org_name = await ctx.services.directory.org_name()
+    org_name = await ctx.org_name()
     result_before, result_after = result.before, result.after
     if result.outcome == "superseded":
-        await ctx.services.replier.notice(
-            ctx, f"Not applied — {org_name}",
+        await ctx.notice(
+            f"Not applied — {org_name}",
             "I was restarted while making your change, and someone else changed the setting "
             "meanwhile, so I did not write over theirs. Check `status` and ask again if needed.",
             style="warning")
         return
     if result_before == result_after:
-        await ctx.services.replier.notice(
-            ctx, f"Nothing to change — {org_name}",
+        await ctx.notice(
+            f"Nothing to change — {org_name}",
             "The emergency call notification setting was already like that.",
         )
         return
-    await ctx.services.replier.send(
-        ctx,
+    await ctx.send(
         cards.change_card(
             org_name=org_name, before=view(result_before), after=view(result_after),
-            changed_by=ctx.who, at=ctx.services.clock(), source=ctx.source,
+            changed_by=ctx.who, at=ctx.now(), source=ctx.source,
         ),
     )
 
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
-    result = await ctx.services.changes.apply(ctx, action, lambda s: s.changed(**fields))
+    result = await ctx.changes.apply(ctx, action, lambda s: s.changed(**fields))
     await reply_change(ctx, result)
-
-
-@COMMANDS.register("help", permission=Permission.ANYONE, usage="help",
-                   summary="What you can ask me.", aliases=("?", "hi", "hello", "menu"))
-async def help_command(ctx: Context, args: str) -> None:
-    await send_help(ctx, "What I can do for you", "")
-
-
-async def send_help(
-    ctx: Context, title: str, intro: str, *, level: Permission | None = None
-) -> None:
-    """Help for what `level` (default: the sender's) may use; the welcome shows everything."""
-    level = ctx.level if level is None else level
-    buttons = [(label, name) for label, name, needed in (
-        ("Status", "status", Permission.READ), ("Edit", "edit", Permission.CHANGE),
-        ("Who am I?", "whoami", Permission.ANYONE),
-    ) if level >= needed]
-    issued = await ctx.services.tokens.issue(ctx, "menu")
-    intro = intro or (
-        "I manage your organization's Kari's Law emergency call notifications: the email sent "
-        "whenever someone calls emergency services."
-    )
-    card = cards.help_card(
-        title=title, intro=intro,
-        commands=[(c.usage, c.summary) for c in COMMANDS.available_to(level)],
-        buttons=buttons, token=issued.token,
-    )
-    await ctx.services.tokens.attach(issued.token, await ctx.services.replier.send(ctx, card))
 
 
 @COMMANDS.register("status", permission=Permission.READ, usage="status",
@@ -99,18 +73,18 @@ async def send_help(
 async def status_command(ctx: Context, args: str) -> None:
     issuing = None
     if ctx.level >= Permission.CHANGE:  # the Edit button's token, while the setting is read
-        issuing = asyncio.ensure_future(ctx.services.tokens.issue(ctx, "menu"))
+        issuing = asyncio.ensure_future(ctx.tokens.issue(ctx, "menu"))
     try:
-        setting = await ctx.services.telephony.get(ctx.org_id)
+        setting = await ctx.setting.get(ctx.org_id)
     finally:
         token = (await issuing).token if issuing is not None else None
     card = cards.status_card(
-        org_name=await ctx.services.directory.org_name(), setting=view(setting),
-        checked_at=ctx.services.clock(), edit_token=token,
+        org_name=await ctx.org_name(), setting=view(setting),
+        checked_at=ctx.now(), edit_token=token,
     )
-    message_id = await ctx.services.replier.send(ctx, card)
+    message_id = await ctx.send(card)
     if token:
-        await ctx.services.tokens.attach(token, message_id)
+        await ctx.tokens.attach(token, message_id)
 
 
 @COMMANDS.register("enable", permission=Permission.CHANGE, usage="enable [email]",
@@ -124,12 +98,12 @@ async def enable_command(ctx: Context, args: str) -> None:
             return
         await change(ctx, "enable", enabled=True, email=email)
         return
-    current = await ctx.services.telephony.get(ctx.org_id)
+    current = await ctx.setting.get(ctx.org_id)
     if not current.email:
         await bad_input(ctx, "enable", "No notification address is stored yet: use "
                                        "`enable name@example.com`.")
         return
-    result = await ctx.services.changes.apply(
+    result = await ctx.changes.apply(
         ctx, "enable", lambda s: s.changed(enabled=True) if s.email else s)
     await reply_change(ctx, result)
 
@@ -138,9 +112,9 @@ async def enable_command(ctx: Context, args: str) -> None:
                    summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
                    changes=True)
 async def disable_command(ctx: Context, args: str) -> None:
-    current = await ctx.services.telephony.get(ctx.org_id)
+    current = await ctx.setting.get(ctx.org_id)
     if not current.enabled:
-        await ctx.services.replier.notice(ctx, "Already off",
+        await ctx.notice("Already off",
                                           "Emergency call notifications are already off.")
         return
     await ask_to_disable(ctx, current, current.changed(enabled=False))
@@ -149,15 +123,15 @@ async def disable_command(ctx: Context, args: str) -> None:
 async def ask_to_disable(ctx: Context, shown: NotificationSetting,
                          target: NotificationSetting) -> None:
     """Post the confirmation card; only its requester can confirm it."""
-    issued = await ctx.services.tokens.issue(
+    issued = await ctx.tokens.issue(
         ctx, "confirm_disable", bound_to=ctx.person_id,
         payload={"expected": shown.to_webex(), "target": target.to_webex()},
     )
     card = cards.disable_confirm_card(
-        org_name=await ctx.services.directory.org_name(), setting=view(shown),
+        org_name=await ctx.org_name(), setting=view(shown),
         requested_by=ctx.who, token=issued.token, expires_at=issued.expires_at,
     )
-    await ctx.services.tokens.attach(issued.token, await ctx.services.replier.send(ctx, card))
+    await ctx.tokens.attach(issued.token, await ctx.send(card))
 
 
 @COMMANDS.register("set email", permission=Permission.CHANGE, usage="set email <address>",
@@ -183,17 +157,23 @@ async def set_all_locations_command(ctx: Context, args: str) -> None:
     await change(ctx, "set all-locations", all_locations=value)
 
 
-@COMMANDS.register("whoami", permission=Permission.ANYONE, usage="whoami",
-                   summary="Your administrator roles as I see them, and what they allow.",
-                   aliases=("me",))
-async def whoami_command(ctx: Context, args: str) -> None:
-    access = ctx.access
-    person = access.person if access else None
-    card = cards.whoami_card(
-        display_name=(person.displayName if person else None) or ctx.who,
-        email=(person.email if person else None) or ctx.person_email,
-        org_name=await ctx.services.directory.org_name(),
-        roles=list(access.role_names) if access and access.same_org else [],
-        allowed=[c.usage for c in COMMANDS.available_to(ctx.level)],
-    )
-    await ctx.services.replier.send(ctx, card)
+@ACTIONS.register("cancel", permission=Permission.CHANGE)
+async def cancel(ctx: Context, submission: object, token: CardToken) -> None:
+    await ctx.tokens.use(ctx, token)
+    await ctx.notice("Cancelled", "Nothing was changed.")
+
+
+@ACTIONS.register("confirm_disable", permission=Permission.CHANGE, audited="disable")
+async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardToken) -> None:
+    expected = NotificationSetting.model_validate(token.payload["expected"])
+    target = NotificationSetting.model_validate(token.payload["target"])
+    await ctx.tokens.use(ctx, token)
+    result = await ctx.changes.apply(ctx, "disable", lambda current: target, expected=expected)
+    if result.outcome == "stale":
+        await ctx.notice(
+            "The setting changed", "Someone changed the setting after this card was "
+            "posted, so I did not turn notifications off. Here is the current setting.",
+            style="warning")
+        await status_command(ctx, "")
+        return
+    await reply_change(ctx, result)

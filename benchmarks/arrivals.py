@@ -1,0 +1,96 @@
+"""Replies under three arrival patterns at the same mean load: streams spread over a round,
+streams started in the same instant (a team reacting to one incident), and random (Poisson)
+arrivals; each against the floor of three Webex round trips."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+from benchmarks.client import percentile
+from benchmarks.scenarios import Rig, closed_loop, settle, summary
+
+PATTERNS = ("staggered", "burst", "poisson")
+
+
+async def open_loop(rig: Rig, rate: float, commands: int, seed: int) -> tuple[list[float], float]:
+    """`commands` status commands arriving at random at `rate` per second (exponential gaps,
+    a fixed seed per round), each from the next person and space; every one is timed until
+    its reply lands. Returns the latencies and the seconds from the first send to the last
+    reply."""
+    draw = random.Random(seed)
+    started_wall = time.time()
+    started = time.perf_counter()
+    sent: list[tuple[float, str]] = []
+
+    async def one(i: int) -> None:
+        sent.append(await rig.command(i, "status"))
+
+    tasks = []
+    due = 0.0
+    for i in range(commands):
+        due += draw.expovariate(rate)
+        await asyncio.sleep(max(0.0, due - (time.perf_counter() - started)))
+        tasks.append(asyncio.create_task(one(i + 1)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    landed = await rig.landing_times(started_wall)
+    return [landed[message_id] - sent_at for sent_at, message_id in sent], elapsed
+
+
+async def arrivals(rig: Rig, latency: float, concurrency: int = 20, commands: int = 200,
+                   repeats: int = 3) -> dict[str, Any]:
+    """Each pattern `repeats` times, pooled: reply latency, replies per second, and the
+    acknowledgements of those same webhooks."""
+    floor = 3 * latency
+    streams = list(range(1, concurrency + 1))
+    per_stream = max(1, commands // concurrency)
+    # The staggered loop's own load: `concurrency` in flight, one round ~3.3 L.
+    rate = concurrency / (3.3 * latency)
+    out: dict[str, Any] = {"floor_ms": floor * 1000, "concurrency": concurrency,
+                           "commands": per_stream * concurrency,
+                           "in_flight_bound_per_s": concurrency / floor,
+                           "poisson_rate_per_s": rate}
+    for pattern in PATTERNS:
+        latencies: list[float] = []
+        acks: list[float] = []
+        rates: list[float] = []
+        for round_ in range(repeats):
+            before = len(rig.sender.acks)
+            if pattern == "poisson":
+                got, elapsed = await open_loop(rig, rate, per_stream * concurrency, round_)
+            else:
+                stagger = 3.3 * latency if pattern == "staggered" else 0.0
+                by_word, elapsed, _ = await closed_loop(rig, ["status"], streams, per_stream,
+                                                        stagger)
+                got = by_word["status"]
+            latencies += got
+            rates.append(len(got) / elapsed)
+            acks += rig.sender.acks[before:]
+            await settle(rig, quiet=1.0)
+        result = summary(latencies, latency)
+        result["p99_x_floor"] = percentile(latencies, 99) / floor
+        result["replies_per_s"] = sum(rates) / len(rates)
+        result["ack_p50_ms"] = percentile(acks, 50) * 1000
+        result["ack_p99_ms"] = percentile(acks, 99) * 1000
+        out[pattern] = result
+    return out
+
+
+def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
+    """The table's rows for the arrivals scenario."""
+    found = []
+    bound = r["in_flight_bound_per_s"]
+    for pattern in PATTERNS:
+        x = r[pattern]
+        found.append((f"reply p99, {pattern}", f"{x['p99_ms']:.0f} ms ({x['p99_x_floor']:.2f} × "
+                      f"floor; p50 {x['p50_ms']:.0f})", "≤ 1.3 × floor", x["p99_x_floor"] <= 1.3))
+        if pattern != "poisson":  # an open loop's rate is the arrival rate it was given
+            found.append((f"replies/s, {pattern}", f"{x['replies_per_s']:.0f}/s "
+                          f"({x['replies_per_s'] / bound:.2f} × bound)",
+                          f"≥ {0.95 * bound:.0f}/s", x["replies_per_s"] >= 0.95 * bound))
+        found.append((f"ack p99, {pattern} (20 in flight)", f"{x['ack_p99_ms']:.1f} ms "
+                      f"(p50 {x['ack_p50_ms']:.1f})", "≤ 5 ms", x["ack_p99_ms"] <= 5))
+    return found
