@@ -76,8 +76,8 @@ async def _events(request: web.Request) -> web.StreamResponse:
     )
     await stream.prepare(request)
     shown = world.Snapshot()
-    with emu.changes.subscribe() as changed:
-        while not closing.is_set():
+    with emu.changes.subscribe() as changed, contextlib.suppress(ConnectionResetError):
+        while not closing.is_set():  # until the console stops or the page goes away
             changed.clear()  # before looking: a change made while we write wakes us again
             now = world.snapshot(emu)
             for name, data in world.changes(shown, now):
