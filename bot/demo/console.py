@@ -75,13 +75,15 @@ async def _events(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await stream.prepare(request)
-    shown = world.Snapshot()
+    shown: world.Snapshot | None = None
     with emu.changes.subscribe() as changed, contextlib.suppress(ConnectionResetError):
         while not closing.is_set():  # until the console stops or the page goes away
             changed.clear()  # before looking: a change made while we write wakes us again
             now = world.snapshot(emu)
-            for name, data in world.changes(shown, now):
+            for name, data in world.changes(shown or world.Snapshot(), now):
                 await stream.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
+            if shown is None:  # what follows is news, not history
+                await stream.write(b"event: ready\ndata: {}\n\n")
             shown = now
             if not await _woken(changed, closing):
                 await stream.write(b": still here\n\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from typing import Any
 
@@ -11,11 +12,15 @@ from playwright.sync_api import Locator, Page, expect
 from bot.demo.servers import Addresses
 
 SETTING_PANEL = "#setting"
+UNREAD = re.compile(r"\bunread\b")
 
 
-def control(demo: Addresses, path: str) -> Any:
-    """What Webex (the emulator) holds, read from its control API."""
-    with urllib.request.urlopen(demo.emulator + path, timeout=10) as reply:  # noqa: S310 - local
+def control(demo: Addresses, path: str, body: Any = None) -> Any:
+    """The emulator's control API: what Webex holds (GET), or something done there (POST)."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(demo.emulator + path, data, headers)  # noqa: S310 - local
+    with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - local
         return json.loads(reply.read())
 
 
@@ -91,3 +96,15 @@ def test_control_hub_changes_the_setting_webex_holds(page: Page, demo: Addresses
         True,
         "desk@acme.example",
     )
+
+
+def test_news_in_another_space_marks_it_unread_until_opened(page: Page, demo: Addresses) -> None:
+    group = page.get_by_role("button", name="Acme Ops")
+    expect(group).not_to_have_class(UNREAD)
+    news = {"person": "uma", "room": "group", "text": "whoami", "mention_bot": True}
+    control(demo, "/_emulator/messages", news)
+    expect(group).to_have_class(UNREAD)
+    expect(group).to_contain_text("new messages")
+    group.click()
+    expect(group).not_to_have_class(UNREAD)
+    expect(last_card(page, "Uma Underwood")).to_be_visible()  # the bot's whoami reply

@@ -9,6 +9,8 @@ const page = {
   spaceId: undefined,   // null: the person's 1:1 with the bot does not exist yet
   hostConfig: null,
   controlHubTouched: false,
+  ready: false,         // the stream has sent what exists; what follows is news
+  unread: new Set(),    // spaces with news the person has not looked at
 };
 const $ = (id) => document.getElementById(id);
 
@@ -104,11 +106,20 @@ function drawSpaces() {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "space";
-    button.textContent = space.title;
+    const title = document.createElement("span");
+    title.textContent = space.title;
+    button.append(title);
     const kind = document.createElement("span");
     kind.className = "space-kind";
     kind.textContent = space.type === "direct" ? "1:1" : "group";
     button.append(kind);
+    if (page.unread.has(space.id)) {
+      button.classList.add("unread");
+      const news = document.createElement("span");
+      news.className = "sr-only";
+      news.textContent = ", new messages";
+      button.append(news);
+    }
     if (space.id === current.id) button.setAttribute("aria-current", "true");
     button.addEventListener("click", () => selectSpace(space.id, true));
     item.append(button);
@@ -124,6 +135,7 @@ function drawSpaces() {
 
 function selectSpace(spaceId, focus) {
   page.spaceId = spaceId;
+  page.unread.delete(spaceId);
   drawSpaces();
   drawMessages();
   if (focus) $("composer-text").focus();
@@ -184,7 +196,13 @@ function drawMessages() {
 }
 
 function upsert(message) {
+  const news = page.ready && !page.messages.has(message.id);
   page.messages.set(message.id, message);
+  const space = page.scene.spaces.find((s) => s.id === message.roomId);
+  if (news && message.roomId !== currentSpace().id && space && space.members.includes(me().id)) {
+    page.unread.add(message.roomId);
+    drawSpaces();
+  }
   const node = page.nodes.get(message.id);
   if (node) {
     node.querySelector(":scope > .body").replaceWith(bodyOf(message));
@@ -337,12 +355,14 @@ function listen() {
     $("connection").textContent = "Live: updates arrive as Webex sends them.";
     page.messages.clear();  // the stream starts with everything again
     page.nodes.clear();
+    page.ready = false;
     $("messages").replaceChildren();
   });
   source.addEventListener("error", () => { $("connection").textContent = "Reconnecting…"; });
   source.addEventListener("scene", (e) => applyScene(JSON.parse(e.data)));
   source.addEventListener("message", (e) => { if (page.scene) upsert(JSON.parse(e.data)); });
   source.addEventListener("removed", (e) => remove(JSON.parse(e.data).id));
+  source.addEventListener("ready", () => { page.ready = true; });
 }
 
 async function start() {
@@ -353,6 +373,7 @@ async function start() {
   };
   $("person").addEventListener("change", (e) => {
     page.person = e.target.value;
+    page.unread.clear();  // another person's news is not theirs
     drawPeople();
     const kept = spacesOf(me()).find((s) => s.id === page.spaceId && s.type === "group");
     const direct = spacesOf(me()).find((s) => s.type === "direct");
