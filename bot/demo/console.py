@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.demo import world
 from bot.demo.inputs import ControlHubSetting, Press, Say
-from bot.emulator import Emulator
+from bot.emulator import Emulator, SeedPerson
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).with_name("static")
@@ -174,7 +174,7 @@ async def _body(request: web.Request, model: type[Model]) -> Model:
         ) from None
 
 
-def _person(emu: Emulator, name: str) -> Any:
+def _person(emu: Emulator, name: str) -> SeedPerson:
     person = emu.seed.people.get(name)
     if person is None:
         raise web.HTTPBadRequest(
