@@ -56,10 +56,11 @@ class EmulatorProcess:
 
 
 @contextlib.contextmanager
-def emulator_process(admins: int = 40, latency: float = 0.0) -> Iterator[EmulatorProcess]:
+def emulator_process(admins: int = 40, latency: float = 0.0,
+                     locations: int = 0) -> Iterator[EmulatorProcess]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.emulator", "--admins", str(admins),
-         "--latency", str(latency)],
+         "--latency", str(latency), "--locations", str(locations)],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:

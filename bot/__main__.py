@@ -1,4 +1,4 @@
-"""The command line: serve, webhooks, check, audit export, demo, chat."""
+"""The command line: serve, webhooks, check, audit export, coverage, demo, chat."""
 
 from __future__ import annotations
 
@@ -53,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     hooks_sub.add_parser("list", help="show the bot's webhooks and their status")
     hooks_sub.add_parser("delete", help="delete the webhooks this bot created (only those)")
     sub.add_parser("check", help="tell what works and what does not, one line each")
+    coverage = sub.add_parser("coverage", help="every calling location's coverage, in full")
+    coverage.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    coverage.add_argument("--output", help="a file (default: standard output)")
     demo = sub.add_parser("demo", help="the emulator and the bot together, and a chat")
     demo.add_argument("--no-chat", action="store_true", help="run without opening the chat")
     demo.add_argument("--web", action="store_true",
@@ -100,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.ops.audit_export import export_audit
 
         return asyncio.run(export_audit(settings, args.format, args.since, args.output))
+    if args.command == "coverage":
+        from bot.ops.coverage_export import export_coverage
+
+        return asyncio.run(export_coverage(settings, args.format, args.output))
     return 2
 
 

@@ -194,6 +194,15 @@ class SaveSettings(_CardAction):
     allLocations: Toggle = False
 
 
+class SaveLocation(_CardAction):
+    """The location form's Save: the location's own toggle and address."""
+
+    action: Literal["save_location"]
+    token: Token
+    enabled: Toggle
+    email: Annotated[str, BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)]
+
+
 class ConfirmDisable(_CardAction):
     action: Literal["confirm_disable"]
     token: Token
@@ -216,6 +225,7 @@ class ShowCommand(_CardAction):
 
 
 CardSubmission = Annotated[
-    SaveSettings | ConfirmDisable | CancelCard | ShowCommand, Field(discriminator="action")
+    SaveSettings | SaveLocation | ConfirmDisable | CancelCard | ShowCommand,
+    Field(discriminator="action"),
 ]
 CARD_SUBMISSION = TypeAdapter(CardSubmission)

@@ -14,6 +14,9 @@ SIGNATURE_HEADER = "X-Spark-Signature"
 
 CHANGE_ROLES = frozenset({"Full Administrator", "User Administrator"})
 READ_ROLES = CHANGE_ROLES | {"Read-only Administrator"}
+# Webex lets a location administrator change their (at most five) locations, but a Service App
+# cannot read which ones: the bot refuses them rather than guess (fail closed).
+LOCATION_ADMIN = "Location Administrator"
 
 
 def verify_signature(secret: bytes, body: bytes, signature: str | None) -> bool:
@@ -63,6 +66,13 @@ class Access:
             return (
                 f"Only administrators of {org_name} may do this, and your account belongs to "
                 "another organization."
+            )
+        if LOCATION_ADMIN in self.role_names and not READ_ROLES.intersection(self.role_names):
+            return (
+                f"You are a Location Administrator. With the Service App this bot uses, Webex "
+                f"does not say which locations are assigned to you, so I do not act for "
+                f"Location Administrators. A Full or User Administrator of {org_name} can do "
+                f"this here, or you can change your locations in Control Hub."
             )
         held = ", ".join(self.role_names) if self.role_names else "no administrator role"
         return f"This needs {needed.description} of {org_name}; you have {held}."

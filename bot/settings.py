@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     WEBEX_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0)
     WEBEX_MAX_RETRIES: int = Field(default=4, ge=0, le=10)
     RETRY_AFTER_CAP_SECONDS: float = Field(default=30.0, gt=0)
+    # Calls in flight per organization for work over many locations (the coverage report).
+    WEBEX_MAX_CONCURRENCY: int = Field(default=10, ge=1, le=100)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver

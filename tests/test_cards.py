@@ -349,10 +349,12 @@ def test_every_template_file_is_used() -> None:
     assert template_names() == sorted(p.stem for p in CARDS_DIR.glob("*.json"))
     assert set(template_names()) == {
         "change",
+        "coverage",
         "disable_confirm",
         "edit_form",
         "help",
         "history",
+        "location_form",
         "notice",
         "status",
         "whoami",

@@ -150,7 +150,7 @@ def test_help_lists_only_what_a_level_may_use() -> None:
     reader = {c.name for c in COMMANDS.available_to(Permission.READ)}
     changer = {c.name for c in COMMANDS.available_to(Permission.CHANGE)}
     assert anyone == {"help", "whoami"}
-    assert reader - anyone == {"status", "history"}
+    assert reader - anyone == {"status", "history", "coverage"}
     assert {"enable", "disable", "set email", "set all-locations", "edit"} == changer - reader
 
 

@@ -1,4 +1,5 @@
-"""Read, modify, write the organization's setting: serialized per org, audited, exactly once."""
+"""Read, modify, write a setting -- the organization's or a location's: serialized per target,
+audited with the target, exactly once."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Generic, Literal
 
 from bot.aio import complete_despite_cancel
+from bot.compliance.targets import S, SettingTarget, organization_target
 from bot.errors import WebexError
 from bot.metrics import Metrics
 from bot.models import NotificationSetting
@@ -21,14 +23,10 @@ Modify = Callable[[NotificationSetting], NotificationSetting]
 
 
 @dataclass(frozen=True)
-class ChangeResult:
+class ChangeResult(Generic[S]):
     outcome: Literal["applied", "unchanged", "stale", "superseded"]
-    before: NotificationSetting
-    after: NotificationSetting
-
-
-def _setting(data: dict[str, object] | None) -> NotificationSetting | None:
-    return NotificationSetting.model_validate(data) if data else None
+    before: S
+    after: S
 
 
 class ChangeService:
@@ -37,10 +35,10 @@ class ChangeService:
     def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
                  clock: Callable[[], datetime], timeout: float) -> None:
         self._store = store
-        self._telephony = telephony
         self._metrics = metrics
         self._clock = clock
         self._timeout = timeout
+        self.organization = organization_target(telephony)
 
     async def apply(
         self,
@@ -49,19 +47,38 @@ class ChangeService:
         modify: Modify,
         *,
         expected: NotificationSetting | None = None,
-    ) -> ChangeResult:
-        """Apply `modify` to the current setting; refuse as stale if it is no longer `expected`.
+    ) -> ChangeResult[NotificationSetting]:
+        """`change` of the organization's own setting."""
+        return await self.change(ctx, action, modify, expected=expected,
+                                 target=self.organization)
+
+    async def change(
+        self,
+        ctx: Request,
+        action: str,
+        modify: Callable[[S], S],
+        *,
+        target: SettingTarget[S],
+        expected: S | None = None,
+    ) -> ChangeResult[S]:
+        """Apply `modify` to the target's current setting; refuse as stale if it is no longer
+        `expected`. Changes of one target are serialized (across replicas on PostgreSQL);
+        different targets do not wait for each other.
 
         The audit row is written (pending, with the planned result) before the PUT and keyed by
         the event, so a resumed event finishes the same change instead of making another.
         """
         org = ctx.org_id
-        async with self._store.org_lock(org):
-            current = await self._read(ctx, action, org)
+
+        def parsed(data: dict[str, object] | None) -> S | None:
+            return target.parse(data) if data else None
+
+        async with self._store.org_lock(org, target.lock):
+            current = await self._read(ctx, action, org, target)
             # A resumed event may find its own write already there: that is not a stale form.
             if expected is not None and current not in (expected, modify(expected)):
                 await self.refused(ctx, action, "the setting changed since the card was shown",
-                                   before=current)
+                                   before=current, target=target)
                 return ChangeResult("stale", current, current)
             record = await self._store.begin_change(
                 AuditRecord(
@@ -69,11 +86,11 @@ class ChangeService:
                     person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                     source=ctx.source, action=action, before=current.to_webex(),
                     after=modify(current).to_webex(), outcome="pending", reason=None,
-                    tracking_id=None,
+                    tracking_id=None, **target.audit_fields,
                 )
             )
-            before = _setting(record.before) or current
-            after = _setting(record.after) or modify(before)
+            before = parsed(record.before) or current
+            after = parsed(record.after) or modify(before)
             if record.outcome == "applied":  # finished before a restart
                 return ChangeResult("applied" if before != after else "unchanged", before, after)
             if record.outcome != "pending":  # failed or refused before a restart: say so again
@@ -90,22 +107,23 @@ class ChangeService:
                 return ChangeResult("superseded", before, current)
             if current == before != after:
                 await complete_despite_cancel(
-                    self._write(ctx, action, record.id or 0, after),
+                    self._write(ctx, action, record.id or 0, after, target),
                     self._timeout * 2)
             # Settling the audit row need not delay the reply; the event is not done until it is
             # settled, and a crash before that is resumed as a pending row already applied.
             ctx.outbox.defer(self._store.finish_change(
                 record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
-        log.info("event %s: %s %s for org by %s", ctx.event_key, action, outcome, ctx.person_id)
+        log.info("event %s: %s %s for %s by %s", ctx.event_key, action, outcome, target.kind,
+                 ctx.person_id)
         self._metrics.change(action, outcome)
         return ChangeResult(outcome, before, after)
 
-    async def _write(self, ctx: Request, action: str, audit_id: int,
-                     after: NotificationSetting) -> None:
+    async def _write(self, ctx: Request, action: str, audit_id: int, after: S,
+                     target: SettingTarget[S]) -> None:
         """The PUT; a failure is settled in the audit trail before it is raised."""
         try:
-            await self._telephony.put(ctx.org_id, after)
+            await target.write(ctx.org_id, after)
         except WebexError as error:
             await self._store.finish_change(
                 audit_id, "failed", reason=error.user_message, tracking_id=error.tracking_id)
@@ -114,27 +132,33 @@ class ChangeService:
 
     async def refused(
         self, ctx: Request, action: str, reason: str,
-        *, before: NotificationSetting | None = None, tracking_id: str | None = None,
+        *, before: NotificationSetting | S | None = None, tracking_id: str | None = None,
+        target: SettingTarget[S] | None = None, location_name: str | None = None,
     ) -> None:
-        """Audit a change that was not made, and why."""
+        """Audit a change that was not made, and why: of the organization unless `target`, or
+        of the location the person named (`location_name`, refused before it was looked up)."""
+        where = target.audit_fields if target is not None else {}
+        if target is None and location_name is not None:
+            where = {"target_type": "location", "target_name": location_name[:255]}
         await self._settle_once(ctx, AuditRecord(
             id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
             source=ctx.source, action=action, before=before.to_webex() if before else None,
-            after=None, outcome="refused", reason=reason, tracking_id=tracking_id,
+            after=None, outcome="refused", reason=reason, tracking_id=tracking_id, **where,
         ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
 
-    async def _read(self, ctx: Request, action: str, org: str) -> NotificationSetting:
+    async def _read(self, ctx: Request, action: str, org: str, target: SettingTarget[S]) -> S:
         try:
-            return await self._telephony.get(org)
+            return await target.read(org)
         except WebexError as error:
             await self._settle_once(ctx, AuditRecord(
                 id=None, at=self._clock(), event_key=ctx.event_key, org_id=org,
                 person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                 source=ctx.source, action=action, before=None, after=None,
                 outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
+                **target.audit_fields,
             ))
             self._metrics.change(action, "failed")
             raise

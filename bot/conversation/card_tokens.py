@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 # permission, declared where the action is registered: bot/conversation/actions.py).
 KINDS: dict[str, frozenset[str]] = {
     "edit_form": frozenset({"save_settings", "cancel"}),
+    "location_form": frozenset({"save_location", "cancel"}),
     "confirm_disable": frozenset({"confirm_disable", "cancel"}),
     "menu": frozenset(MENU_ACTIONS),
 }

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bot.compliance.changes import ChangeService
+from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.replies import Replier, Style
@@ -20,6 +21,7 @@ from bot.store import Store
 from bot.views.cards import CardMessage
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.locations import LocationsClient
 from bot.webex.telephony import TelephonyClient
 
 Source = Literal["command", "card"]
@@ -38,6 +40,8 @@ class Effects:
     metrics: Metrics
     clock: Callable[[], datetime]
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
+    coverage: CoverageReader  # the organization's and every calling location's setting
+    locations: LocationsClient  # the location list and each location's own setting
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,14 @@ class Context:
     async def org_name(self) -> str:
         return await self.effects.directory.org_name()
 
-    async def send(self, reply: CardMessage) -> str | None:
-        """Post `reply` here (in the thread in group spaces); returns the new message id."""
+    async def send(self, reply: CardMessage | str) -> str | None:
+        """Post `reply` (a card, or plain text) here (in the thread in group spaces); returns
+        the new message id."""
         return await self.effects.replies.send(self, reply)
+
+    async def edit(self, message_id: str, text: str) -> bool:
+        """Replace the words of a text message this event posted (never a card's)."""
+        return await self.effects.replies.edit(self, message_id, text)
 
     async def notice(self, title: str, text: str, *, style: Style = "default") -> None:
         await self.effects.replies.notice(self, title, text, style=style)

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.conversation.context import Context
+from bot.conversation.words import split_target
 from bot.errors import BotError
 from bot.security import Permission
 
@@ -106,7 +107,9 @@ def command_text(
 
 async def run_command(ctx: Context, command: Command, args: str) -> None:
     """The permission check every command goes through, then the command; errors become replies."""
-    if not await authorize(ctx, command.permission, command.name if command.changes else None):
+    named = split_target(args)[1] if command.changes else None
+    if not await authorize(ctx, command.permission, command.name if command.changes else None,
+                           location_name=named or None):
         ctx.metrics.command(command.name, "refused")
         return
     try:
@@ -120,7 +123,8 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
     ctx.metrics.command(command.name, "ok")
 
 
-async def authorize(ctx: Context, needed: Permission, audited_action: str | None) -> bool:
+async def authorize(ctx: Context, needed: Permission, audited_action: str | None, *,
+                    location_name: str | None = None) -> bool:
     """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply."""
     if needed == Permission.ANYONE:
         return True
@@ -136,6 +140,6 @@ async def authorize(ctx: Context, needed: Permission, audited_action: str | None
         why = ctx.access.refusal(needed, await ctx.org_name())
     log.info("event %s: refused %s to %s: %s", ctx.event_key, needed.name, ctx.person_id, why)
     if audited_action is not None:
-        await ctx.changes.refused(ctx, audited_action, why)
+        await ctx.changes.refused(ctx, audited_action, why, location_name=location_name)
     await ctx.notice("Not allowed", why, style="attention")
     return False

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from bot.conversation import places
 from bot.conversation.actions import ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
-from bot.conversation.setting import ask_to_disable, reply_change, valid_email, view
+from bot.conversation.setting import ask_to_disable, reply_change, view
+from bot.conversation.words import split_target, valid_email
 from bot.models import NotificationSetting, SaveSettings
 from bot.security import Permission
 from bot.store import CardToken
@@ -15,9 +17,19 @@ COMMANDS = CommandTable()
 ACTIONS = ActionTable()
 
 
-@COMMANDS.register("edit", permission=Permission.CHANGE, usage="edit",
-                   summary="Change the setting in a form.", aliases=("settings", "configure"))
+@COMMANDS.register("edit", permission=Permission.CHANGE, usage="edit [at <location>]",
+                   summary="Change the setting (or a location's) in a form.",
+                   aliases=("settings", "configure"))
 async def edit_command(ctx: Context, args: str) -> None:
+    rest, name = split_target(args)
+    if name is not None and not rest:
+        if (place := await places.find(ctx, name, None)) is not None:
+            await places.post_form(ctx, place)
+        return
+    if args.strip():
+        await ctx.notice("Nothing to show", "Say `edit`, or `edit at <location>`.",
+                         style="warning")
+        return
     await post_form(ctx, await ctx.setting.get(ctx.org_id))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.conversation import places
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import view
+from bot.conversation.words import split_target
 from bot.models import NotificationSetting
 from bot.security import Permission
 from bot.store import AuditRecord
@@ -23,28 +25,39 @@ def history_row(record: AuditRecord) -> cards.HistoryRow:
     detail = record.reason
     if record.tracking_id:
         detail = f"{detail or ''} (tracking id {record.tracking_id})".strip()
+    action = record.action
+    if record.target_type == "location":  # the location's name when the change was made
+        action = f"{action} at {record.target_name or record.target_id}"
     return cards.HistoryRow(
         at=record.at, who=record.person_email or record.person_id, source=record.source,
-        action=record.action, before=_view(record.before), after=_view(record.after),
+        action=action, before=_view(record.before), after=_view(record.after),
         outcome=record.outcome, detail=detail,
     )
 
 
-@COMMANDS.register("history", permission=Permission.READ, usage="history [n]",
+@COMMANDS.register("history", permission=Permission.READ, usage="history [n] [at <location>]",
                    summary=f"The last n (default {DEFAULT_ROWS}) attempted changes, who and when.",
                    aliases=("audit", "log"))
 async def history_command(ctx: Context, args: str) -> None:
+    words, name = split_target(args)
     count = DEFAULT_ROWS
-    if args.strip():
-        if not args.strip().isdigit() or not 1 <= int(args.strip()) <= MAX_ROWS:
+    if words:
+        if not words.isdigit() or not 1 <= int(words) <= MAX_ROWS:
             await ctx.notice(
                 "Nothing to show",
-                f"Say `history` or `history n` with n from 1 to {MAX_ROWS}.",
-                style="warning")
+                f"Say `history` or `history n` with n from 1 to {MAX_ROWS}, and `at <location>` "
+                "for one location's.", style="warning")
             return
-        count = int(args.strip())
+        count = int(words)
+    target_id = None
+    if name is not None:
+        place = await places.find(ctx, name, None)
+        if place is None:
+            return
+        target_id = place.id
     audit = ctx.audit
-    records = await audit.list_audit(ctx.org_id, limit=count)
-    total = await audit.count_audit(ctx.org_id) if len(records) == count else len(records)
+    records = await audit.list_audit(ctx.org_id, limit=count, target_id=target_id)
+    total = (await audit.count_audit(ctx.org_id, target_id=target_id)
+             if len(records) == count else len(records))
     await ctx.send(cards.history_card(org_name=await ctx.org_name(),
                                       rows=[history_row(r) for r in records], total=total))

@@ -24,8 +24,8 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Request, reply: CardMessage) -> str | None:
-        """Post `reply` where `place` says; returns the new message id."""
+    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
+        """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -35,9 +35,10 @@ class Replier:
             return outbox.sent[step]
 
         async def post_and_record() -> str:
+            markdown, attachments = ((reply, []) if isinstance(reply, str)
+                                     else (reply.markdown, reply.attachments()))
             message_id = await self._webex.post_message(
-                place.room_id, reply.markdown, attachments=reply.attachments(),
-                parent_id=place.thread_id)
+                place.room_id, markdown, attachments=attachments, parent_id=place.thread_id)
             outbox.sent[step] = message_id
             await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
             return message_id
@@ -45,6 +46,17 @@ class Replier:
         # Shutdown: a POST already sent may land whatever happens here. Let it finish and be
         # recorded, or a resumed event posts the reply twice.
         return await complete_despite_cancel(post_and_record(), self._timeout)
+
+    async def edit(self, place: Request, message_id: str, text: str) -> bool:
+        """Replace a text message's words (progress); False when Webex refused (it is only
+        progress: the report that follows matters, so a failed edit is logged, not raised)."""
+        try:
+            await self._webex.edit_message(message_id, place.room_id, text)
+        except WebexError as error:
+            log.info("event %s: progress edit refused (tracking id %s)", place.event_key,
+                     error.tracking_id)
+            return False
+        return True
 
     async def notice(self, place: Request, title: str, text: str, *,
                      style: Style = "default") -> None:

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import asyncio
 
-from pydantic import ValidationError
-
 from bot.compliance.changes import ChangeResult
+from bot.conversation import places
 from bot.conversation.actions import ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
-from bot.models import EMAIL, ConfirmDisable, NotificationSetting
+from bot.conversation.words import ON_WORDS, split_target, valid_email
+from bot.models import ConfirmDisable, NotificationSetting
 from bot.security import Permission
 from bot.store import CardToken
 from bot.views import cards
 
 COMMANDS = CommandTable()
 ACTIONS = ActionTable()
-ON_WORDS = {"on": True, "yes": True, "true": True, "off": False, "no": False, "false": False}
 
 
 def view(setting: NotificationSetting) -> cards.SettingView:
     return cards.SettingView(setting.enabled, setting.email, setting.all_locations)
-
-
-def valid_email(text: str) -> str | None:
-    try:
-        return str(EMAIL.validate_python(text.strip()))
-    except ValidationError:
-        return None
 
 
 async def bad_input(ctx: Context, action: str, text: str) -> None:
@@ -37,7 +29,7 @@ async def bad_input(ctx: Context, action: str, text: str) -> None:
     await ctx.notice("Nothing changed", text, style="warning")
 
 
-async def reply_change(ctx: Context, result: ChangeResult) -> None:
+async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting]) -> None:
     """The confirmation card for an applied change, or why there is nothing to confirm."""
     org_name = await ctx.org_name()
     result_before, result_after = result.before, result.after
@@ -67,10 +59,15 @@ async def change(ctx: Context, action: str, **fields: object) -> None:
     await reply_change(ctx, result)
 
 
-@COMMANDS.register("status", permission=Permission.READ, usage="status",
+@COMMANDS.register("status", permission=Permission.READ, usage="status [at <location>]",
                    summary="The organization's current emergency call notification setting.",
                    aliases=("show", "get"))
 async def status_command(ctx: Context, args: str) -> None:
+    rest, name = split_target(args)
+    if name is not None and not rest:
+        if (place := await places.find(ctx, name, None)) is not None:
+            await places.status(ctx, place)
+        return
     issuing = None
     if ctx.level >= Permission.CHANGE:  # the Edit button's token, while the setting is read
         issuing = asyncio.ensure_future(ctx.tokens.issue(ctx, "menu"))
@@ -87,10 +84,15 @@ async def status_command(ctx: Context, args: str) -> None:
         await ctx.tokens.attach(token, message_id)
 
 
-@COMMANDS.register("enable", permission=Permission.CHANGE, usage="enable [email]",
+@COMMANDS.register("enable", permission=Permission.CHANGE, usage="enable [email] [at <location>]",
                    summary="Turn notifications on, sent to that address (or the stored one).",
                    aliases=("on",), changes=True)
 async def enable_command(ctx: Context, args: str) -> None:
+    rest, name = split_target(args)
+    if name is not None:
+        if (place := await places.find(ctx, name, "enable")) is not None:
+            await places.enable(ctx, rest, place)
+        return
     if args:
         email = valid_email(args)
         if email is None or " " in args.strip():
@@ -108,10 +110,19 @@ async def enable_command(ctx: Context, args: str) -> None:
     await reply_change(ctx, result)
 
 
-@COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable",
+@COMMANDS.register("disable", permission=Permission.CHANGE, usage="disable [at <location>]",
                    summary="Turn notifications off (asks you to confirm first).", aliases=("off",),
                    changes=True)
 async def disable_command(ctx: Context, args: str) -> None:
+    rest, name = split_target(args)
+    if name is not None and not rest:
+        if (place := await places.find(ctx, name, "disable")) is not None:
+            await places.disable(ctx, place)
+        return
+    if args.strip():
+        await bad_input(ctx, "disable", f"`disable` takes nothing but `at <location>`; you "
+                                        f"added “{args[:200]}”.")
+        return
     current = await ctx.setting.get(ctx.org_id)
     if not current.enabled:
         await ctx.notice("Already off",
@@ -134,9 +145,15 @@ async def ask_to_disable(ctx: Context, shown: NotificationSetting,
     await ctx.tokens.attach(issued.token, await ctx.send(card))
 
 
-@COMMANDS.register("set email", permission=Permission.CHANGE, usage="set email <address>",
+@COMMANDS.register("set email", permission=Permission.CHANGE,
+                   usage="set email <address> [at <location>]",
                    summary="Change the notification address only.", changes=True)
 async def set_email_command(ctx: Context, args: str) -> None:
+    rest, name = split_target(args)
+    if name is not None:
+        if (place := await places.find(ctx, name, "set email")) is not None:
+            await places.set_email(ctx, rest, place)
+        return
     email = valid_email(args) if args and " " not in args.strip() else None
     if email is None:
         await bad_input(ctx, "set email", f"“{args[:200]}” is not a valid email address."
@@ -150,6 +167,10 @@ async def set_email_command(ctx: Context, args: str) -> None:
                    summary="Whether the address is notified for calls from every location.",
                    aliases=("set all_locations", "set alllocations"), changes=True)
 async def set_all_locations_command(ctx: Context, args: str) -> None:
+    if split_target(args)[1] is not None:
+        await bad_input(ctx, "set all-locations", "All-locations is the organization's own "
+                        "setting: say `set all-locations on` or `off`, without `at`.")
+        return
     value = ON_WORDS.get(args.strip().lower())
     if value is None:
         await bad_input(ctx, "set all-locations", "Say `set all-locations on` or `off`.")
@@ -165,9 +186,12 @@ async def cancel(ctx: Context, submission: object, token: CardToken) -> None:
 
 @ACTIONS.register("confirm_disable", permission=Permission.CHANGE, audited="disable")
 async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardToken) -> None:
+    await ctx.tokens.use(ctx, token)
+    if places.LOCATION in token.payload:
+        await places.confirm_disable(ctx, token)
+        return
     expected = NotificationSetting.model_validate(token.payload["expected"])
     target = NotificationSetting.model_validate(token.payload["target"])
-    await ctx.tokens.use(ctx, token)
     result = await ctx.changes.apply(ctx, "disable", lambda current: target, expected=expected)
     if result.outcome == "stale":
         await ctx.notice(

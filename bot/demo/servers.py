@@ -198,7 +198,10 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     if addresses.console:
         print(f"  browser console {addresses.console}   (open it in a browser)")
     print("  people          alice (full admin), uma (user admin), rita (read-only admin),")
-    print("                  bob (regular user), sam (support admin), eve (another org)")
+    print("                  bob (regular user), sam (support admin), eve (another org),")
+    print("                  lou (location admin of Riverside Clinic and Northgate Urgent Care)")
+    print("  locations       Headquarters, Riverside Clinic, Northgate Urgent Care, Lakeside")
+    print("                  Pharmacy (Webex Calling), Warehouse (no Webex Calling)")
     print("Stop with Ctrl-C" + ("." if args.no_chat or args.web else " or /quit."), flush=True)
     if args.no_chat or args.web:
         threading.Event().wait()  # until Ctrl-C or SIGTERM

@@ -75,6 +75,7 @@ def locations(emu: Emulator) -> list[dict[str, Any]]:
             {
                 "id": location_id,
                 "name": location.get("name") or "",
+                "calling": bool(location.get("calling", True)),  # has Webex Calling
                 "enabled": bool(location.get("emergencyCallNotificationEnabled")),
                 "emailAddress": location.get("emailAddress") or "",
             }

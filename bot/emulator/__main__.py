@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import json
 
+from bot.emulator.seed import Seed
 from bot.emulator.server import running_emulator
 
 
-async def _serve(host: str, port: int) -> None:
-    async with running_emulator(host=host, port=port) as emu:
+async def _serve(host: str, port: int, locations: int) -> None:
+    large = Seed.default().with_locations(locations) if locations else None
+    async with running_emulator(large, host=host, port=port) as emu:
         seed = emu.seed
         print(f"Webex emulator at {emu.base_url}", flush=True)
         print(
@@ -35,9 +37,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8900)
+    parser.add_argument("--locations", type=int, default=0,
+                        help="a large organization: this many calling locations (Site 0001…)")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(args.host, args.port))
+        asyncio.run(_serve(args.host, args.port, args.locations))
 
 
 if __name__ == "__main__":

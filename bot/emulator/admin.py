@@ -1,10 +1,9 @@
-"""People, roles, organizations, the emergency call notification setting and token refresh."""
+"""People, roles, organizations, the org-level notification setting and token refresh."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
 
 from bot.emulator.calls import Call, Reply
 from bot.emulator.errors import ApiError
@@ -92,42 +91,6 @@ def ecn_put(call: Call) -> Reply:
     ):
         raise ApiError(400, "emailAddress is required when emergency call notification is on.")
     call.state.settings[org_id].update({k: body[k] for k in SETTING_FIELDS if k in body})
-    return Reply(204)
-
-
-def _location(call: Call, level: str) -> dict[str, Any]:
-    """Return a location's setting after the same checks as the org-level endpoint."""
-    org_id = _org(call, level)
-    location = call.state.locations.get(call.params["locationId"])
-    if location is None or location["orgId"] != org_id:
-        raise ApiError(404, "Location not found.")
-    return location
-
-
-def location_ecn_get(call: Call) -> Reply:
-    """GET /telephony/config/locations/{locationId}/emergencyCallNotification."""
-    location = _location(call, "read")
-    org = call.state.settings[location["orgId"]]
-    return Reply(
-        200,
-        {
-            "emergencyCallNotificationEnabled": location["emergencyCallNotificationEnabled"],
-            "emailAddress": location["emailAddress"],
-            "organization": {k: org[k] for k in SETTING_FIELDS},
-        },
-    )
-
-
-def location_ecn_put(call: Call) -> Reply:
-    """PUT /telephony/config/locations/{locationId}/emergencyCallNotification: 204."""
-    location = _location(call, "write")
-    location.update(
-        {
-            k: call.body[k]
-            for k in ("emergencyCallNotificationEnabled", "emailAddress")
-            if k in call.body
-        }
-    )
     return Reply(204)
 
 

@@ -13,6 +13,7 @@ from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
+from bot.emulator.locations import Places
 from bot.emulator.pipeline import Pipeline, RecordedRequest
 from bot.emulator.seed import Seed
 from bot.emulator.state import Event, Identity, State
@@ -33,6 +34,7 @@ class Emulator:
         self.seed = seed or Seed.default()
         self.state = State.from_seed(self.seed)
         self.faults = Faults()
+        self.places = Places(self.state)
         self.pipeline = Pipeline(self.state, self.faults)
         self.pipeline.check_responses = check_responses
         self.deliverer = Deliverer(self.state, delivery_timeout)

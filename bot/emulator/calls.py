@@ -18,6 +18,7 @@ class Call:
     query: dict[str, str] = field(default_factory=dict)
     body: Any = None
     form: dict[str, str] = field(default_factory=dict)
+    url: str = ""  # the request's absolute URL, for paging links
 
     @property
     def who(self) -> Identity:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import secrets
 import uuid
 from datetime import UTC, datetime
 
@@ -46,10 +47,12 @@ def stable_id(kind: str, name: str) -> str:
 
 
 class IdFactory:
-    """Hands out deterministic ids for objects created at run time."""
+    """Hands out ids for objects created at run time: unique to this emulator start (a restarted
+    emulator must not hand out a message id an earlier run used; the bot de-duplicates by id),
+    deterministic within it for a given salt."""
 
-    def __init__(self, salt: str = "run") -> None:
-        self._salt = salt
+    def __init__(self, salt: str | None = None) -> None:
+        self._salt = salt if salt is not None else secrets.token_hex(8)
         self._counter = 0
 
     def new(self, kind: str) -> str:

@@ -12,6 +12,7 @@ from bot.emulator.state import Event, Identity, State
 CARD = "application/vnd.microsoft.card.adaptive"
 MAX_BYTES = 7439
 
+MAX_EDITS = 10  # Webex: a message may be edited at most ten times
 
 def _lookup(state: State) -> Any:
     """Return the mention resolver over the state's people."""
@@ -145,8 +146,13 @@ def edit_message(
         raise ApiError(400, "roomId does not match the message's room.")
     if not (body.get("text") or body.get("markdown")):
         raise ApiError(400, "text or markdown is required.")
+    if message.get("attachments") or message.get("files"):
+        raise ApiError(400, "A message with a card or files cannot be edited.")
+    if state.edits.get(message_id, 0) >= MAX_EDITS:
+        raise ApiError(400, f"A message can be edited at most {MAX_EDITS} times.")
     _check_content(body)
     _render_into(state, message, body)
+    state.edits[message_id] = state.edits.get(message_id, 0) + 1
     message["updated"] = iso()
     return dict(message)
 

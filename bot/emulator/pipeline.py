@@ -66,13 +66,14 @@ class Pipeline:
         query: dict[str, str] | None = None,
         body: Any = None,
         form: dict[str, str] | None = None,
+        url: str = "",
     ) -> Reply:
         """Validate the body and run the operation (helpers in-process use this path too)."""
         if validation.has_request_body(method, template):
             problem = validation.request_problem(method, template, body)
             if problem is not None:
                 raise ApiError(400, f"Invalid request body: {problem}")
-        call = Call(self.state, identity, params or {}, query or {}, body, form or {})
+        call = Call(self.state, identity, params or {}, query or {}, body, form or {}, url)
         return ROUTES[(method, template)](call)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -126,7 +127,8 @@ class Pipeline:
             if bad_json:
                 raise ApiError(400, "The request body is not valid JSON.")
             reply = self.invoke(
-                identity, method, template, dict(request.match_info), query, body, form
+                identity, method, template, dict(request.match_info), query, body, form,
+                str(request.url),
             )
         except ApiError as error:
             return Reply(error.status, {"message": error.message, **error.extra})

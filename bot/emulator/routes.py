@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.emulator import admin, messaging, webhooks_api
+from bot.emulator import admin, locations, messaging, webhooks_api
 from bot.emulator.calls import Call, Reply
 
 Operation = Callable[[Call], Reply]
@@ -78,14 +78,7 @@ ROUTES: dict[tuple[str, str], Operation] = {
     ("DELETE", "/webhooks/{webhookId}"): webhooks_api.webhooks_delete,
     ("GET", "/telephony/config/emergencyCallNotification"): admin.ecn_get,
     ("PUT", "/telephony/config/emergencyCallNotification"): admin.ecn_put,
-    (
-        "GET",
-        "/telephony/config/locations/{locationId}/emergencyCallNotification",
-    ): admin.location_ecn_get,
-    (
-        "PUT",
-        "/telephony/config/locations/{locationId}/emergencyCallNotification",
-    ): admin.location_ecn_put,
+    **locations.ROUTES,
     ("POST", "/access_token"): admin.access_token,
 }
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from bot.emulator.ids import decode_id, encode_id, stable_id
+from bot.emulator.places import MAX_ASSIGNED, SeedLocation, demo_locations, numbered_locations
 
 ROLE_NAMES: Mapping[str, str] = MappingProxyType(
     {
@@ -18,6 +19,7 @@ ROLE_NAMES: Mapping[str, str] = MappingProxyType(
         "id_support_admin": "Support Administrator",
         "id_device_admin": "Device Administrator",
         "id_compliance_officer": "Compliance Officer",
+        "id_location_admin": "Location Administrator",
     }
 )
 
@@ -45,6 +47,11 @@ class SeedPerson:
     roles: tuple[str, ...]
     token: str
     kind: str = "person"
+    locations: tuple[str, ...] = ()  # the locations a location administrator is assigned
+
+    def __post_init__(self) -> None:
+        if len(self.locations) > MAX_ASSIGNED:
+            raise ValueError(f"a location administrator has at most {MAX_ASSIGNED} locations")
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Seed:
     location_id: str
     other_location_id: str
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    locations: tuple[SeedLocation, ...] = ()
 
     @property
     def bot(self) -> SeedPerson:
@@ -86,7 +94,7 @@ class Seed:
 
     @classmethod
     def default(cls) -> Seed:
-        """Return the standard cast: Acme Health, Globex Clinics, six people, Kari Bot."""
+        """Return the standard cast: Acme Health, Globex Clinics, seven people, Kari Bot."""
         org = stable_id("ORGANIZATION", "acme-health")
         other = stable_id("ORGANIZATION", "globex-clinics")
         full, user, ro, sup = (
@@ -100,10 +108,14 @@ class Seed:
             "bob": ("Bob Brown", "bob@acme.example", org, ()),
             "sam": ("Sam Support", "sam@acme.example", org, (sup,)),
             "eve": ("Eve Evans", "eve@globex.example", other, (full,)),
+            "lou": ("Lou Lopez", "lou@acme.example", org, (role_id("id_location_admin"),)),
         }
+        places = demo_locations(org, other)
+        assigned = {"lou": (places[1].id, places[2].id)}  # Riverside and Northgate
         people = {
             name: SeedPerson(
-                stable_id("PEOPLE", name), email, display, org_id, roles, _token(name, org_id)
+                stable_id("PEOPLE", name), email, display, org_id, roles, _token(name, org_id),
+                locations=assigned.get(name, ()),
             )
             for name, (display, email, org_id, roles) in cast.items()
         }
@@ -126,7 +138,9 @@ class Seed:
             _token("globex-service-app", other),
             "app",
         )
-        directs = {f"direct_{n}": ("", (n, "bot")) for n in ("alice", "bob", "rita", "uma", "eve")}
+        directs = {
+            f"direct_{n}": ("", (n, "bot")) for n in ("alice", "bob", "rita", "uma", "eve", "lou")
+        }
         groups = {
             "group": ("Acme Ops", ("bot", "alice", "uma", "rita", "bob", "eve")),
             "lobby": ("Acme Lobby", ("alice", "bob")),
@@ -164,7 +178,17 @@ class Seed:
             location_id=stable_id("LOCATION", "acme-main"),
             other_location_id=stable_id("LOCATION", "globex-main"),
             settings=MappingProxyType({org: acme_setting, other: globex_setting}),
+            locations=places,
         )
+
+    def with_locations(self, count: int) -> Seed:
+        """This seed with the main organization's locations replaced by `count` calling
+        locations ("Site 0001"…; every tenth has its own address): the benchmark's large org."""
+        others = tuple(p for p in self.locations if p.org_id != self.org_id)
+        people = {n: replace(p, locations=()) for n, p in self.people.items()}
+        places = numbered_locations(self.org_id, count)
+        return replace(self, locations=places + others, people=MappingProxyType(people),
+                       location_id=places[0].id if places else self.location_id)
 
     def to_json(self) -> dict[str, Any]:
         """Return the seed as JSON-ready data (ids, tokens, names) for out-of-process clients."""
@@ -200,4 +224,5 @@ class Seed:
             "rooms": dict(self.rooms),
             "locationId": self.location_id,
             "otherLocationId": self.other_location_id,
+            "locations": {p.name: p.id for p in self.locations},
         }

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.emulator.errors import ApiError
 from bot.emulator.ids import IdFactory, iso, stable_id
+from bot.emulator.places import state_entry
 from bot.emulator.seed import Seed, SeedPerson, role_id
 
 WRITE_ROLES = frozenset({role_id("id_full_admin"), role_id("id_user_admin")})
@@ -27,6 +28,7 @@ class Identity:
     roles: tuple[str, ...] = ()
     kind: str = "person"
     app_id: str = ""
+    locations: tuple[str, ...] = ()  # a location administrator's assigned locations
 
     @classmethod
     def from_seed(cls, person: SeedPerson, app_id: str) -> Identity:
@@ -39,6 +41,7 @@ class Identity:
             person.roles,
             person.kind,
             app_id,
+            person.locations,
         )
 
 
@@ -92,6 +95,8 @@ class State:
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     locations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edits: dict[str, int] = field(default_factory=dict)  # message id → times edited
+    location_page_cap: int | None = None  # at most this many locations per page, whatever max
     webhook_failures: dict[str, list[float]] = field(default_factory=dict)
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
     access_token_ttl: int = 1_209_600
@@ -144,15 +149,8 @@ class State:
                 state.add_membership(room_id, member, created=SEED_TIME)
         for org_id, setting in seed.settings.items():
             state.settings[org_id] = dict(setting)
-        for loc, org_id in (
-            (seed.location_id, seed.org_id),
-            (seed.other_location_id, seed.other_org_id),
-        ):
-            state.locations[loc] = {
-                "orgId": org_id,
-                "emergencyCallNotificationEnabled": False,
-                "emailAddress": "",
-            }
+        for place in seed.locations:
+            state.locations[place.id] = state_entry(place)
         return state
 
     def _add_identity(self, identity: Identity, token: str) -> None:

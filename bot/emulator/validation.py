@@ -21,8 +21,37 @@ OVERLAY: dict[str, Any] = {
         "type": "object",
         "required": ["contentType", "content"],
         "properties": {"contentType": {"type": "string"}, "content": {"type": "object"}},
-    }
+    },
+    # GET /locations' items point at the workspace-location schema (address a string,
+    # countryCode, numeric latitude required); Webex's own examples show this shape.
+    "LocationsCollectionResponse": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name", "orgId"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "orgId": {"type": "string"},
+                        "address": {"type": "object"},
+                        "timeZone": {"type": "string"},
+                        "preferredLanguage": {"type": "string"},
+                        "latitude": {"type": "string"},
+                        "longitude": {"type": "string"},
+                        "notes": {"type": "string"},
+                    },
+                },
+            }
+        },
+    },
 }
+# (schema, property path) marked nullable: Webex's own example for the calling-locations list
+# has `callingLineId.phoneNumber: null`, which its schema (a string) would reject.
+NULLABLE = (("ListLocationObject", ("callingLineId", "phoneNumber")),)
 
 
 @lru_cache(maxsize=1)
@@ -30,7 +59,13 @@ def spec() -> dict[str, Any]:
     """Return the OpenAPI document shipped with the emulator, with the overlay applied."""
     text = resources.files("bot.emulator").joinpath(SPEC_FILE).read_text(encoding="utf-8")
     doc: dict[str, Any] = json.loads(text)
-    doc["components"]["schemas"].update(copy.deepcopy(OVERLAY))
+    schemas = doc["components"]["schemas"]
+    schemas.update(copy.deepcopy(OVERLAY))
+    for name, path in NULLABLE:
+        node = schemas[name]
+        for part in path:
+            node = node["properties"][part]
+        node["nullable"] = True
     return doc
 
 

@@ -13,8 +13,9 @@ from typing import IO, Any
 from bot.settings import Settings
 from bot.store import AuditRecord, Store
 
-COLUMNS = ("id", "at", "org_id", "person_id", "person_email", "room_id", "source", "action",
-           "outcome", "reason", "tracking_id", "before", "after", "event_key")
+COLUMNS = ("id", "at", "org_id", "target_type", "target_id", "target_name", "person_id",
+           "person_email", "room_id", "source", "action", "outcome", "reason", "tracking_id",
+           "before", "after", "event_key")
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -31,6 +32,8 @@ def parse_since(text: str | None) -> datetime | None:
 def row(record: AuditRecord) -> dict[str, Any]:
     return {
         "id": record.id, "at": record.at.astimezone(UTC).isoformat(), "org_id": record.org_id,
+        "target_type": record.target_type, "target_id": record.target_id,
+        "target_name": record.target_name,
         "person_id": record.person_id, "person_email": record.person_email,
         "room_id": record.room_id, "source": record.source, "action": record.action,
         "outcome": record.outcome, "reason": record.reason, "tracking_id": record.tracking_id,

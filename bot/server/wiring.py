@@ -10,6 +10,7 @@ import aiohttp
 
 from bot.clock import utcnow
 from bot.compliance.changes import ChangeService
+from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.context import Conversation, Effects
 from bot.conversation.ratelimit import RateLimiter
@@ -22,6 +23,8 @@ from bot.store import Store
 from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
+from bot.webex.locations import LocationsClient
+from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
 from bot.webex.telephony import TelephonyClient
@@ -83,6 +86,8 @@ async def build_wiring(
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
     telephony = TelephonyClient(rest, admin, policy=policy)
+    locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
+                                policy=policy)
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
@@ -94,6 +99,8 @@ async def build_wiring(
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
+        coverage=CoverageReader(telephony, locations),
+        locations=locations,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, func, select, update
 
 from ._base import StoreBase
-from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AuditRecord
+from .records import AUDIT_OUTCOMES, AUDIT_SOURCES, AUDIT_TARGETS, AuditRecord
 from .schema import audit_log
 
 _t = audit_log
@@ -24,8 +24,14 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError(f"audit source must be command or card, not {rec.source!r}")
     if rec.outcome not in AUDIT_OUTCOMES:
         raise ValueError(f"unknown audit outcome {rec.outcome!r}")
+    if rec.target_type not in AUDIT_TARGETS:
+        raise ValueError(f"audit target must be organization or location: {rec.target_type!r}")
+    if rec.target_type == "location" and not (rec.target_id or rec.target_name):
+        raise ValueError("a location's audit row needs the location's id or name")
     values = dataclasses.asdict(rec)
     del values["id"]
+    if rec.target_type == "organization" and rec.target_id is None:
+        values["target_id"] = rec.org_id
     return values
 
 
@@ -83,11 +89,14 @@ class AuditMixin(StoreBase):
         limit: int | None = 10,
         since: datetime | None = None,
         newest_first: bool = True,
+        target_id: str | None = None,
     ) -> list[AuditRecord]:
-        """Audit rows, optionally for one organization and from `since` on."""
+        """Audit rows, optionally for one organization, one target and from `since` on."""
         stmt = select(_t)
         if org_id is not None:
             stmt = stmt.where(_t.c.org_id == org_id)
+        if target_id is not None:
+            stmt = stmt.where(_t.c.target_id == target_id)
         if since is not None:
             stmt = stmt.where(_t.c.at >= since)
         order = (_t.c.at.desc(), _t.c.id.desc()) if newest_first else (_t.c.at, _t.c.id)
@@ -96,7 +105,9 @@ class AuditMixin(StoreBase):
             stmt = stmt.limit(limit)
         return await self._run(lambda conn: [_record(row) for row in conn.execute(stmt)])
 
-    async def count_audit(self, org_id: str) -> int:
-        """How many audit rows one organization has."""
+    async def count_audit(self, org_id: str, *, target_id: str | None = None) -> int:
+        """How many audit rows one organization (or one of its targets) has."""
         stmt = select(func.count()).select_from(_t).where(_t.c.org_id == org_id)
+        if target_id is not None:
+            stmt = stmt.where(_t.c.target_id == target_id)
         return await self._run(lambda conn: int(conn.execute(stmt).scalar() or 0))

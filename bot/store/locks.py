@@ -12,9 +12,15 @@ from sqlalchemy import func, select
 from ._base import StoreBase
 
 
-def org_lock_key(org_id: str) -> int:
-    """A stable signed 64-bit advisory-lock key for an organization."""
-    return int.from_bytes(hashlib.sha256(org_id.encode()).digest()[:8], "big", signed=True)
+def lock_name(org_id: str, target: str | None = None) -> str:
+    """What a lock is for: an organization's setting, or one of its locations'."""
+    return org_id if target is None else f"{org_id}/location/{target}"
+
+
+def org_lock_key(org_id: str, target: str | None = None) -> int:
+    """A stable signed 64-bit advisory-lock key for an organization, or one of its locations."""
+    name = lock_name(org_id, target)
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 class LocalLocks:
@@ -47,25 +53,25 @@ class LockMixin(StoreBase):
     _local_locks: LocalLocks
 
     @asynccontextmanager
-    async def org_lock(self, org_id: str) -> AsyncIterator[None]:
-        """Serialize read-modify-write for one organization.
+    async def org_lock(self, org_id: str, target: str | None = None) -> AsyncIterator[None]:
+        """Serialize read-modify-write for one organization's setting, or (with `target`, a
+        location id) for one location's: changes of different targets do not wait.
 
         PostgreSQL: a session advisory lock on a connection kept for the block, so replicas
         exclude each other. SQLite: an in-process lock (one process per SQLite file).
         """
-        async with self._local_locks.hold(org_id):
+        async with self._local_locks.hold(lock_name(org_id, target)):
             if self.dialect != "postgresql":
                 yield
                 return
             # Within a process the local lock queues the waiters, so at most one pooled
-            # connection per organization waits on the advisory lock: a burst for one org can
+            # connection per target waits on the advisory lock: a burst for one target can
             # no longer take every connection and starve the lock holder's own queries.
-            async with self._advisory_lock(org_id):
+            async with self._advisory_lock(org_lock_key(org_id, target)):
                 yield
 
     @asynccontextmanager
-    async def _advisory_lock(self, org_id: str) -> AsyncIterator[None]:
-        key = org_lock_key(org_id)
+    async def _advisory_lock(self, key: int) -> AsyncIterator[None]:
         conn = await self._engine.connect()
         try:
             # Autocommit: hold the lock without holding a transaction open.

@@ -134,10 +134,23 @@ async def _v3(conn: AsyncConnection) -> None:
     await conn.execute(text("ALTER TABLE card_tokens ADD COLUMN used_event VARCHAR(512)"))
 
 
+async def _v4(conn: AsyncConnection) -> None:
+    for column in (
+        "target_type VARCHAR(16) DEFAULT 'organization' NOT NULL",
+        "target_id VARCHAR(255)",
+        "target_name VARCHAR(255)",
+    ):
+        await conn.execute(text(f"ALTER TABLE audit_log ADD COLUMN {column}"))
+    # Every row so far was a change of the organization's own setting.
+    await conn.execute(text("UPDATE audit_log SET target_id = org_id"))
+    await conn.execute(text("CREATE INDEX ix_audit_log_target_at ON audit_log (target_id, at)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
+    Migration(4, "audit_log.target_type, target_id, target_name: changes of a location", _v4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

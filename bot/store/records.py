@@ -9,6 +9,7 @@ from typing import Any
 FINISHED_EVENT_STATES = frozenset({"done", "failed"})
 AUDIT_OUTCOMES = frozenset({"pending", "applied", "refused", "failed"})
 AUDIT_SOURCES = frozenset({"command", "card"})
+AUDIT_TARGETS = frozenset({"organization", "location"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class AuditRecord:
     outcome: str  # "pending" | "applied" | "refused" | "failed"
     reason: str | None
     tracking_id: str | None
+    target_type: str = "organization"  # "organization" | "location"
+    target_id: str | None = None  # the location's id; the org's for an organization row
+    target_name: str | None = None  # the location's name when the change was made
 
 
 @dataclass(frozen=True)

@@ -102,9 +102,13 @@ audit_log = Table(
     Column("outcome", String(16), nullable=False),
     Column("reason", Text),
     Column("tracking_id", String(255)),
+    Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
+    Column("target_id", String(255)),  # v4
+    Column("target_name", String(255)),  # v4
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
+    Index("ix_audit_log_target_at", "target_id", "at"),  # v4
 )
 
 card_tokens = Table(

@@ -199,9 +199,11 @@ def edit_form_card(
 
 
 def disable_confirm_card(
-    *, org_name: str, setting: SettingView, requested_by: str, token: str, expires_at: datetime
+    *, org_name: str, setting: SettingView, requested_by: str, token: str, expires_at: datetime,
+    consequence: str | None = None,
 ) -> CardMessage:
-    """Ask the requester to confirm turning notifications off, stating what Kari's Law expects."""
+    """Ask the requester to confirm turning notifications off, stating what Kari's Law expects
+    and what follows (`consequence` replaces the organization's sentence, e.g. for a location)."""
     title, expires = _title(org_name), format_utc(expires_at)
     data = {
         "title": title,
@@ -210,12 +212,17 @@ def disable_confirm_card(
         "requestedBy": requested_by,
         "token": token,
         "expiresAt": expires,
+        "hasConsequence": consequence is not None,
+        "consequence": consequence or "",
+        "orgWithEmail": consequence is None and bool(setting.email),
+        "orgWithoutEmail": consequence is None and not setting.email,
     }
     to = f" to {escape_markdown(setting.email)}" if setting.email else ""
     lines = [
         f"**{escape_markdown(title)}**: turn off emergency call notifications?",
         "Kari's Law (U.S. Public Law 115-127) requires that every emergency call notify someone "
         "who can respond, such as a front desk or security.",
+        escape_markdown(consequence) if consequence is not None else
         f"If you turn this off, emergency calls from {escape_markdown(org_name)} send no email "
         f"notification{to}.",
         f"Only {escape_markdown(requested_by)} can confirm, on the card, until {expires}.",

@@ -115,6 +115,13 @@ class WebexGateway:
             raise WebexError("Webex answered in a way I could not read.", endpoint=endpoint)
         return message_id
 
+    async def edit_message(self, message_id: str, room_id: str, text: str) -> None:
+        """Replace the text of one of the bot's own text messages (Webex: at most 10 edits, and
+        never of a message with a card)."""
+        endpoint = "PUT /messages/{id}"
+        body = {"roomId": room_id, "text": text}
+        await self._as_bot(endpoint, self._rest(endpoint, f"/messages/{message_id}", body))
+
     async def delete_message(self, message_id: str) -> None:
         endpoint = "DELETE /messages/{id}"
         await self._as_bot(endpoint, self._rest(endpoint, f"/messages/{message_id}"))

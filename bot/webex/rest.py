@@ -13,11 +13,13 @@ import importlib.metadata
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from bot.errors import AdminTokenError, TransientWebexError
+from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.webex.answers import BOT_REJECTED, error_for, webex_error_message
 from bot.webex.proxy import environ_proxy
 from bot.webex.retry import RetryPolicy, parse_retry_after, with_retries
@@ -96,7 +98,11 @@ class WebexRest:
         """A retry, for the metrics (the `on_retry` of bot.webex.retry.with_retries)."""
         self.record(endpoint, "retry", status or 0, 0.0)
 
-    async def request(
+    async def request(self, method: str, path: str, token: str, **options: Any) -> Any:
+        """The decoded body of `fetch` (same options)."""
+        return (await self.fetch(method, path, token, **options)).body
+
+    async def fetch(
         self,
         method: str,
         path: str,
@@ -106,8 +112,10 @@ class WebexRest:
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
         rejected: str = BOT_REJECTED,
-    ) -> Any:
-        """The decoded body (None for 204 or a body that is not JSON). Raises
+    ) -> Answer:
+        """The decoded body (None for 204 or a body that is not JSON) and the `Link: <…>;
+        rel="next"` URL of a paged list. `path` may be such a URL, followed as given; it must be
+        on the API's own host (the admin token is never sent anywhere else). Raises
         TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
         or WebexError, each with Webex's tracking id when it sent one."""
         started = time.perf_counter()
@@ -116,7 +124,7 @@ class WebexRest:
         try:
             async with self._session.request(
                 method,
-                self.base_url + path,
+                self._url(path, endpoint),
                 params=params,
                 json=json,
                 headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT},
@@ -126,12 +134,14 @@ class WebexRest:
                 status = response.status
                 tracking_id = response.headers.get("TrackingID")
                 if status == 204:
-                    return None
+                    return Answer(None)
                 body = await _json_or_none(response)
                 if isinstance(body, dict):
                     tracking_id = body.get("trackingId") or tracking_id
                 if 200 <= status < 300:
-                    return body
+                    link = response.links.get("next")
+                    following = link.get("url") if link is not None else None
+                    return Answer(body, str(following) if following else None)
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
         except asyncio.CancelledError:
             cancelled = True  # shutting down: not an answer from Webex, not counted as one
@@ -145,6 +155,22 @@ class WebexRest:
                 self.record(endpoint, method, status, time.perf_counter() - started)
         raise error_for(endpoint, status, webex_error_message(body), tracking_id,
                         retry_after=retry_after, rejected=rejected)
+
+    def _url(self, path: str, endpoint: str) -> str:
+        if not path.startswith(("http://", "https://")):
+            return self.base_url + path
+        if urlsplit(path)[:2] != urlsplit(self.base_url)[:2]:
+            raise WebexError("Webex's link to the next page points away from Webex.",
+                             endpoint=endpoint)
+        return path
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its decoded body and the next page's URL, if Webex linked one."""
+
+    body: Any
+    next_url: str | None = None
 
 
 async def _json_or_none(response: aiohttp.ClientResponse) -> Any:

@@ -77,6 +77,10 @@ def test_admin_changes_the_setting_and_others_are_refused(demo: pexpect.spawn) -
     type_line(child, "alice@direct> ", "/setting")
     child.expect_exact(SETTING + "ON → ops@example.com")
 
+    # the demo organization's locations: a gap shows, by name
+    type_line(child, "alice@direct> ", "coverage")
+    expect_all(child, "1 of 4 locations covered", "Lakeside Pharmacy")
+
     # a regular user is refused and nothing changes
     type_line(child, "alice@direct> ", "/as bob")
     type_line(child, "bob@direct> ", "enable evil@example.com")

@@ -134,6 +134,8 @@ async def test_export_as_csv_and_jsonl_holds_exactly_those_rows(
         assert "not a valid email address" in reasons[3]
         assert reasons[4] == "The request was invalid or cannot be otherwise served."
         assert [r["tracking_id"] or "" for r in rows] == ["", "", "", "", happened["tracking_id"]]
+        assert {(r["target_type"], r["target_id"], r["target_name"] or "") for r in rows} == {
+            ("organization", emu.seed.org_id, "")}
     assert jsonl[0]["before"]["emergencyCallNotificationEnabled"] is False
     assert jsonl[0]["after"] == {
         "emergencyCallNotificationEnabled": True,

@@ -97,6 +97,8 @@ async def test_responses_validate_across_the_api(
             admin,
             None,
         ),
+        ("GET", "/telephony/config/locations?max=2", "/telephony/config/locations", admin, None),
+        ("GET", "/locations", "/locations", admin, None),
         (
             "POST",
             "/messages",

@@ -98,3 +98,22 @@ async def test_same_instant_rows_list_in_insertion_order(store: Store) -> None:
 async def test_unknown_source_or_outcome_is_refused(store: Store, field: str, value: str) -> None:
     with pytest.raises(ValueError):
         await store.add_audit(record(**{field: value}))
+
+
+async def test_rows_carry_their_target_and_history_filters_by_it(store: Store) -> None:
+    org_row = await store.add_audit(record(event_key="e-org", outcome="refused"))
+    place = await store.add_audit(record(event_key="e-loc", outcome="refused",
+                                         target_type="location", target_id="loc-1",
+                                         target_name="Riverside Clinic"))
+    assert (org_row.target_type, org_row.target_id) == ("organization", "org-1")
+    assert (place.target_type, place.target_id, place.target_name) == (
+        "location", "loc-1", "Riverside Clinic")
+    assert await store.list_audit("org-1", target_id="loc-1") == [place]
+    assert await store.list_audit("org-1", target_id="org-1") == [org_row]
+    with pytest.raises(ValueError, match="location"):
+        await store.add_audit(record(event_key="e-bad", target_type="location"))
+    named = await store.add_audit(record(event_key="e-named", outcome="refused",
+                                         target_type="location", target_name="Nowhere"))
+    assert (named.target_id, named.target_name) == (None, "Nowhere")
+    with pytest.raises(ValueError, match="target"):
+        await store.add_audit(record(event_key="e-bad", target_type="room"))

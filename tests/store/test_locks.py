@@ -96,3 +96,22 @@ def test_lock_key_is_a_stable_signed_64_bit_int(org: str) -> None:
 
 def test_lock_keys_differ_between_orgs() -> None:
     assert org_lock_key("org-1") != org_lock_key("org-2")
+
+
+async def test_two_locations_do_not_wait_and_one_location_serializes(store: Store) -> None:
+    async with store.org_lock("org-1", "loc-a"):
+        async with asyncio.timeout(2):
+            async with store.org_lock("org-1", "loc-b"), store.org_lock("org-1"):
+                pass  # another location, and the organization's own setting
+    counter = [0]
+
+    async def increment() -> None:
+        async with store.org_lock("org-1", "loc-a"):
+            seen = counter[0]
+            await asyncio.sleep(0.01)
+            counter[0] = seen + 1
+
+    await asyncio.gather(*(increment() for _ in range(6)))
+    assert counter == [6]
+    assert org_lock_key("org-1", "loc-a") not in {org_lock_key("org-1"),
+                                                  org_lock_key("org-1", "loc-b")}

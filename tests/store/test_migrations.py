@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, UniqueConstraint, inspect, text
 
-from bot.store import LATEST_VERSION, MIGRATIONS, AuditRecord, CardToken, Store
+from bot.store import LATEST_VERSION, MIGRATIONS, CardToken, Store
 from bot.store.schema import metadata
 
 from .conftest import NOW, OpenStore
@@ -66,23 +66,28 @@ async def test_upgrade_from_v1_keeps_the_data(open_store: OpenStore) -> None:
     assert await store.schema_version() == 1
     await store.record_event("messages:1", "messages", "created", {"id": "1"}, NOW)
     await store.set_event_step("messages:1", "reply_sent", {"message_id": "m"})
-    audit = await store.begin_change(AuditRecord(
-        id=None, at=NOW, event_key="messages:1", org_id="org-1", person_id="p-1",
-        person_email=None, room_id="r", source="command", action="enable_notifications",
-        before={"enabled": False}, after=None, outcome="pending", reason=None, tracking_id=None,
-    ))  # fmt: skip
+    async with store._engine.begin() as conn:  # the v1 columns only, as v1 code wrote them
+        await conn.execute(text(
+            "INSERT INTO audit_log (at, event_key, org_id, person_id, room_id, source, action, "
+            "outcome) VALUES (:at, 'messages:1', 'org-1', 'p-1', 'r', 'command', "
+            "'enable_notifications', 'pending')"), {"at": NOW})
     await store.create_card_token(CardToken(
         token="t", org_id="org-1", kind="confirm", person_id=None, room_id="r", message_id=None,
         payload={"a": [1, 2]}, created_at=NOW, expires_at=NOW + timedelta(minutes=5),
         used_at=None, used_by=None,
     ))  # fmt: skip
 
-    assert await store.migrate() == [2, 3]
-    assert await store.schema_version() == 3
+    assert await store.migrate() == [2, 3, 4]
+    assert await store.schema_version() == 4
     [event] = await store.claimable_events(NOW, timedelta(hours=1))
     assert (event.key, event.body, event.received_at) == ("messages:1", {"id": "1"}, NOW)
     assert await store.get_event_steps("messages:1") == {"reply_sent": {"message_id": "m"}}
-    assert await store.list_audit() == [audit]
+    [audit] = await store.list_audit()
+    assert (audit.event_key, audit.org_id, audit.action, audit.outcome) == (
+        "messages:1", "org-1", "enable_notifications", "pending")
+    assert (audit.target_type, audit.target_id, audit.target_name) == (  # the v4 columns
+        "organization", "org-1", None)
+    assert await store.list_audit(target_id="org-1") == [audit]
     assert await store.consume_card_token("t", "p-1", NOW, event_key="e-1")  # the v3 column
     assert (await store.get_card_token("t")).used_event == "e-1"  # type: ignore[union-attr]
     await store.put_secret("oauth", "v")  # the v2 table

@@ -162,7 +162,8 @@ function drawSetting(before) {
   }));
   $("locations").replaceChildren(...page.scene.locations.map((location) => {
     const row = document.createElement("tr");
-    for (const text of [location.name || unnamed(location.id), onOff(location.enabled), location.emailAddress || "—"]) {
+    const state = location.calling ? onOff(location.enabled) : "no Webex Calling";
+    for (const text of [location.name || unnamed(location.id), state, location.emailAddress || "—"]) {
       const cell = document.createElement("td");
       cell.textContent = text;
       row.append(cell);

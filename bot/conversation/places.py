@@ -1,0 +1,235 @@
+"""The setting commands aimed at a location: `status|enable|disable|set email|edit at <name>`.
+
+A location's PUT carries exactly its two fields (read, modify, write), serialized per location;
+every attempt is audited with the location as its target. A name that does not name exactly one
+Webex Calling location changes nothing, and the reply offers the closest names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.compliance.changes import ChangeResult
+from bot.compliance.coverage import judge
+from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
+from bot.conversation.actions import ActionTable
+from bot.conversation.context import Context
+from bot.conversation.words import valid_email
+from bot.models import NotificationSetting, SaveLocation
+from bot.security import Permission
+from bot.store import CardToken
+from bot.views import cards
+from bot.views.location_cards import location_form_card
+from bot.webex.locations import CallingLocation, LocationSetting
+
+ACTIONS = ActionTable()
+LOCATION = "location"  # the token payload key naming the location a card is about
+
+
+def _on(value: bool) -> str:
+    return "On" if value else "Off"
+
+
+def _setting_view(setting: LocationSetting) -> cards.SettingView:
+    return cards.SettingView(setting.enabled, setting.email, False)
+
+
+def target(ctx: Context, place: CallingLocation) -> SettingTarget[LocationSetting]:
+    return location_target(ctx.effects.locations, place)
+
+
+async def refuse(ctx: Context, action: str | None, title: str, text: str,
+                 place: CallingLocation | None = None) -> None:
+    """Say why nothing changed; audit it when it was an attempted change."""
+    if action is not None:
+        where = target(ctx, place) if place is not None else None
+        await ctx.changes.refused(ctx, action, text, target=where)
+    await ctx.notice(title, text, style="warning")
+
+
+async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation | None:
+    """The location `typed` names (whole name or unique prefix), or None after saying why."""
+    if not typed:
+        await refuse(ctx, action, "Which location?",
+                     "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.")
+        return None
+    match = match_location(typed, await all_locations(ctx.effects.locations, ctx.org_id))
+    if match.found is not None:
+        return match.found
+    names = ", ".join(f"“{n}”" for n in match.closest)
+    shown = typed[:100] + ("…" if len(typed) > 100 else "")
+    if match.ambiguous:
+        text = f"“{shown}” fits more than one location: {names}. Say the whole name."
+    else:
+        text = f"No Webex Calling location is called “{shown}”." + (
+            f" The closest: {names}." if names else "")
+    await refuse(ctx, action, "Which location?", text)
+    return None
+
+
+async def status(ctx: Context, place: CallingLocation) -> None:
+    own = await ctx.effects.locations.get(ctx.org_id, place.id)
+    org = own.organization or await ctx.setting.get(ctx.org_id)
+    verdict = judge(org, own)
+    if verdict.covered:
+        text = (f"Covered: emergency calls from {place.name} email {verdict.email} "
+                f"({verdict.reason}).")
+    else:
+        text = f"Not covered: {verdict.reason}."
+    every = "on" if org.all_locations else "off"
+    facts = [
+        cards.Fact("Location's own notification", _on(own.enabled)),
+        cards.Fact("Location's notification email", own.email or cards.NONE_TEXT),
+        cards.Fact("Organization", f"{_on(org.enabled)}, to {org.email or cards.NONE_TEXT}; "
+                                   f"all locations {every}"),
+        cards.Fact("Checked", cards.format_utc(ctx.now())),
+    ]
+    await ctx.send(cards.notice_card(
+        title=f"{place.name} — {await ctx.org_name()}", text=text,
+        style="good" if verdict.covered else "attention", facts=facts))
+
+
+async def reply_change(ctx: Context, place: CallingLocation,
+                       result: ChangeResult[LocationSetting]) -> None:
+    before, after = result.before, result.after
+    if result.outcome == "superseded":
+        await ctx.notice(f"Not applied — {place.name}", "I was restarted while making your "
+                         "change, and someone else changed the location meanwhile, so I did not "
+                         "write over theirs.", style="warning")
+        return
+    if before == after:
+        await ctx.notice(f"Nothing to change — {place.name}",
+                         "The location's setting was already like that.")
+        return
+    facts = [cards.Fact("Location's own notification", f"{_on(before.enabled)} → "
+                                                        f"{_on(after.enabled)}"),
+             cards.Fact("Location's notification email", f"{before.email or cards.NONE_TEXT} → "
+                                                          f"{after.email or cards.NONE_TEXT}")]
+    await ctx.send(cards.notice_card(
+        title=f"{place.name}: setting changed — {await ctx.org_name()}",
+        text=f"Changed by {ctx.who} via {ctx.source}, {cards.format_utc(ctx.now())}.",
+        style="good", facts=facts))
+
+
+async def change(ctx: Context, action: str, place: CallingLocation,
+                 modify: Callable[[LocationSetting], LocationSetting],
+                 expected: LocationSetting | None = None) -> ChangeResult[LocationSetting]:
+    return await ctx.changes.change(ctx, action, modify, target=target(ctx, place),
+                                    expected=expected)
+
+
+async def enable(ctx: Context, args: str, place: CallingLocation) -> None:
+    if args:
+        email = valid_email(args) if " " not in args.strip() else None
+        if email is None:
+            await refuse(ctx, "enable", "Nothing changed",
+                         f"“{args[:200]}” is not a valid email address.", place)
+            return
+        await reply_change(ctx, place, await change(
+            ctx, "enable", place, lambda s: s.changed(enabled=True, email=email)))
+        return
+    if not (await target(ctx, place).read(ctx.org_id)).email:
+        await refuse(ctx, "enable", "Nothing changed", f"{place.name} has no address of its own "
+                     f"yet: use `enable name@example.com at {place.name}`.", place)
+        return
+    await reply_change(ctx, place, await change(
+        ctx, "enable", place, lambda s: s.changed(enabled=True) if s.email else s))
+
+
+async def set_email(ctx: Context, args: str, place: CallingLocation) -> None:
+    email = valid_email(args) if args and " " not in args.strip() else None
+    if email is None:
+        await refuse(ctx, "set email", "Nothing changed", f"“{args[:200]}” is not a valid email "
+                     "address." if args else "Give the address: `set email name@example.com at "
+                     f"{place.name}`.", place)
+        return
+    await reply_change(ctx, place, await change(ctx, "set email", place,
+                                                lambda s: s.changed(email=email)))
+
+
+def consequence(place: CallingLocation, org: NotificationSetting, off: LocationSetting) -> str:
+    """What turning the location's own notification off leaves, at this moment."""
+    verdict = judge(org, off)
+    if verdict.covered:
+        return (f"If you turn {place.name}'s own notification off, emergency calls from "
+                f"{place.name} then notify only through the organization-wide address, "
+                f"{verdict.email}.")
+    return (f"If you turn {place.name}'s own notification off, emergency calls from {place.name} "
+            f"then send no email notification at all: {verdict.reason}.")
+
+
+async def disable(ctx: Context, place: CallingLocation) -> None:
+    full = await ctx.effects.locations.get(ctx.org_id, place.id)
+    current = full.changed(organization=None)
+    if not current.enabled:
+        await ctx.notice("Already off", f"{place.name}'s own notification is already off.")
+        return
+    await ask_to_disable(ctx, place, current, full.organization or await ctx.setting.get(
+        ctx.org_id))
+
+
+async def ask_to_disable(ctx: Context, place: CallingLocation, shown: LocationSetting,
+                         org: NotificationSetting) -> None:
+    off = shown.changed(enabled=False)
+    issued = await ctx.tokens.issue(
+        ctx, "confirm_disable", bound_to=ctx.person_id,
+        payload={"expected": shown.to_webex(), "target": off.to_webex(),
+                 LOCATION: {"id": place.id, "name": place.name}})
+    card = cards.disable_confirm_card(
+        org_name=f"{await ctx.org_name()} · {place.name}", setting=_setting_view(shown),
+        requested_by=ctx.who, token=issued.token, expires_at=issued.expires_at,
+        consequence=consequence(place, org, off))
+    await ctx.tokens.attach(issued.token, await ctx.send(card))
+
+
+def place_of(token: CardToken) -> CallingLocation:
+    return CallingLocation.model_validate(token.payload[LOCATION])
+
+
+async def confirm_disable(ctx: Context, token: CardToken) -> None:
+    """The confirmation card's button, for a location (after the token was used)."""
+    place = place_of(token)
+    expected = LocationSetting.model_validate(token.payload["expected"])
+    wanted = LocationSetting.model_validate(token.payload["target"])
+    result = await change(ctx, "disable", place, lambda _: wanted, expected=expected)
+    if result.outcome == "stale":
+        await ctx.notice("The setting changed", f"Someone changed {place.name}'s setting after "
+                         "this card was posted, so I did not turn it off.", style="warning")
+        await status(ctx, place)
+        return
+    await reply_change(ctx, place, result)
+
+
+async def post_form(ctx: Context, place: CallingLocation,
+                    shown: LocationSetting | None = None) -> None:
+    shown = shown or await target(ctx, place).read(ctx.org_id)
+    issued = await ctx.tokens.issue(ctx, "location_form", payload={
+        "shown": shown.to_webex(), LOCATION: {"id": place.id, "name": place.name}})
+    card = location_form_card(
+        org_name=await ctx.org_name(), location_name=place.name, setting=_setting_view(shown),
+        token=issued.token, expires_at=issued.expires_at)
+    await ctx.tokens.attach(issued.token, await ctx.send(card))
+
+
+@ACTIONS.register("save_location", permission=Permission.CHANGE, audited="save")
+async def save_location(ctx: Context, submission: SaveLocation, token: CardToken) -> None:
+    place = place_of(token)
+    email = valid_email(submission.email) if submission.email else None
+    if email is None:  # the card stays usable: fix the field and press Save again
+        await refuse(ctx, "save", "Please check “email”", "The location's email address is "
+                     "missing or not a valid address. Nothing was changed.", place)
+        return
+    shown = LocationSetting.model_validate(token.payload["shown"])
+    wanted = shown.changed(enabled=submission.enabled, email=email)
+    await ctx.tokens.use(ctx, token)
+    if shown.enabled and not wanted.enabled:
+        await ask_to_disable(ctx, place, shown, await ctx.setting.get(ctx.org_id))
+        return
+    result = await change(ctx, "save", place, lambda _: wanted, expected=shown)
+    if result.outcome == "stale":
+        await ctx.notice("The setting changed meanwhile", f"Someone changed {place.name}'s "
+                         "setting after this form was posted, so I did not save it. Here is a "
+                         "fresh form.", style="warning")
+        await post_form(ctx, place, result.before)
+        return
+    await reply_change(ctx, place, result)

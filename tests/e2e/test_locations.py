@@ -1,0 +1,184 @@
+"""A location as the target of the setting commands, end to end through the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bot.emulator import Emulator
+from tests.e2e.harness import RunningBot
+from tests.e2e.helpers import card_text, say
+from tests.e2e.test_cards import press
+
+LOCATION_PUT = "/telephony/config/locations/*/emergencyCallNotification"
+
+
+def location_puts(emu: Emulator) -> list[tuple[str, Any]]:
+    return [(r.path.split("/")[4], r.json) for r in emu.calls("PUT", LOCATION_PUT)]
+
+
+def lid(emu: Emulator, name: str) -> str:
+    return str(emu.places.find(name)["id"])
+
+
+async def test_enable_at_a_location_sends_exactly_its_two_fields(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    reply = await say(emu, "alice", "direct_alice", "enable hq-desk@acme.example at headquarters")
+    assert location_puts(emu) == [(lid(emu, "Headquarters"), {
+        "emergencyCallNotificationEnabled": True, "emailAddress": "hq-desk@acme.example"})]
+    assert not emu.calls("PUT", "/telephony/config/emergencyCallNotification")
+    text = card_text(reply)
+    assert "Headquarters" in text and "Off → On" in text and "hq-desk@acme.example" in text
+    [row] = await bot.store.list_audit(emu.seed.org_id, target_id=lid(emu, "Headquarters"))
+    assert (row.action, row.outcome, row.target_type, row.target_name) == (
+        "enable", "applied", "location", "Headquarters")
+
+
+@pytest.mark.parametrize(("typed", "name"), [
+    ("set email a@acme.example at RIVERSIDE", "Riverside Clinic"),  # a unique prefix
+    ('set email a@acme.example at "Lakeside Pharmacy"', "Lakeside Pharmacy"),
+    ("set email a@acme.example at  northgate urgent care ", "Northgate Urgent Care"),
+])
+async def test_names_match_case_insensitively_by_whole_name_or_unique_prefix(
+    emu: Emulator, bot: RunningBot, typed: str, name: str
+) -> None:
+    await say(emu, "uma", "direct_uma", typed)
+    assert location_puts(emu) == [(lid(emu, name), {
+        "emergencyCallNotificationEnabled": emu.places.find(name)[
+            "emergencyCallNotificationEnabled"], "emailAddress": "a@acme.example"})]
+
+
+@pytest.mark.parametrize(("typed", "offered"), [
+    ("status at Riverbank", "Riverside Clinic"),
+    ("enable x@acme.example at Warehouse", ""),  # no Webex Calling: not a calling location
+    ("enable x@acme.example at " + "Ü" * 256, ""),
+    ("disable at", "Name the location"),
+])
+async def test_an_unknown_name_changes_nothing_and_offers_the_closest(
+    emu: Emulator, bot: RunningBot, typed: str, offered: str
+) -> None:
+    text = card_text(await say(emu, "alice", "direct_alice", typed))
+    assert "Which location?" in text and offered in text
+    assert location_puts(emu) == []
+
+
+async def test_an_ambiguous_prefix_lists_the_names_it_fits(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.places.set("Lakeside Pharmacy", name="Headquarters Annex")
+    text = card_text(await say(emu, "alice", "direct_alice", "enable x@acme.example at head"))
+    assert "fits more than one location" in text
+    assert "Headquarters" in text and "Headquarters Annex" in text
+    assert location_puts(emu) == []
+    # the whole name still names exactly one
+    await say(emu, "alice", "direct_alice", "enable x@acme.example at headquarters")
+    assert [p for p, _ in location_puts(emu)] == [lid(emu, "Headquarters")]
+
+
+async def test_status_at_a_location_says_whether_it_is_covered(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    text = card_text(await say(emu, "rita", "direct_rita", "status at Riverside Clinic"))
+    assert "Covered" in text and "riverside-desk@acme.example" in text
+    text = card_text(await say(emu, "rita", "direct_rita", "status at northgate"))
+    assert "Not covered: on without an address" in text
+
+
+@pytest.mark.parametrize(("who", "allowed"), [
+    ("alice", True), ("uma", True), ("rita", False), ("bob", False), ("lou", False)])
+async def test_location_changes_by_role(
+    emu: Emulator, bot: RunningBot, who: str, allowed: bool
+) -> None:
+    text = card_text(await say(emu, who, f"direct_{who}",
+                               "set email new@acme.example at Riverside Clinic"))
+    assert bool(location_puts(emu)) is allowed
+    if who == "lou":  # a location administrator of Riverside: refused, told who can help
+        assert "Location Administrator" in text and "Full or User Administrator" in text
+    rows = await bot.store.list_audit(emu.seed.org_id)
+    assert [r.outcome for r in rows] == ["applied" if allowed else "refused"]
+
+
+async def test_disable_at_a_location_confirms_and_says_what_is_left(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True,
+                    allowEmailNotificationAllLocationEnabled=True)
+    card = await say(emu, "alice", "direct_alice", "disable at Riverside Clinic")
+    text = card_text(card)
+    assert "notify only through the organization-wide address, security@acme.example" in text
+    assert location_puts(emu) == []
+    answer = await press(emu, "alice", card, "Turn off notifications")
+    assert location_puts(emu) == [(lid(emu, "Riverside Clinic"), {
+        "emergencyCallNotificationEnabled": False,
+        "emailAddress": "riverside-desk@acme.example"})]
+    assert "On → Off" in card_text(answer)
+
+
+async def test_disable_at_a_location_says_when_nothing_is_left(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)  # all-locations off
+    text = card_text(await say(emu, "alice", "direct_alice", "disable at Riverside Clinic"))
+    assert "send no email notification at all" in text
+
+
+async def test_edit_at_a_location_is_refused_when_stale(emu: Emulator, bot: RunningBot) -> None:
+    form = await say(emu, "alice", "direct_alice", "edit at Lakeside Pharmacy")
+    assert "Lakeside Pharmacy" in card_text(form)
+    emu.places.set("Lakeside Pharmacy", emergencyCallNotificationEnabled=True,
+                   emailAddress="someone@acme.example")  # changed in Control Hub meanwhile
+    answer = await press(emu, "alice", form, "Save", enabled="true", email="mine@acme.example")
+    assert "changed" in card_text(answer) and location_puts(emu) == []
+    again = await emu.wait_for_message(
+        lambda m: bool(m.get("attachments")) and m["id"] not in (form["id"], answer["id"])
+        and m["personId"] == emu.seed.bot_id)
+    assert "someone@acme.example" in card_text(again)  # a fresh form with what is there now
+    fresh = await press(emu, "alice", again, "Save", enabled="true", email="mine@acme.example")
+    assert location_puts(emu) == [(lid(emu, "Lakeside Pharmacy"), {
+        "emergencyCallNotificationEnabled": True, "emailAddress": "mine@acme.example"})]
+    assert "mine@acme.example" in card_text(fresh)
+
+
+async def test_two_locations_change_at_once_and_one_location_loses_nothing(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.faults.latency(LOCATION_PUT, 0.3)
+    await asyncio.gather(
+        say(emu, "alice", "direct_alice", "set email a@acme.example at Headquarters"),
+        say(emu, "uma", "direct_uma", "set email u@acme.example at Lakeside Pharmacy"),
+    )
+    puts = emu.calls("PUT", LOCATION_PUT)
+    assert len(puts) == 2
+    assert puts[0].arrived < puts[1].at and puts[1].arrived < puts[0].at  # overlapped
+    emu.reset()
+    emu.places.set("Headquarters", emailAddress="hq@acme.example")
+    emu.faults.latency(LOCATION_PUT, 0.2)
+    await asyncio.gather(
+        say(emu, "alice", "direct_alice", "enable at Headquarters"),
+        say(emu, "uma", "direct_uma", "set email new@acme.example at Headquarters"),
+    )
+    first, second = emu.calls("PUT", LOCATION_PUT)
+    assert first.at <= second.arrived  # one after the other: the second read the first's write
+    place = emu.places.find("Headquarters")
+    assert (place["emergencyCallNotificationEnabled"], place["emailAddress"]) == (
+        True, "new@acme.example")  # both changes kept
+
+
+async def test_history_shows_the_target_and_filters_by_location(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    await say(emu, "alice", "direct_alice", "set email one@acme.example at Riverside Clinic")
+    await say(emu, "alice", "direct_alice", "set email org@acme.example")
+    await say(emu, "bob", "direct_bob", "set email two@acme.example at Lakeside Pharmacy")
+    everything = card_text(await say(emu, "alice", "direct_alice", "history"))
+    assert "set email at Riverside Clinic" in everything
+    assert "set email at Lakeside Pharmacy" in everything  # the refused attempt too
+    one = card_text(await say(emu, "alice", "direct_alice", "history 5 at riverside"))
+    assert "set email at Riverside Clinic" in one
+    assert "Lakeside" not in one and "org@acme.example" not in one
+    text = card_text(await say(emu, "alice", "direct_alice", "history at Nowhere"))
+    assert "Which location?" in text
