@@ -83,6 +83,9 @@ def test_bob_pressing_save_on_alices_form_is_refused(page: Page, demo: Addresses
 
 
 def test_control_hub_changes_the_setting_webex_holds(page: Page, demo: Addresses) -> None:
+    riverside = page.locator("#locations tr", has_text="Riverside Clinic")
+    expect(riverside).to_contain_text("On, riverside-desk@acme.example")
+    expect(page.locator("#locations tr", has_text="Warehouse")).to_contain_text("No Webex Calling")
     hub = page.locator("#controlhub")
     hub.get_by_label("Emergency call notifications").check()
     hub.get_by_label("Notification email address").fill("desk@acme.example")

@@ -162,8 +162,9 @@ function drawSetting(before) {
   }));
   $("locations").replaceChildren(...page.scene.locations.map((location) => {
     const row = document.createElement("tr");
-    const state = location.calling ? onOff(location.enabled) : "no Webex Calling";
-    for (const text of [location.name || unnamed(location.id), state, location.emailAddress || "—"]) {
+    const own = location.enabled
+      ? `On, ${location.emailAddress || "no address"}` : `Off${location.emailAddress ? `, ${location.emailAddress}` : ""}`;
+    for (const text of [location.name || unnamed(location.id), location.calling ? own : "No Webex Calling"]) {
       const cell = document.createElement("td");
       cell.textContent = text;
       row.append(cell);
