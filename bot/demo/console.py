@@ -161,6 +161,9 @@ def _refused(status: int, text: str) -> web.Response:
 
 
 async def _body(request: web.Request, model: type[Model]) -> Model:
+    # JSON only: a form another site's page posts here (no preflight) is refused.
+    if request.content_type != "application/json":
+        raise _problem(web.HTTPUnsupportedMediaType, "send JSON")
     try:
         return model.model_validate(await request.json())
     except ValueError as error:  # ValidationError is a ValueError; so is unreadable JSON
@@ -169,18 +172,18 @@ async def _body(request: web.Request, model: type[Model]) -> Model:
             if isinstance(error, ValidationError)
             else "the body is not JSON"
         )
-        raise web.HTTPBadRequest(
-            text=json.dumps({"message": detail}), content_type="application/json"
-        ) from None
+        raise _problem(web.HTTPBadRequest, detail) from None
+
+
+def _problem(kind: type[web.HTTPError], message: str) -> web.HTTPError:
+    """A refusal the page shows as it shows Webex's: {"message": …}."""
+    return kind(text=json.dumps({"message": message}), content_type="application/json")
 
 
 def _person(emu: Emulator, name: str) -> SeedPerson:
     person = emu.seed.people.get(name)
     if person is None:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"message": f"no such person: {name}"}),
-            content_type="application/json",
-        )
+        raise _problem(web.HTTPBadRequest, f"no such person: {name}")
     return person
 
 

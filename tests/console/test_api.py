@@ -107,6 +107,15 @@ async def test_control_hub_refuses_a_bad_change_and_changes_nothing(
     assert emu.setting()["emergencyCallNotificationEnabled"] is False
 
 
+async def test_a_request_that_is_not_json_is_refused_as_another_site_could_send_it(
+    console: Client, emu: Emulator
+) -> None:
+    body = json.dumps({"person": "alice", "roomId": emu.seed.rooms["group"], "text": "disable"})
+    reply = await console.post("/api/say", data=body, headers={"Content-Type": "text/plain"})
+    assert reply.status == 415
+    assert not emu.state.messages
+
+
 async def test_control_hub_writes_all_three_fields(console: Client, emu: Emulator) -> None:
     body = {"enabled": True, "email": "desk@acme.example", "allLocations": True}
     reply = await console.put("/api/controlhub/setting", json=body)
