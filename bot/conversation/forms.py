@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import places
+from bot.conversation import location_form, places
 from bot.conversation.actions import ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
@@ -24,7 +24,7 @@ async def edit_command(ctx: Context, args: str) -> None:
     rest, name = split_target(args)
     if name is not None and not rest:
         if (place := await places.find(ctx, name, None)) is not None:
-            await places.post_form(ctx, place)
+            await location_form.post_form(ctx, place)
         return
     if args.strip():
         await ctx.notice("Nothing to show", "Say `edit`, or `edit at <location>`.",

@@ -49,15 +49,15 @@ async def history_command(ctx: Context, args: str) -> None:
                 "for one location's.", style="warning")
             return
         count = int(words)
-    target_id = None
+    target_id, org_name = None, await ctx.org_name()
     if name is not None:
         place = await places.find(ctx, name, None)
         if place is None:
             return
-        target_id = place.id
+        target_id, org_name = place.id, f"{org_name} · {place.name}"
     audit = ctx.audit
     records = await audit.list_audit(ctx.org_id, limit=count, target_id=target_id)
     total = (await audit.count_audit(ctx.org_id, target_id=target_id)
              if len(records) == count else len(records))
-    await ctx.send(cards.history_card(org_name=await ctx.org_name(),
+    await ctx.send(cards.history_card(org_name=org_name,
                                       rows=[history_row(r) for r in records], total=total))

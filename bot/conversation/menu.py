@@ -3,7 +3,7 @@ from each feature's own (help is generated from them)."""
 
 from __future__ import annotations
 
-from bot.conversation import coverage, forms, history, places, setting
+from bot.conversation import coverage, forms, history, location_form, setting
 from bot.conversation.actions import ActionHandler, ActionTable
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable, run_command
@@ -87,4 +87,4 @@ for _name in MENU_ACTIONS:
     BUTTONS.register(_name, permission=COMMANDS.commands[_name].permission,
                      as_command=True)(_show(_name))
 
-ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, places.ACTIONS, BUTTONS)
+ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, location_form.ACTIONS, BUTTONS)

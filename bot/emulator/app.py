@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.admin import SETTING_FIELDS
+from bot.emulator.book import Places
 from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
-from bot.emulator.locations import Places
 from bot.emulator.pipeline import Pipeline, RecordedRequest
 from bot.emulator.seed import Seed
 from bot.emulator.state import Event, Identity, State

@@ -51,10 +51,17 @@ class Directory:
         """Keep the role names and the organization's name loaded: read them now, and again
         before they expire, so that no command waits for them (a burst of cold commands
         would otherwise each wait one more round trip). Failures are logged and retried."""
+        org = self.target_org
+        first = True
         while True:
             try:
-                self._role_names.put("roles", await self._load_roles())
-                self._org_names.put(self.target_org, await self._load_org_name(self.target_org))
+                if first:  # shared with the commands that miss them meanwhile
+                    await self._role_names.get_or_load("roles", self._load_roles)
+                    await self._org_names.get_or_load(org, lambda: self._load_org_name(org))
+                else:
+                    self._role_names.put("roles", await self._load_roles())
+                    self._org_names.put(org, await self._load_org_name(org))
+                first = False
                 pause = min(ROLE_NAMES_TTL, ORG_NAME_TTL) / 2
             except WebexError as error:
                 log.warning("could not refresh role and organization names (tracking id %s)",

@@ -178,7 +178,7 @@ async def test_history_shows_the_target_and_filters_by_location(
     assert "set email at Riverside Clinic" in everything
     assert "set email at Lakeside Pharmacy" in everything  # the refused attempt too
     one = card_text(await say(emu, "alice", "direct_alice", "history 5 at riverside"))
-    assert "set email at Riverside Clinic" in one
+    assert "set email at Riverside Clinic" in one and "Acme Health · Riverside Clinic" in one
     assert "Lakeside" not in one and "org@acme.example" not in one
     text = card_text(await say(emu, "alice", "direct_alice", "history at Nowhere"))
     assert "Which location?" in text
