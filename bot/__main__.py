@@ -22,7 +22,7 @@ def load_settings() -> Settings:
         if not first["loc"]:  # a rule across settings: its message names them
             fail(first["msg"].removeprefix("Value error, "))
         name = ".".join(str(p) for p in first["loc"])
-        fail(f"{name}: {first['msg']}")
+        fail(f"{name}: {first['msg'].removeprefix('Value error, ')}")
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -32,7 +32,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
 
 def secrets_of(settings: Settings) -> list[str]:
     values = [settings.WEBEX_BOT_TOKEN, settings.WEBEX_ADMIN_TOKEN, settings.WEBEX_WEBHOOK_SECRET,
-              settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN]
+              settings.WEBEX_CLIENT_SECRET, settings.WEBEX_ADMIN_REFRESH_TOKEN,
+              settings.WEBEX_INTEGRATION_CLIENT_SECRET, settings.TOKEN_ENCRYPTION_KEY]
     return [v.get_secret_value() for v in values if v is not None]
 
 
@@ -53,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hooks_sub.add_parser("list", help="show the bot's webhooks and their status")
     hooks_sub.add_parser("delete", help="delete the webhooks this bot created (only those)")
     sub.add_parser("check", help="tell what works and what does not, one line each")
+    sub.add_parser("keygen", help="print a new TOKEN_ENCRYPTION_KEY (a Fernet key)")
     coverage = sub.add_parser("coverage", help="every calling location's coverage, in full")
     coverage.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     coverage.add_argument("--output", help="a file (default: standard output)")
@@ -76,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.demo.chat import run_chat
 
         return run_chat(args)
+    if args.command == "keygen":
+        from bot.sealing import generate_key
+
+        print(generate_key())
+        return 0
 
     from bot import logs
 
@@ -85,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = settings.missing_for_serve()
         if missing:
             fail(f"{missing[0]} is not set (required for serve)")
+        missing, why = settings.missing_for_tokens()
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            fail(f"{', '.join(missing)} {verb} not set (required with {why})")
         from bot.server.fork import fork_front
         from bot.server.serve import serve, wants_front
 

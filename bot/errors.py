@@ -47,3 +47,8 @@ class TransientWebexError(WebexError):
 
 class AdminTokenError(WebexError):
     """The admin identity cannot be used: the token was rejected or could not be refreshed."""
+
+
+class NotSignedIn(BotError):
+    """With CHANGES_WITH=admin, the person has no usable sign-in (never, signed out, or Webex
+    refused the refresh): nothing was changed; they are asked to sign in."""

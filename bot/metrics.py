@@ -7,6 +7,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+WATCH_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
 class Metrics:
@@ -31,6 +32,16 @@ class Metrics:
                                      ["endpoint", "status"], registry=r)
         self.in_flight = Gauge("ecn_bot_events_in_flight", "Events being processed", registry=r)
         self.queued = Gauge("ecn_bot_events_queued", "Events waiting for a worker", registry=r)
+        self.watch_last_check = Gauge(
+            "ecn_bot_watch_last_check_timestamp_seconds",
+            "When this process last finished a watch check (Unix time)", registry=r)
+        self.watch_duration = Histogram("ecn_bot_watch_check_seconds", "Watch check duration",
+                                        buckets=WATCH_BUCKETS, registry=r)
+        self.watch_checks = Counter("ecn_bot_watch_checks_total", "Watch checks by outcome",
+                                    ["outcome"], registry=r)
+        self.watch_changes = Counter("ecn_bot_watch_changes_total",
+                                     "Changes the watch found, alerts and notices",
+                                     ["kind"], registry=r)
 
     def event(self, kind: str, outcome: str) -> None:
         self.events.labels(kind, outcome).inc()
@@ -48,6 +59,14 @@ class Metrics:
             return
         self.webex_calls.labels(endpoint, str(status)).inc()
         self.webex_latency.labels(endpoint).observe(seconds)
+
+    def watch_check(self, outcome: str, seconds: float, kinds: list[str], at: float) -> None:
+        """One watch check: how it went, how long it took, what it found, when it ended."""
+        self.watch_checks.labels(outcome).inc()
+        self.watch_duration.observe(seconds)
+        self.watch_last_check.set(at)
+        for kind in kinds:
+            self.watch_changes.labels(kind).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

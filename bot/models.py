@@ -16,6 +16,8 @@ from pydantic import (
 )
 
 WEBHOOK_PATH = "/webhooks/webex"  # where Webex delivers: the one route the public port serves
+CALLBACK_PATH = "/oauth/callback"  # where Webex sends the browser back after personal sign-in
+PEER_HEADER = "X-Ecn-Peer"  # the browser's address, as the receiving process saw it
 # The webhooks the bot registers, as (resource, event), and the events it handles.
 WEBHOOKS: tuple[tuple[str, str], ...] = (
     ("messages", "created"),
@@ -213,6 +215,13 @@ class CancelCard(_CardAction):
     token: Token
 
 
+class RestoreChange(_CardAction):
+    """Restore on a watch alert: put back the value before the change it reports."""
+
+    action: Literal["watch_restore"]
+    token: Token
+
+
 MenuAction = Literal["status", "edit", "whoami", "help", "history"]
 MENU_ACTIONS: tuple[str, ...] = get_args(MenuAction)
 
@@ -225,7 +234,7 @@ class ShowCommand(_CardAction):
 
 
 CardSubmission = Annotated[
-    SaveSettings | SaveLocation | ConfirmDisable | CancelCard | ShowCommand,
+    SaveSettings | SaveLocation | ConfirmDisable | CancelCard | RestoreChange | ShowCommand,
     Field(discriminator="action"),
 ]
 CARD_SUBMISSION = TypeAdapter(CardSubmission)

@@ -60,6 +60,12 @@ class Access:
     def allows(self, needed: Permission) -> bool:
         return self.level >= needed
 
+    @property
+    def location_admin(self) -> bool:
+        """A Location Administrator of the target organization (and nothing more)."""
+        return (self.same_org and LOCATION_ADMIN in self.role_names
+                and not READ_ROLES.intersection(self.role_names))
+
     def refusal(self, needed: Permission, org_name: str) -> str:
         """Why `needed` is refused, in words for the person."""
         if not self.same_org:

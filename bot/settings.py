@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.models import CALLBACK_PATH
+from bot.sealing import Sealer, parse_keys
+
 REQUIRED_FOR_SERVE = ("WEBEX_BOT_TOKEN", "WEBEX_WEBHOOK_SECRET")
+REQUIRED_FOR_SIGN_IN = (
+    "WEBEX_INTEGRATION_CLIENT_ID", "WEBEX_INTEGRATION_CLIENT_SECRET", "TOKEN_ENCRYPTION_KEY",
+    "PUBLIC_URL",
+)
 
 
 class Settings(BaseSettings):
@@ -27,6 +34,10 @@ class Settings(BaseSettings):
     WEBEX_CLIENT_SECRET: SecretStr | None = None
     WEBEX_ADMIN_REFRESH_TOKEN: SecretStr | None = None
     PUBLIC_URL: str | None = None
+    CHANGES_WITH: Literal["service-app", "admin"] = "service-app"
+    WEBEX_INTEGRATION_CLIENT_ID: str | None = None
+    WEBEX_INTEGRATION_CLIENT_SECRET: SecretStr | None = None
+    TOKEN_ENCRYPTION_KEY: SecretStr | None = None
     HOST: str = "0.0.0.0"  # noqa: S104 - a web process must listen on every interface
     PORT: int = Field(default=8080, ge=0, le=65535)
     LOG_LEVEL: str = "INFO"
@@ -45,6 +56,7 @@ class Settings(BaseSettings):
     # Calls in flight per organization for work over many locations (the coverage report).
     WEBEX_MAX_CONCURRENCY: int = Field(default=10, ge=1, le=100)
     COMMAND_RATE_PER_MINUTE: int = Field(default=10, gt=0)
+    WATCH_INTERVAL_SECONDS: float = Field(default=900.0, gt=0)  # the watch's checks
     RECEIVER_PROCESS: bool = True  # serve: acknowledge webhooks in a process of their own
     WORKER_NICE: int = Field(default=5, ge=0, le=19)  # the worker's priority below the receiver
 
@@ -54,11 +66,22 @@ class Settings(BaseSettings):
         "WEBEX_WEBHOOK_SECRET",
         "WEBEX_CLIENT_SECRET",
         "WEBEX_ADMIN_REFRESH_TOKEN",
+        "WEBEX_INTEGRATION_CLIENT_ID",
+        "WEBEX_INTEGRATION_CLIENT_SECRET",
+        "TOKEN_ENCRYPTION_KEY",
+        "PUBLIC_URL",
         mode="before",
     )
     @classmethod
     def _empty_is_missing(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("TOKEN_ENCRYPTION_KEY")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_keys(value.get_secret_value())  # ValueError names the bad key's position
+        return value
 
     @field_validator("WEBEX_API_URL", "PUBLIC_URL")
     @classmethod
@@ -95,9 +118,35 @@ class Settings(BaseSettings):
             self.WEBEX_CLIENT_ID and self.WEBEX_CLIENT_SECRET and self.WEBEX_ADMIN_REFRESH_TOKEN
         )
 
+    @property
+    def signs_in(self) -> bool:
+        """Changes are made with each admin's own token (personal sign-in)."""
+        return self.CHANGES_WITH == "admin"
+
+    @property
+    def redirect_uri(self) -> str:
+        """Where Webex sends the browser back after sign-in."""
+        return f"{self.PUBLIC_URL}{CALLBACK_PATH}"
+
+    def sealer(self) -> Sealer | None:
+        """What seals tokens at rest (None without TOKEN_ENCRYPTION_KEY)."""
+        key = self.TOKEN_ENCRYPTION_KEY
+        return Sealer(key.get_secret_value()) if key else None
+
     def missing_for_serve(self) -> list[str]:
         """Names of required settings that are missing or empty, in a stable order."""
         missing = [name for name in REQUIRED_FOR_SERVE if getattr(self, name) is None]
         if self.WEBEX_ADMIN_TOKEN is None and not self.uses_refresh_token:
             missing.insert(1, "WEBEX_ADMIN_TOKEN")
         return missing
+
+    def missing_for_tokens(self) -> tuple[list[str], str]:
+        """Settings the stored tokens need, and why: personal sign-in needs its Integration,
+        the key and PUBLIC_URL; the Service App's rotated tokens are stored sealed."""
+        if self.signs_in:
+            names = [n for n in REQUIRED_FOR_SIGN_IN if getattr(self, n) is None]
+            return names, "CHANGES_WITH=admin"
+        if self.uses_refresh_token and self.TOKEN_ENCRYPTION_KEY is None:
+            return ["TOKEN_ENCRYPTION_KEY"], (
+                "WEBEX_ADMIN_REFRESH_TOKEN: rotated tokens are stored encrypted")
+        return [], ""

@@ -26,6 +26,7 @@ from bot.views.cards import (
     disable_confirm_card,
     edit_form_card,
     escape_markdown,
+    format_utc,
     help_card,
     history_card,
     notice_card,
@@ -33,6 +34,7 @@ from bot.views.cards import (
     validate_card,
     whoami_card,
 )
+from bot.views.signin import sign_in_card
 from bot.views.templating import expand, load_template, template_names
 
 DATA = Path(__file__).parent / "data"
@@ -337,6 +339,23 @@ def test_whoami_lists_what_the_person_may_do() -> None:
     assert "- Email: (none)" in message.markdown
 
 
+def test_sign_in_card_opens_the_authorize_page_and_says_until_when() -> None:
+    url = "https://webexapis.com/v1/authorize?client_id=C1&state=abc.def"
+    message = sign_in_card(why="Changes use your own Webex authorization.", url=url,
+                           expires_at=AT)
+    assert_good(message)
+    [action] = message.card["actions"]
+    assert (action["type"], action["url"]) == ("Action.OpenUrl", url)
+    assert url in message.markdown and format_utc(AT) in " ".join(strings(message.card))
+
+
+def test_whoami_says_whether_you_are_signed_in() -> None:
+    message = whoami_card(display_name="Ann", email=None, org_name="Acme", roles=[], allowed=[],
+                          sign_in="Signed in with Webex until 2027-03-01 12:00 UTC")
+    assert "Signed in with Webex until 2027-03-01 12:00 UTC" in strings(message.card)
+    assert "Signed in with Webex until 2027-03-01 12:00 UTC" in message.markdown
+
+
 @pytest.mark.parametrize("name", template_names())
 def test_template_files_are_adaptive_card_1_3(name: str) -> None:
     template = json.loads((CARDS_DIR / f"{name}.json").read_text(encoding="utf-8"))
@@ -356,7 +375,9 @@ def test_every_template_file_is_used() -> None:
         "history",
         "location_form",
         "notice",
+        "sign_in",
         "status",
+        "watch_change",
         "whoami",
     }
 

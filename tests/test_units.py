@@ -149,9 +149,10 @@ def test_help_lists_only_what_a_level_may_use() -> None:
     anyone = {c.name for c in COMMANDS.available_to(Permission.ANYONE)}
     reader = {c.name for c in COMMANDS.available_to(Permission.READ)}
     changer = {c.name for c in COMMANDS.available_to(Permission.CHANGE)}
-    assert anyone == {"help", "whoami"}
+    assert anyone == {"help", "whoami", "sign in", "sign out"}  # sign-in's only when in use
     assert reader - anyone == {"status", "history", "coverage"}
-    assert {"enable", "disable", "set email", "set all-locations", "edit"} == changer - reader
+    assert {"enable", "disable", "set email", "set all-locations", "edit", "watch"} == (
+        changer - reader)
 
 
 @pytest.mark.parametrize("stored", [{}, {"emailAddress": ""}, {"emailAddress": None}])

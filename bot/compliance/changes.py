@@ -16,10 +16,12 @@ from bot.metrics import Metrics
 from bot.models import NotificationSetting
 from bot.request import Request
 from bot.store import AuditRecord, Store
+from bot.webex.auth import AdminAuth
 from bot.webex.telephony import TelephonyClient
 
 log = logging.getLogger(__name__)
 Modify = Callable[[NotificationSetting], NotificationSetting]
+Acting = Callable[[str], AdminAuth]  # person id → that person's own token (personal sign-in)
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,27 @@ class ChangeService:
     """The only code that writes the setting."""
 
     def __init__(self, store: Store, telephony: TelephonyClient, metrics: Metrics, *,
-                 clock: Callable[[], datetime], timeout: float) -> None:
+                 clock: Callable[[], datetime], timeout: float,
+                 acting: Acting | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self._on_change = on_change  # told after each change that was made (the watch)
         self._store = store
         self._metrics = metrics
         self._clock = clock
         self._timeout = timeout
+        self._telephony = telephony
+        self._acting = acting
         self.organization = organization_target(telephony)
+
+    def _acted_with(self) -> str:
+        """Whose token reads and writes, for the audit trail."""
+        return "admin" if self._acting else "service-app"
+
+    def _organization(self, ctx: Request) -> SettingTarget[NotificationSetting]:
+        """The organization's setting, as the Service App or (CHANGES_WITH=admin) the person."""
+        if self._acting is None:
+            return self.organization
+        return organization_target(self._telephony.acting_as(self._acting(ctx.person_id)))
 
     async def apply(
         self,
@@ -50,7 +67,7 @@ class ChangeService:
     ) -> ChangeResult[NotificationSetting]:
         """`change` of the organization's own setting."""
         return await self.change(ctx, action, modify, expected=expected,
-                                 target=self.organization)
+                                 target=self._organization(ctx))
 
     async def change(
         self,
@@ -86,7 +103,7 @@ class ChangeService:
                     person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                     source=ctx.source, action=action, before=current.to_webex(),
                     after=modify(current).to_webex(), outcome="pending", reason=None,
-                    tracking_id=None, **target.audit_fields,
+                    tracking_id=None, acted_with=self._acted_with(), **target.audit_fields,
                 )
             )
             before = parsed(record.before) or current
@@ -114,6 +131,8 @@ class ChangeService:
             ctx.outbox.defer(self._store.finish_change(
                 record.id or 0, "applied", after=after.to_webex()))
         outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
+        if outcome == "applied" and self._on_change is not None:
+            self._on_change()
         log.info("event %s: %s %s for %s by %s", ctx.event_key, action, outcome, target.kind,
                  ctx.person_id)
         self._metrics.change(action, outcome)
@@ -158,7 +177,7 @@ class ChangeService:
                 person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,
                 source=ctx.source, action=action, before=None, after=None,
                 outcome="failed", reason=error.user_message, tracking_id=error.tracking_id,
-                **target.audit_fields,
+                acted_with=self._acted_with(), **target.audit_fields,
             ))
             self._metrics.change(action, "failed")
             raise

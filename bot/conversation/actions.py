@@ -11,7 +11,8 @@ from typing import Any
 from bot.conversation.card_tokens import THREAD, CardRefused
 from bot.conversation.context import Context
 from bot.conversation.dispatch import authorize
-from bot.errors import BotError
+from bot.conversation.signing import refuse_not_signed_in, require_sign_in
+from bot.errors import BotError, NotSignedIn
 from bot.security import Permission
 from bot.store import CardToken
 
@@ -52,6 +53,16 @@ class ActionTable:
         return self
 
 
+LOCATION_KEY = "location"  # a card about one location names it here (bot.conversation.places)
+
+
+def _local_admin(ctx: Context) -> bool:
+    """With personal sign-in, a Location Administrator may press a location's card (Webex
+    decides, with their own token, whether that location is theirs)."""
+    return ctx.effects.sign_in is not None and ctx.access is not None \
+        and ctx.access.location_admin
+
+
 async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
     """Check the card's token and the presser's permission, then run the action; refusals
     change nothing and leave the card usable for whoever may press it."""
@@ -61,7 +72,8 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
         token = await ctx.tokens.check(ctx, submission.token, name)
         ctx = replace(ctx, thread_id=token.payload.get(THREAD))
         allowed = action.permission == Permission.ANYONE or (
-            ctx.access is not None and ctx.access.allows(action.permission))
+            ctx.access is not None and ctx.access.allows(action.permission)) or (
+            _local_admin(ctx) and LOCATION_KEY in token.payload)
         if not allowed:
             if action.as_command:
                 await authorize(ctx, action.permission, None)
@@ -70,7 +82,12 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
             raise CardRefused(
                 f"You are not allowed to use this card, so I did nothing. {roles}".strip(),
                 thread=token.payload.get(THREAD))
+        await require_sign_in(ctx, action.audited is not None)
         await action.handler(ctx, submission, token)
+    except NotSignedIn as error:
+        ctx.metrics.command(f"card:{name}", "refused")
+        await refuse_not_signed_in(ctx, error, action.audited)
+        return
     except CardRefused as refused:
         if refused.thread is not None:
             ctx = replace(ctx, thread_id=refused.thread)

@@ -24,6 +24,7 @@ KINDS: dict[str, frozenset[str]] = {
     "location_form": frozenset({"save_location", "cancel"}),
     "confirm_disable": frozenset({"confirm_disable", "cancel"}),
     "menu": frozenset(MENU_ACTIONS),
+    "watch_alert": frozenset({"watch_restore"}),
 }
 THREAD = "_thread"  # where the card was posted: answers to a press go in the same thread
 
@@ -52,15 +53,16 @@ class CardTokens:
 
     async def issue(
         self, place: Request, kind: str, *, bound_to: str | None = None,
-        payload: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None, ttl: timedelta | None = None,
     ) -> Issued:
-        """A new random token (256 bits) for a card about to be posted in `place`'s space."""
+        """A new random token (256 bits) for a card about to be posted in `place`'s space
+        (working for `ttl`, by default the configured CARD_TOKEN_TTL_SECONDS)."""
         now = self._clock()
         token = CardToken(
             token=secrets.token_urlsafe(32), org_id=place.org_id, kind=kind, person_id=bound_to,
             room_id=place.room_id, message_id=None,
             payload={**(payload or {}), THREAD: place.thread_id}, created_at=now,
-            expires_at=now + self._ttl, used_at=None, used_by=None,
+            expires_at=now + (ttl or self._ttl), used_at=None, used_by=None,
         )
         await self._store.create_card_token(token)
         return Issued(token.token, token.expires_at)

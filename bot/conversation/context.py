@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from bot.compliance.changes import ChangeService
+from bot.compliance.changes import Acting, ChangeService
 from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
 from bot.conversation.ratelimit import RateLimiter
@@ -22,9 +22,20 @@ from bot.views.cards import CardMessage
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
 from bot.webex.locations import LocationsClient
+from bot.webex.signin_flow import SignInFlow
 from bot.webex.telephony import TelephonyClient
 
 Source = Literal["command", "card"]
+
+
+@dataclass(frozen=True)
+class WatchControl:
+    """What the watch commands need: the watch's tables, its interval, and a way to ask for a
+    check now (after a change through the bot, or when a space starts watching)."""
+
+    store: Store
+    interval: float
+    poke: Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,9 @@ class Effects:
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
     coverage: CoverageReader  # the organization's and every calling location's setting
     locations: LocationsClient  # the location list and each location's own setting
+    sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
+    acting: Acting | None = None  # with it: person id → their own token
+    watch: WatchControl | None = None  # the watch (bot/server/watch_loop.py), when it runs
 
 
 @dataclass(frozen=True)
@@ -80,7 +94,18 @@ class Context:
 
     @property
     def setting(self) -> TelephonyClient:
-        return self.effects.setting
+        """The setting's client, acting as this person when changes use each admin's own
+        sign-in (a person without one gets NotSignedIn at the first call)."""
+        acting = self.effects.acting
+        return self.effects.setting.acting_as(acting(self.person_id)) if acting \
+            else self.effects.setting
+
+    @property
+    def locations(self) -> LocationsClient:
+        """The locations' client, acting as this person like `setting`."""
+        acting = self.effects.acting
+        return self.effects.locations.acting_as(acting(self.person_id)) if acting \
+            else self.effects.locations
 
     @property
     def changes(self) -> ChangeService:
@@ -114,10 +139,11 @@ class Context:
     async def org_name(self) -> str:
         return await self.effects.directory.org_name()
 
-    async def send(self, reply: CardMessage | str) -> str | None:
-        """Post `reply` (a card, or plain text) here (in the thread in group spaces); returns
-        the new message id."""
-        return await self.effects.replies.send(self, reply)
+    async def send(self, reply: CardMessage | str, *, privately: bool = False) -> str | None:
+        """Post `reply` (a card, or plain text) here (in the thread in group spaces), or
+        `privately` in the person's 1:1 space; returns the new message id."""
+        return await self.effects.replies.send(
+            self, reply, to_person=self.person_id if privately else None)
 
     async def edit(self, message_id: str, text: str) -> bool:
         """Replace the words of a text message this event posted (never a card's)."""

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.conversation.context import Context
+from bot.conversation.signing import refuse_not_signed_in, require_sign_in
 from bot.conversation.words import split_target
-from bot.errors import BotError
+from bot.errors import BotError, NotSignedIn
 from bot.security import Permission
 
 log = logging.getLogger(__name__)
@@ -107,13 +108,18 @@ def command_text(
 
 async def run_command(ctx: Context, command: Command, args: str) -> None:
     """The permission check every command goes through, then the command; errors become replies."""
-    named = split_target(args)[1] if command.changes else None
+    named = split_target(args)[1]
     if not await authorize(ctx, command.permission, command.name if command.changes else None,
-                           location_name=named or None):
+                           location_name=named or None, at_location=named is not None):
         ctx.metrics.command(command.name, "refused")
         return
     try:
+        await require_sign_in(ctx, command.changes)
         await command.handler(ctx, args)
+    except NotSignedIn as error:
+        ctx.metrics.command(command.name, "refused")
+        await refuse_not_signed_in(ctx, error, command.name if command.changes else None)
+        return
     except BotError as error:
         ctx.metrics.command(command.name, "failed")
         log.info("event %s: %s failed: %s (tracking id %s)", ctx.event_key, command.name,
@@ -124,13 +130,24 @@ async def run_command(ctx: Context, command: Command, args: str) -> None:
 
 
 async def authorize(ctx: Context, needed: Permission, audited_action: str | None, *,
-                    location_name: str | None = None) -> bool:
-    """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply."""
+                    location_name: str | None = None, at_location: bool = False) -> bool:
+    """True if `ctx`'s person may do what needs `needed`; otherwise refuse with a reply.
+    With personal sign-in a Location Administrator may act `at_location`: Webex, asked with
+    their own token, decides which locations."""
     if needed == Permission.ANYONE:
         return True
     if ctx.access is not None and ctx.access.allows(needed):
         return True
-    if ctx.access is None and ctx.effects.admin_trouble():
+    local = ctx.effects.sign_in is not None and ctx.access is not None \
+        and ctx.access.location_admin
+    if local and at_location:
+        return True
+    if local:
+        why = ("As a Location Administrator you can use the commands for your locations "
+               "(`status at <location>`, `set email <address> at <location>`, …); the "
+               f"organization's own setting needs a Full or User Administrator of "
+               f"{await ctx.org_name()}.")
+    elif ctx.access is None and ctx.effects.admin_trouble():
         why = ("I cannot reach the Webex admin API right now (my admin token is not usable), "
                "so I did not do it. The bot's operator has been told in the logs.")
     elif ctx.access is None:

@@ -3,10 +3,11 @@ from each feature's own (help is generated from them)."""
 
 from __future__ import annotations
 
-from bot.conversation import coverage, forms, history, location_form, setting
+from bot.conversation import coverage, forms, history, location_form, setting, signin, watch
 from bot.conversation.actions import ActionHandler, ActionTable
 from bot.conversation.context import Context
-from bot.conversation.dispatch import CommandTable, run_command
+from bot.conversation.dispatch import Command, CommandTable, run_command
+from bot.conversation.signing import sign_in_line
 from bot.models import MENU_ACTIONS, ShowCommand
 from bot.security import Permission
 from bot.store import CardToken
@@ -37,10 +38,16 @@ async def send_help(
     )
     card = cards.help_card(
         title=title, intro=intro,
-        commands=[(c.usage, c.summary) for c in COMMANDS.available_to(level)],
+        commands=[(c.usage, c.summary) for c in offered(ctx, level)],
         buttons=buttons, token=issued.token,
     )
     await ctx.tokens.attach(issued.token, await ctx.send(card))
+
+
+def offered(ctx: Context, level: Permission) -> list[Command]:
+    """What `level` may use here: `sign in` and `sign out` only when changes use them."""
+    return [c for c in COMMANDS.available_to(level)
+            if ctx.effects.sign_in is not None or c.name not in signin.COMMANDS.commands]
 
 
 async def welcome(ctx: Context) -> None:
@@ -64,13 +71,14 @@ async def whoami_command(ctx: Context, args: str) -> None:
         email=(person.email if person else None) or ctx.person_email,
         org_name=await ctx.org_name(),
         roles=list(access.role_names) if access and access.same_org else [],
-        allowed=[c.usage for c in COMMANDS.available_to(ctx.level)],
+        allowed=[c.usage for c in offered(ctx, ctx.level)],
+        sign_in=await sign_in_line(ctx),
     )
     await ctx.send(card)
 
 
 COMMANDS = CommandTable().include(setting.COMMANDS, coverage.COMMANDS, forms.COMMANDS,
-                                  history.COMMANDS, OWN)
+                                  history.COMMANDS, signin.COMMANDS, watch.COMMANDS, OWN)
 
 
 def _show(name: str) -> ActionHandler:
@@ -87,4 +95,5 @@ for _name in MENU_ACTIONS:
     BUTTONS.register(_name, permission=COMMANDS.commands[_name].permission,
                      as_command=True)(_show(_name))
 
-ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, location_form.ACTIONS, BUTTONS)
+ACTIONS = ActionTable().include(setting.ACTIONS, forms.ACTIONS, location_form.ACTIONS,
+                                watch.ACTIONS, BUTTONS)

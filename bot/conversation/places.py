@@ -12,6 +12,7 @@ from collections.abc import Callable
 from bot.compliance.changes import ChangeResult
 from bot.compliance.coverage import judge
 from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
+from bot.conversation.actions import LOCATION_KEY
 from bot.conversation.context import Context
 from bot.conversation.words import valid_email
 from bot.models import NotificationSetting
@@ -19,7 +20,7 @@ from bot.store import CardToken
 from bot.views import cards
 from bot.webex.locations import CallingLocation, LocationSetting
 
-LOCATION = "location"  # the token payload key naming the location a card is about
+LOCATION = LOCATION_KEY  # the token payload key naming the location a card is about
 
 
 def _on(value: bool) -> str:
@@ -31,7 +32,7 @@ def setting_view(setting: LocationSetting) -> cards.SettingView:
 
 
 def target(ctx: Context, place: CallingLocation) -> SettingTarget[LocationSetting]:
-    return location_target(ctx.effects.locations, place)
+    return location_target(ctx.locations, place)
 
 
 async def refuse(ctx: Context, action: str | None, title: str, text: str,
@@ -49,6 +50,8 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         await refuse(ctx, action, "Which location?",
                      "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.")
         return None
+    # Names are found in the Service App's list: a location an admin may not touch is then
+    # refused by Webex (with its tracking id), not reported as missing.
     match = match_location(typed, await all_locations(ctx.effects.locations, ctx.org_id))
     if match.found is not None:
         return match.found
@@ -64,7 +67,7 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
 
 
 async def status(ctx: Context, place: CallingLocation) -> None:
-    own = await ctx.effects.locations.get(ctx.org_id, place.id)
+    own = await ctx.locations.get(ctx.org_id, place.id)
     org = own.organization or await ctx.setting.get(ctx.org_id)
     verdict = judge(org, own)
     if verdict.covered:
@@ -155,7 +158,7 @@ def consequence(place: CallingLocation, org: NotificationSetting, off: LocationS
 
 
 async def disable(ctx: Context, place: CallingLocation) -> None:
-    full = await ctx.effects.locations.get(ctx.org_id, place.id)
+    full = await ctx.locations.get(ctx.org_id, place.id)
     current = full.changed(organization=None)
     if not current.enabled:
         await ctx.notice("Already off", f"{place.name}'s own notification is already off.")

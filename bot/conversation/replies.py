@@ -24,8 +24,10 @@ class Replier:
         self._store = store
         self._timeout = timeout
 
-    async def send(self, place: Request, reply: CardMessage | str) -> str | None:
-        """Post `reply` (a card, or plain text) where `place` says; returns the message id."""
+    async def send(self, place: Request, reply: CardMessage | str, *,
+                   to_person: str | None = None) -> str | None:
+        """Post `reply` (a card, or plain text) where `place` says (or in `to_person`'s 1:1
+        space); returns the message id."""
         outbox = place.outbox
         outbox.count += 1
         step = f"reply{outbox.count}"
@@ -38,7 +40,8 @@ class Replier:
             markdown, attachments = ((reply, []) if isinstance(reply, str)
                                      else (reply.markdown, reply.attachments()))
             message_id = await self._webex.post_message(
-                place.room_id, markdown, attachments=attachments, parent_id=place.thread_id)
+                place.room_id, markdown, attachments=attachments,
+                parent_id=None if to_person else place.thread_id, to_person_id=to_person)
             outbox.sent[step] = message_id
             await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
             return message_id

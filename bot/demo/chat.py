@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.demo import controlhub
 from bot.demo import render as draw
 
 POLL_SECONDS = 0.2
@@ -357,6 +358,23 @@ def _who(chat: Chat, _: str) -> None:
 def _setting(chat: Chat, _: str) -> None:
     chat.setting = chat.client.call("GET", "/_emulator/setting")
     chat.console.show("[webex] " + draw.setting_line(chat.seed["orgName"], chat.setting))
+
+
+@command("controlhub", controlhub.USAGE, "change the setting yourself, as in Control Hub")
+def _controlhub(chat: Chat, text: str) -> None:
+    try:
+        change = controlhub.parse(text)
+    except ValueError as error:
+        raise ChatError(str(error)) from None
+    if change is None:
+        _setting(chat, "")
+        return
+    where = "setting" if change.location is None else "location"
+    body = {"admin": chat.person, **change.fields}
+    if change.location is not None:
+        body["location"] = change.location
+    chat.client.call("POST", f"/_emulator/controlhub/{where}", body)
+    chat.console.show(controlhub.said(chat.person, change))
 
 
 @command(

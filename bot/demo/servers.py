@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+DEMO_WATCH_SECONDS = 10.0  # the watch checks often in the demo: /controlhub shows up soon
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
         "HOST": "127.0.0.1",
         "PORT": 0,
         "SHUTDOWN_GRACE_SECONDS": 3.0,
+        "WATCH_INTERVAL_SECONDS": DEMO_WATCH_SECONDS,
     }
     return Settings(_env_file=None, **values)
 
@@ -140,9 +142,11 @@ class Servers:
                 "text",
                 [secret, emu.seed.bot_token, emu.seed.admin_token],
             )
-            runner = web.AppRunner(create_app(settings), handle_signals=False, access_log=None)
+            app = create_app(settings)
+            runner = web.AppRunner(app, handle_signals=False, access_log=None)
             await runner.setup()
             try:
+                await watch_group(app, emu)
                 site = web.TCPSite(runner, "127.0.0.1", 0)
                 await site.start()
                 bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
@@ -160,6 +164,16 @@ class Servers:
                     await self._stop.wait()
             finally:
                 await runner.cleanup()
+
+
+async def watch_group(app: Any, emu: Emulator) -> None:
+    """The group space watches from the start, as if Alice had said `watch` there."""
+    from bot.server.app import WIRING
+
+    wiring = app[WIRING]
+    await wiring.store.watch_space(wiring.org_id, emu.seed.rooms["group"],
+                                   emu.seed.people["alice"].id, wiring.clock())  # fmt: skip
+    wiring.watch.poke()
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:

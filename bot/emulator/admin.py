@@ -1,15 +1,10 @@
-"""People, roles, organizations, the org-level notification setting and token refresh."""
+"""People, roles, organizations and the org-level notification setting."""
 
 from __future__ import annotations
 
-import hashlib
-import time
-
 from bot.emulator.calls import Call, Reply
 from bot.emulator.errors import ApiError
-from bot.emulator.ids import decode_id
 from bot.emulator.seed import ROLE_NAMES, role_id
-from bot.emulator.state import Token
 
 SETTING_FIELDS = (
     "emergencyCallNotificationEnabled",
@@ -94,44 +89,3 @@ def ecn_put(call: Call) -> Reply:
     return Reply(204)
 
 
-def _oauth_error(status: int, error: str, description: str) -> ApiError:
-    """Return an OAuth-style error (error, error_description) in Webex's error body."""
-    return ApiError(status, description, error=error, error_description=description)
-
-
-def access_token(call: Call) -> Reply:
-    """POST /access_token with grant_type=refresh_token: a new access token for the app."""
-    form, state = call.form, call.state
-    if form.get("grant_type") != "refresh_token":
-        raise _oauth_error(400, "unsupported_grant_type", "Only refresh_token is supported.")
-    if (form.get("client_id"), form.get("client_secret")) != (
-        state.seed.client_id,
-        state.seed.client_secret,
-    ):
-        raise _oauth_error(401, "invalid_client", "Client authentication failed.")
-    refresh = state.refresh_tokens.get(form.get("refresh_token", ""))
-    expired = (
-        refresh is not None and refresh.expires_at is not None and refresh.expires_at <= time.time()
-    )
-    if refresh is None or refresh.revoked or expired or refresh.client_id != form["client_id"]:
-        raise _oauth_error(400, "invalid_grant", "The refresh token is invalid or revoked.")
-    counter = len(state.tokens)
-    digest = hashlib.sha256(f"issued:{counter}:{time.time_ns()}".encode()).hexdigest()
-    org = decode_id(state.people[refresh.identity_id].org_id)
-    token = f"{digest}_PF84_{org[1] if org else 'org'}"
-    state.tokens[token] = Token(refresh.identity_id, time.time() + state.access_token_ttl)
-    remaining = (
-        state.refresh_token_ttl
-        if refresh.expires_at is None
-        else int(refresh.expires_at - time.time())
-    )
-    return Reply(
-        200,
-        {
-            "access_token": token,
-            "expires_in": state.access_token_ttl,
-            "refresh_token": form["refresh_token"],
-            "refresh_token_expires_in": remaining,
-            "token_type": "Bearer",
-        },
-    )

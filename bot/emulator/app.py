@@ -14,6 +14,7 @@ from bot.emulator.book import Places
 from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
+from bot.emulator.oauth import revoke_authorization
 from bot.emulator.pipeline import Pipeline, RecordedRequest
 from bot.emulator.seed import Seed
 from bot.emulator.state import Event, Identity, State
@@ -79,6 +80,11 @@ class Emulator:
         """Revoke a refresh token: refreshing with it answers 400 invalid_grant."""
         self.state.refresh_tokens[refresh_token].revoked = True
 
+    def revoke_authorization(self, who: str) -> int:
+        """Revoke a person's authorization of the Integration (as in their Webex settings)."""
+        return revoke_authorization(
+            self.state, self.identity(who).id, self.seed.integration_client_id)
+
     def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         """Requests received on /v1, filtered by method and path (without /v1; glob allowed)."""
         return self.pipeline.calls(method, path)
@@ -94,6 +100,18 @@ class Emulator:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
         self.changes.notify()
+
+    def control_hub(
+        self, admin: str, location: str | None = None, org_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Change the org's setting, or a location's (by name or id), as `admin` does in
+        Control Hub: recorded in the admin audit log. Returns the setting after."""
+        from bot.emulator import controlhub
+
+        org, who = org_id or self.seed.org_id, self.identity(admin)
+        if location is None:
+            return controlhub.change_org_setting(self.state, who, org, fields)
+        return controlhub.change_location_setting(self.state, who, org, location, fields)
 
     def reset(self) -> None:
         """Forget recorded requests, deliveries, faults and latency."""

@@ -15,20 +15,28 @@ if TYPE_CHECKING:
 LOCAL = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
+def local(request: web.Request) -> None:
+    """Refuse a control request that does not come from this machine."""
+    if request.remote not in LOCAL:
+        raise web.HTTPForbidden(text="the control API answers local clients only")
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """A control request's JSON object ({} when empty); 400 for anything else."""
+    if not await request.read():
+        return {}
+    try:
+        data = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return data
+
+
 def control_routes(emu: Emulator) -> list[web.RouteDef]:
     """Return the control routes bound to one emulator."""
-
-    def local(request: web.Request) -> None:
-        if request.remote not in LOCAL:
-            raise web.HTTPForbidden(text="the control API answers local clients only")
-
-    async def body_of(request: web.Request) -> dict[str, Any]:
-        if not await request.read():
-            return {}
-        data = await request.json()
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return data
+    body_of = json_body
 
     async def seed(request: web.Request) -> web.Response:
         local(request)

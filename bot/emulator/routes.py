@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.emulator import admin, locations, messaging, webhooks_api
+from bot.emulator import admin, admin_audit, locations, messaging, oauth, webhooks_api
 from bot.emulator.calls import Call, Reply
 
 Operation = Callable[[Call], Reply]
@@ -79,7 +79,9 @@ ROUTES: dict[tuple[str, str], Operation] = {
     ("GET", "/telephony/config/emergencyCallNotification"): admin.ecn_get,
     ("PUT", "/telephony/config/emergencyCallNotification"): admin.ecn_put,
     **locations.ROUTES,
-    ("POST", "/access_token"): admin.access_token,
+    ("POST", "/access_token"): oauth.access_token,
+    ("GET", "/adminAudit/events"): admin_audit.events_list,
+    ("GET", "/adminAudit/eventCategories"): admin_audit.categories_list,
 }
 
 # Operations that take no bearer token (OAuth's token endpoint authenticates the client).

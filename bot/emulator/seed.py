@@ -84,6 +84,9 @@ class Seed:
     other_location_id: str
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     locations: tuple[SeedLocation, ...] = ()
+    # The Webex Integration people authorize for personal sign-in (OAuth authorization code).
+    integration_client_id: str = "C" + hashlib.sha256(b"emulator-integration-id").hexdigest()
+    integration_client_secret: str = hashlib.sha256(b"emulator-integration-secret").hexdigest()
 
     @property
     def bot(self) -> SeedPerson:
@@ -221,6 +224,8 @@ class Seed:
             "clientId": self.client_id,
             "clientSecret": self.client_secret,
             "adminRefreshToken": self.admin_refresh_token,
+            "integrationClientId": self.integration_client_id,
+            "integrationClientSecret": self.integration_client_secret,
             "rooms": dict(self.rooms),
             "locationId": self.location_id,
             "otherLocationId": self.other_location_id,

@@ -9,7 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.app import Emulator
+from bot.emulator.authorize import authorize_routes
 from bot.emulator.control import control_routes
+from bot.emulator.controlhub_api import controlhub_routes
 from bot.emulator.pipeline import PREFIX
 from bot.emulator.routes import ROUTES
 from bot.emulator.seed import Seed
@@ -18,10 +20,12 @@ from bot.emulator.seed import Seed
 def make_app(emulator: Emulator) -> web.Application:
     """The aiohttp application of one emulator."""
     app = web.Application(middlewares=[emulator.changes.middleware])
+    app.add_routes(authorize_routes(emulator))  # before the /v1 catch-all
     for method, template in ROUTES:
         app.router.add_route(method, PREFIX + template, emulator.pipeline.handle)
     app.router.add_route("*", PREFIX + "/{tail:.*}", emulator.pipeline.handle)
     app.add_routes(control_routes(emulator))
+    app.add_routes(controlhub_routes(emulator))
     app.cleanup_ctx.append(emulator.lifecycle)
     return app
 

@@ -51,16 +51,30 @@ class Token:
 
     identity_id: str
     expires_at: float | None = None
+    client_id: str = ""  # the OAuth client it was issued to ("" for seeded tokens)
 
 
 @dataclass
 class RefreshToken:
-    """A service app refresh token."""
+    """A refresh token of a service app or of a person who authorized an integration."""
 
     identity_id: str
     client_id: str
     revoked: bool = False
     expires_at: float | None = None
+
+
+@dataclass
+class AuthCode:
+    """An authorization code a person's approval produced, redeemable once."""
+
+    identity_id: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str
+    expires_at: float
+    used: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,7 @@ class State:
     people: dict[str, Identity] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    auth_codes: dict[str, AuthCode] = field(default_factory=dict)
     orgs: dict[str, dict[str, Any]] = field(default_factory=dict)
     rooms: dict[str, dict[str, Any]] = field(default_factory=dict)
     memberships: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -98,6 +113,8 @@ class State:
     edits: dict[str, int] = field(default_factory=dict)  # message id → times edited
     location_page_cap: int | None = None  # at most this many locations per page, whatever max
     webhook_failures: dict[str, list[float]] = field(default_factory=dict)
+    admin_events: list[dict[str, Any]] = field(default_factory=list)  # the admin audit log
+    audit_denied: set[str] = field(default_factory=set)  # identities without audit:events_read
     listeners: list[Callable[[Event], None]] = field(default_factory=list)
     access_token_ttl: int = 1_209_600
     refresh_token_ttl: int = 7_776_000

@@ -15,7 +15,7 @@ from bot.store import AuditRecord, Store
 
 COLUMNS = ("id", "at", "org_id", "target_type", "target_id", "target_name", "person_id",
            "person_email", "room_id", "source", "action", "outcome", "reason", "tracking_id",
-           "before", "after", "event_key")
+           "before", "after", "event_key", "acted_with")
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -38,6 +38,7 @@ def row(record: AuditRecord) -> dict[str, Any]:
         "room_id": record.room_id, "source": record.source, "action": record.action,
         "outcome": record.outcome, "reason": record.reason, "tracking_id": record.tracking_id,
         "before": record.before, "after": record.after, "event_key": record.event_key,
+        "acted_with": record.acted_with,
     }
 
 

@@ -12,13 +12,15 @@ import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
 
 from bot.errors import AdminTokenError, BotError
+from bot.ops.check_signin import sign_in_lines
+from bot.ops.lines import Line
 from bot.ops.webhooks import EVENTS, is_own, target_for
+from bot.sealing import MemorySecrets
 from bot.settings import Settings
 from bot.store import LATEST_VERSION, Store
 from bot.webex.auth import AdminAuth, admin_identity
@@ -31,31 +33,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 DATABASE_TIMEOUT = 10.0
 SYNC_HINT = "run `python -m bot webhooks sync` (it creates, repoints and reactivates them)"
-
-
-@dataclass(frozen=True)
-class Line:
-    ok: bool
-    label: str
-    detail: str
-    hint: str = ""
-
-    def render(self) -> str:
-        text = f"{'✓' if self.ok else '✗'} {self.label:<34} {self.detail}"
-        return text if self.ok or not self.hint else f"{text}\n      → {self.hint}"
-
-
-class _MemorySecrets:
-    """Where a refreshed admin token goes when the database cannot take it."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    async def get_secret(self, name: str) -> str | None:
-        return self._values.get(name)
-
-    async def put_secret(self, name: str, value: str) -> None:
-        self._values[name] = value
 
 
 async def run_check(settings: Settings) -> int:
@@ -76,6 +53,7 @@ async def collect(settings: Settings) -> list[Line]:
     try:
         async with aiohttp.ClientSession() as session:
             lines.extend(await _webex_checks(settings, session, store))
+            lines.extend(await sign_in_lines(settings, session))
     finally:
         if store is not None:
             await store.close()
@@ -160,7 +138,7 @@ async def _webex_checks(
     has_admin = settings.WEBEX_ADMIN_TOKEN is not None or settings.uses_refresh_token
     # The same admin identity `serve` builds.
     admin: AdminAuth | None = (
-        admin_identity(settings, session, store or _MemorySecrets()) if has_admin else None
+        admin_identity(settings, session, store or MemorySecrets()) if has_admin else None
     )
     policy = RetryPolicy(
         max_retries=min(settings.WEBEX_MAX_RETRIES, 1),

@@ -29,7 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.clock import utcnow
-from bot.models import WEBHOOK_PATH
+from bot.models import CALLBACK_PATH, PEER_HEADER, WEBHOOK_PATH
 from bot.receiving.intake import INTAKE, Intake, Record
 from bot.receiving.journal import IntakeJournal
 from bot.receiving.webhook import MAX_BODY, receive
@@ -40,6 +40,8 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 PASSED_THROUGH = ("/healthz", "/readyz", "/metrics")
+KEPT_HEADERS = frozenset({"content-type", "cache-control", "referrer-policy",
+                          "x-content-type-options", "x-frame-options"})
 LINK_BUFFER_LIMIT = 64 * 1024 * 1024
 JOURNAL_CHECKPOINT_SECONDS = 5.0
 JOURNAL_PRUNE_EVERY = timedelta(minutes=10)
@@ -106,7 +108,7 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record,
         signature_failed=link.signature_failed,
     )
     app.router.add_post(WEBHOOK_PATH, receive)
-    for path in PASSED_THROUGH:
+    for path in PASSED_THROUGH + ((CALLBACK_PATH,) if settings.signs_in else ()):
         app.router.add_get(path, _pass_through)
     app.cleanup_ctx.append(_worker_http(spec.http_socket))
     return app
@@ -141,13 +143,15 @@ def _worker_http(path: str) -> Any:
 
 
 async def _pass_through(request: web.Request) -> web.Response:
-    """The worker's own answer (it knows the database, the token and the counters)."""
+    """The worker's own answer (it knows the database, the token and the counters; and, for
+    the sign-in callback, who the browser is: PEER_HEADER)."""
     try:
-        async with request.app[_HTTP].get(f"http://worker{request.path}") as reply:
+        async with request.app[_HTTP].get(f"http://worker{request.path_qs}",
+                                          headers={PEER_HEADER: request.remote or ""}) as reply:
             body = await reply.read()
-            content_type = reply.headers.get("Content-Type", "application/octet-stream")
-            return web.Response(status=reply.status, body=body,
-                                headers={"Content-Type": content_type})
+            headers = {k: v for k, v in reply.headers.items() if k.lower() in KEPT_HEADERS}
+            headers.setdefault("Content-Type", "application/octet-stream")
+            return web.Response(status=reply.status, body=body, headers=headers)
     except (aiohttp.ClientError, TimeoutError):
         return web.json_response({"status": "worker not answering"}, status=503)
 

@@ -14,16 +14,19 @@ from aiohttp import web
 from bot.conversation.events import process
 from bot.errors import BotError
 from bot.metrics import CONTENT_TYPE
-from bot.models import WEBHOOK_PATH
+from bot.models import CALLBACK_PATH, WEBHOOK_PATH
 from bot.ops.webhooks import sync_webhooks, target_for
 from bot.receiving.intake import INTAKE, Intake
 from bot.receiving.journal import read_intake
 from bot.receiving.webhook import MAX_BODY, receive
+from bot.server.callback import make_callback
 from bot.server.runner import EventRunner
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
 from bot.store.url import intake_path
+from bot.webex.gateway import WebexGateway
+from bot.webex.signin_flow import SignInFlow
 
 log = logging.getLogger(__name__)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -38,6 +41,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if settings.signs_in:
+        app.router.add_get(CALLBACK_PATH, make_callback(_sign_in_of))
     app.cleanup_ctx.append(_running)
     return app
 
@@ -73,12 +78,14 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
                                     name="role-and-org-names")
         await runner.sweep()  # resume what a crash or a restart left unfinished
         await runner.start()
+        wiring.watch.start()
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
             names.cancel()
-            await runner.stop(settings.SHUTDOWN_GRACE_SECONDS)
+            await asyncio.gather(runner.stop(settings.SHUTDOWN_GRACE_SECONDS),
+                                 wiring.watch.stop(settings.SHUTDOWN_GRACE_SECONDS))
             wiring.close()
             await store.close()
 
@@ -132,6 +139,12 @@ async def _open_store(settings: Settings) -> Store:
         raise StartupError(
             f"The database in DATABASE_URL cannot be opened ({type(error).__name__})."
         ) from None
+
+
+def _sign_in_of(request: web.Request) -> tuple[SignInFlow, WebexGateway] | None:
+    wiring = request.app.get(WIRING)
+    flow = wiring.conversation.effects.sign_in if wiring else None
+    return (flow, wiring.webex) if wiring and flow else None
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -117,6 +117,7 @@ class EventRunner:
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
             await store.prune_card_tokens(now - timedelta(days=1))
+            await store.prune_sign_in_states(now - timedelta(days=1))  # "expired" for a day
             self._pruned_at = now
         return submitted
 

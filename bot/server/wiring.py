@@ -12,12 +12,13 @@ from bot.clock import utcnow
 from bot.compliance.changes import ChangeService
 from bot.compliance.coverage import CoverageReader
 from bot.conversation.card_tokens import CardTokens
-from bot.conversation.context import Conversation, Effects
+from bot.conversation.context import Conversation, Effects, WatchControl
 from bot.conversation.ratelimit import RateLimiter
 from bot.conversation.replies import Replier
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.models import Person
+from bot.server.watch_loop import WatchLoop, build_watch
 from bot.settings import Settings
 from bot.store import Store
 from bot.webex.auth import AdminAuth, admin_identity
@@ -27,6 +28,7 @@ from bot.webex.locations import LocationsClient
 from bot.webex.pacing import OrgPacer
 from bot.webex.rest import WebexRest
 from bot.webex.retry import RetryPolicy
+from bot.webex.signin_flow import sign_in_flow
 from bot.webex.telephony import TelephonyClient
 
 
@@ -45,6 +47,7 @@ class Wiring:
     metrics: Metrics
     admin: AdminAuth
     conversation: Conversation
+    watch: WatchLoop
     clock: Callable[[], datetime] = utcnow
 
     @property
@@ -86,21 +89,33 @@ async def build_wiring(
         webex.close()
         raise StartupError("The admin identity has no organization; set WEBEX_ORG_ID.")
     telephony = TelephonyClient(rest, admin, policy=policy)
+    tokens = CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow)
+    directory = Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS)
     locations = LocationsClient(rest, admin, OrgPacer(settings.WEBEX_MAX_CONCURRENCY),
                                 policy=policy)
+    coverage = CoverageReader(telephony, locations)
+    watch = build_watch(settings, org_id=org_id, store=store, rest=rest, admin=admin,
+                        policy=policy, reader=coverage, webex=webex, tokens=tokens,
+                        directory=directory, metrics=metrics)  # fmt: skip
+    sign_in = sign_in_flow(settings, session, store, rest) if settings.signs_in else None
+    acting = sign_in.tokens.auth_for if sign_in else None
     effects = Effects(
         setting=telephony,
         changes=ChangeService(store, telephony, metrics, clock=utcnow,
-                              timeout=settings.WEBEX_TIMEOUT_SECONDS),
-        tokens=CardTokens(store, webex, ttl=settings.card_token_ttl, clock=utcnow),
+                              timeout=settings.WEBEX_TIMEOUT_SECONDS, acting=acting,
+                              on_change=watch.poke),
+        tokens=tokens,
         audit=store,
-        directory=Directory(webex, org_id, person_ttl=settings.ROLE_CACHE_SECONDS),
+        directory=directory,
         replies=Replier(webex, store, timeout=settings.WEBEX_TIMEOUT_SECONDS),
         metrics=metrics,
         clock=utcnow,
         admin_trouble=lambda: admin.last_error,
-        coverage=CoverageReader(telephony, locations),
+        watch=WatchControl(store, settings.WATCH_INTERVAL_SECONDS, watch.poke),
+        coverage=coverage,
         locations=locations,
+        sign_in=sign_in,
+        acting=acting,
     )
     conversation = Conversation(
         bot_id=me.id, bot_name=me.displayName or "the bot", org_id=org_id, webex=webex,
@@ -108,7 +123,7 @@ async def build_wiring(
         command_rate=settings.COMMAND_RATE_PER_MINUTE, effects=effects,
     )
     return Wiring(settings=settings, org_id=org_id, webex=webex, store=store, metrics=metrics,
-                  admin=admin, conversation=conversation)
+                  admin=admin, conversation=conversation, watch=watch)
 
 
 async def _identity(call: Awaitable[Person], name: str) -> Person:

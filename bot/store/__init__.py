@@ -1,9 +1,11 @@
-"""The durable store: inbox, audit trail, card tokens, org locks, secrets."""
+"""The durable store: inbox, audit trail, card tokens, org locks, secrets, the watch."""
 
 from .migrations import LATEST_VERSION, MIGRATIONS, Migration
 from .records import AuditRecord, CardToken, InboxEvent
+from .signin import PersonTokens, SignInState
 from .store import Store
 from .url import connect_args_for, normalize_database_url
+from .watch import WatchPost, WatchState
 
 __all__ = [
     "LATEST_VERSION",
@@ -12,7 +14,11 @@ __all__ = [
     "CardToken",
     "InboxEvent",
     "Migration",
+    "PersonTokens",
+    "SignInState",
     "Store",
+    "WatchPost",
+    "WatchState",
     "connect_args_for",
     "normalize_database_url",
 ]

@@ -146,11 +146,94 @@ async def _v4(conn: AsyncConnection) -> None:
     await conn.execute(text("CREATE INDEX ix_audit_log_target_at ON audit_log (target_id, at)"))
 
 
+def _v5_sign_in(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "person_tokens", md,
+        Column("person_id", String(255), primary_key=True),
+        Column("org_id", String(255), nullable=False),
+        Column("sealed", Text, nullable=False),
+        Column("access_expires_at", UTCDateTime(), nullable=False),
+        Column("refresh_expires_at", UTCDateTime()),
+        Column("signed_in_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    Table(
+        "sign_in_states", md,
+        Column("id", String(64), primary_key=True),
+        Column("secret_hash", String(64), nullable=False),
+        Column("person_id", String(255), nullable=False),
+        Column("room_id", String(255)),
+        Column("verifier", Text, nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("expires_at", UTCDateTime(), nullable=False),
+        Column("used_at", UTCDateTime()),
+        Index("ix_sign_in_states_expires_at", "expires_at"),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+def _v6_watch_tables(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "watch_spaces", md,
+        Column("org_id", String(255), primary_key=True),
+        Column("room_id", String(255), primary_key=True),
+        Column("person_id", String(255), nullable=False),
+        Column("created_at", UTCDateTime(), nullable=False),
+    )  # fmt: skip
+    Table(
+        "watch_state", md,
+        Column("org_id", String(255), primary_key=True),
+        Column("version", Integer, nullable=False),
+        Column("snapshot", JSON),
+        Column("seen_at", UTCDateTime()),
+        Column("checked_at", UTCDateTime()),
+        Column("outcome", String(16)),
+        Column("failures", Integer, nullable=False),
+        Column("failing_notified", Integer, nullable=False),
+        Column("detail", Text),
+    )  # fmt: skip
+    Table(
+        "watch_changes", md,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+               autoincrement=True),
+        Column("org_id", String(255), nullable=False),
+        Column("detected_at", UTCDateTime(), nullable=False),
+        Column("kind", String(16), nullable=False),
+        Column("body", JSON, nullable=False),
+    )  # fmt: skip
+    Table(
+        "watch_posts", md,
+        Column("change_id", BigInteger, primary_key=True),
+        Column("room_id", String(255), primary_key=True),
+        Column("org_id", String(255), nullable=False),
+        Column("state", String(16), nullable=False),
+        Column("message_id", String(255)),
+        Column("attempts", Integer, nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Index("ix_watch_posts_org_state", "org_id", "state"),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v5(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v5_sign_in)
+    # Which token made the change: "service-app" or "admin" (the admin's own sign-in).
+    await conn.execute(text("ALTER TABLE audit_log ADD COLUMN acted_with VARCHAR(16)"))
+
+
+async def _v6(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v6_watch_tables)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
     Migration(3, "card_tokens.used_event: a press cut by a crash resumes with its token", _v3),
     Migration(4, "audit_log.target_type, target_id, target_name: changes of a location", _v4),
+    Migration(5, "personal sign-in: sealed tokens, sign-in states, audit_log.acted_with", _v5),
+    Migration(6, "the watch: watching spaces, the last state seen, changes and their posts", _v6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -48,6 +48,7 @@ class AuditRecord:
     target_type: str = "organization"  # "organization" | "location"
     target_id: str | None = None  # the location's id; the org's for an organization row
     target_name: str | None = None  # the location's name when the change was made
+    acted_with: str | None = None  # "service-app" or "admin": whose token read and wrote
 
 
 @dataclass(frozen=True)

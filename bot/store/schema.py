@@ -105,6 +105,7 @@ audit_log = Table(
     Column("target_type", String(16), nullable=False, server_default="organization"),  # v4
     Column("target_id", String(255)),  # v4
     Column("target_name", String(255)),  # v4
+    Column("acted_with", String(16)),  # v5: "service-app" or "admin" (the admin's own token)
     # Several NULLs are allowed by a plain UNIQUE on both engines.
     UniqueConstraint("event_key", name="uq_audit_log_event_key"),
     Index("ix_audit_log_org_at", "org_id", "at"),
@@ -135,4 +136,78 @@ secrets = Table(  # v2
     Column("name", String(255), primary_key=True),
     Column("value", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+person_tokens = Table(  # v5
+    "person_tokens",
+    metadata,
+    Column("person_id", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("sealed", Text, nullable=False),  # the access and refresh tokens, sealed
+    Column("access_expires_at", UTCDateTime(), nullable=False),
+    Column("refresh_expires_at", UTCDateTime()),
+    Column("signed_in_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+sign_in_states = Table(  # v5
+    "sign_in_states",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("secret_hash", String(64), nullable=False),  # SHA-256 of the state's secret half
+    Column("person_id", String(255), nullable=False),
+    Column("room_id", String(255)),
+    Column("verifier", Text, nullable=False),  # the PKCE verifier, sealed
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("used_at", UTCDateTime()),
+    Index("ix_sign_in_states_expires_at", "expires_at"),
+)
+
+watch_spaces = Table(  # v6: the spaces that receive the organization's changes
+    "watch_spaces",
+    metadata,
+    Column("org_id", String(255), primary_key=True),
+    Column("room_id", String(255), primary_key=True),
+    Column("person_id", String(255), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+watch_state = Table(  # v6: per organization, what the watch last saw and how checks go
+    "watch_state",
+    metadata,
+    Column("org_id", String(255), primary_key=True),
+    Column("version", Integer, nullable=False),  # compare-and-set guard for each save
+    Column("snapshot", JSON),  # None until the first good check
+    Column("seen_at", UTCDateTime()),
+    Column("checked_at", UTCDateTime()),
+    Column("outcome", String(16)),
+    Column("failures", Integer, nullable=False),  # failed checks in a row
+    Column("failing_notified", Integer, nullable=False),  # 1 once "cannot check" is out
+    Column("detail", Text),
+)
+
+watch_changes = Table(  # v6: each change found (and each cannot-check notice), once
+    "watch_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("org_id", String(255), nullable=False),
+    Column("detected_at", UTCDateTime(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+watch_posts = Table(  # v6: one card per change per watching space
+    "watch_posts",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True),
+    Column("room_id", String(255), primary_key=True),
+    Column("org_id", String(255), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | posted | gone
+    Column("message_id", String(255)),
+    Column("attempts", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index("ix_watch_posts_org_state", "org_id", "state"),
 )

@@ -13,6 +13,7 @@ from .audit import AuditMixin
 from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
+from .signin import SignInMixin
 from .sqlite_worker import SQLiteWorker, prepare_sqlite, sqlite_sync_engine
 from .tokens import SecretMixin, TokenMixin
 from .url import (
@@ -22,6 +23,8 @@ from .url import (
     is_memory_sqlite,
     normalize_database_url,
 )
+from .watch import WatchMixin
+from .watch_lock import WatchLockMixin
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,10 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
     return engine
 
 
-class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin):
-    """Inbox, audit trail, card tokens, org locks and secrets behind one engine."""
+class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin, WatchMixin,
+            WatchLockMixin):
+    """Inbox, audit trail, card tokens, org locks, secrets, sign-ins and the watch behind one
+    engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

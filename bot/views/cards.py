@@ -124,6 +124,9 @@ def _fit(lines: Sequence[str]) -> str:
     return clipped.rstrip("\\") + "\n…"
 
 
+fit_markdown = _fit  # for the other card modules
+
+
 def _md_facts(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return [f"- {title}: {escape_markdown(value)}" for title, value in pairs]
 
@@ -289,8 +292,10 @@ def whoami_card(
     org_name: str,
     roles: Sequence[str],
     allowed: Sequence[str],
+    sign_in: str | None = None,
 ) -> CardMessage:
-    """Who the bot thinks the sender is and what they may do."""
+    """Who the bot thinks the sender is and what they may do (and, with personal sign-in,
+    whether and until when they are signed in)."""
     title = f"Your access — {org_name}"
     roles_text = ", ".join(roles) or NONE_TEXT
     data = {
@@ -301,6 +306,8 @@ def whoami_card(
         "rolesText": roles_text,
         "allowed": list(allowed),
         "hasAllowed": bool(allowed),
+        "signIn": sign_in or "",
+        "hasSignIn": bool(sign_in),
     }
     lines = [
         f"**{escape_markdown(title)}**",
@@ -313,6 +320,7 @@ def whoami_card(
             ]
         ),
         "You can: " + (", ".join(map(escape_markdown, allowed)) or "nothing here"),
+        *([escape_markdown(sign_in)] if sign_in else []),
     ]
     return _message("whoami", data, lines)
 

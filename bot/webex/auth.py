@@ -6,22 +6,18 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiohttp
 
-from bot.errors import AdminTokenError
+from bot.errors import AdminTokenError, WebexError
+from bot.sealing import SecretStore, sealed_or_memory
 from bot.settings import Settings
-from bot.webex.proxy import environ_proxy
+from bot.webex.oauth import GrantRefused, TokenEndpoint
 
 log = logging.getLogger(__name__)
 SECRET_NAME = "admin_oauth"  # noqa: S105 - the name of a row, not a secret
 REFRESH_MARGIN_SECONDS = 300.0
-
-
-class SecretStore(Protocol):
-    async def get_secret(self, name: str) -> str | None: ...
-    async def put_secret(self, name: str, value: str) -> None: ...
 
 
 class AdminAuth(Protocol):
@@ -50,7 +46,8 @@ class StaticAdminToken:
 
 
 class RefreshingAdminToken:
-    """Keeps a Service App's access token fresh; rotated tokens are kept in the database."""
+    """Keeps a Service App's access token fresh; rotated tokens are kept in the database
+    (sealed: `secrets` is a bot.sealing.SealedSecrets)."""
 
     can_refresh = True
 
@@ -66,17 +63,13 @@ class RefreshingAdminToken:
         access_token: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self._session = session
-        self._url = api_url.rstrip("/") + "/access_token"
-        self._proxy = environ_proxy(self._url)
-        self._client_id = client_id
-        self._client_secret = client_secret
+        self._endpoint = TokenEndpoint(session, api_url, client_id=client_id,
+                                       client_secret=client_secret, timeout=timeout)
         self._refresh_token = refresh_token
         self._secrets = secrets
         self._access_token = access_token
         self._expires_at = float("inf") if access_token else 0.0
         self._lock = asyncio.Lock()
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._loaded = False
         self.last_error: str | None = None
 
@@ -114,25 +107,15 @@ class RefreshingAdminToken:
                 self._expires_at = float(stored["expires_at"])
 
     async def _refresh(self) -> str:
-        form = {
-            "grant_type": "refresh_token",
-            "client_id": self._client_id,
-            "client_secret": self._client_secret,
-            "refresh_token": self._refresh_token,
-        }
         try:
-            async with self._session.post(self._url, data=form, timeout=self._timeout,
-                                          proxy=self._proxy) as reply:
-                body: Any = await reply.json(content_type=None)
-                status = reply.status
-        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
-            return self._fail(f"Webex did not answer the token refresh ({type(error).__name__}).")
-        if status != 200 or not isinstance(body, dict) or not body.get("access_token"):
-            reason = body.get("message") if isinstance(body, dict) else None
-            return self._fail(f"Webex refused to refresh the admin token ({status}: {reason}).")
-        self._access_token = str(body["access_token"])
-        self._expires_at = time.time() + float(body.get("expires_in") or 3600)
-        self._refresh_token = str(body.get("refresh_token") or self._refresh_token)
+            grant = await self._endpoint.refresh(self._refresh_token)
+        except GrantRefused as error:
+            return self._fail(f"Webex refused to refresh the admin token ({error.user_message})")
+        except WebexError as error:
+            return self._fail(error.user_message)
+        self._access_token = grant.access_token
+        self._expires_at = grant.access_expires_at
+        self._refresh_token = grant.refresh_token or self._refresh_token
         await self._secrets.put_secret(
             SECRET_NAME,
             json.dumps(
@@ -167,7 +150,7 @@ def admin_identity(
             client_id=settings.WEBEX_CLIENT_ID or "",
             client_secret=settings.WEBEX_CLIENT_SECRET.get_secret_value(),
             refresh_token=settings.WEBEX_ADMIN_REFRESH_TOKEN.get_secret_value(),
-            secrets=secrets,
+            secrets=sealed_or_memory(secrets, settings.sealer()),
             access_token=(settings.WEBEX_ADMIN_TOKEN.get_secret_value()
                           if settings.WEBEX_ADMIN_TOKEN else None),
             timeout=settings.WEBEX_TIMEOUT_SECONDS,

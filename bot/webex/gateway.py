@@ -101,9 +101,12 @@ class WebexGateway:
         *,
         attachments: Sequence[dict[str, Any]] = (),
         parent_id: str | None = None,
+        to_person_id: str | None = None,
     ) -> str:
-        """Post to a space (in a thread when `parent_id` is given); returns the message id."""
-        body: dict[str, Any] = {"roomId": room_id, "markdown": markdown}
+        """Post to a space (in a thread when `parent_id` is given), or to a person's 1:1 space
+        (`to_person_id`, then `room_id` is ignored); returns the message id."""
+        target = {"toPersonId": to_person_id} if to_person_id else {"roomId": room_id}
+        body: dict[str, Any] = {**target, "markdown": markdown}
         if parent_id:
             body["parentId"] = parent_id
         if attachments:

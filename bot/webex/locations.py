@@ -19,6 +19,7 @@ from bot.webex.auth import AdminAuth
 from bot.webex.pacing import OrgPacer
 from bot.webex.rest import Answer, WebexRest, as_admin
 from bot.webex.retry import WAIT_STATUSES, RetryPolicy
+from bot.webex.telephony import PERSON_REJECTED, own_refusal
 
 LIST_PATH = "/telephony/config/locations"
 SETTING_PATH = "/telephony/config/locations/{}/emergencyCallNotification"
@@ -61,12 +62,19 @@ class LocationsClient:
     """Lists an organization's Webex Calling locations and reads or writes their setting."""
 
     def __init__(
-        self, rest: WebexRest, auth: AdminAuth, pacer: OrgPacer, *, policy: RetryPolicy
+        self, rest: WebexRest, auth: AdminAuth, pacer: OrgPacer, *, policy: RetryPolicy,
+        personal: bool = False,
     ) -> None:
         self._rest = rest
         self._auth = auth
         self._pacer = pacer
         self._policy = policy
+        self.personal = personal
+
+    def acting_as(self, auth: AdminAuth) -> LocationsClient:
+        """This client with an admin's own token (personal sign-in), sharing the pacer."""
+        return LocationsClient(self._rest, auth, self._pacer, policy=self._policy,
+                               personal=True)
 
     async def pages(self, org_id: str) -> AsyncIterator[list[CallingLocation]]:
         """Each page of the list in turn; a page that cannot be read raises WebexError."""
@@ -110,13 +118,17 @@ class LocationsClient:
                 try:
                     return await self._rest.fetch(method, path, token, endpoint=endpoint,
                                                   params=params, json=json,
-                                                  rejected=ADMIN_REJECTED)
+                                                  rejected=PERSON_REJECTED if self.personal
+                                                  else ADMIN_REJECTED)
                 except TransientWebexError as error:
                     if error.status in WAIT_STATUSES:
                         self._pacer.hold(org_id, self._policy.delay(1, error))
                     raise
 
-        return await as_admin(self._auth, once, self._policy, self._rest.retried)
+        try:
+            return await as_admin(self._auth, once, self._policy, self._rest.retried)
+        except WebexError as error:
+            raise own_refusal(error) if self.personal else error from None
 
 
 def _locations(body: Any) -> list[CallingLocation]:

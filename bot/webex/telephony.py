@@ -18,6 +18,16 @@ from bot.webex.rest import WebexRest, as_admin
 from bot.webex.retry import RetryPolicy
 
 PATH = "/telephony/config/emergencyCallNotification"
+PERSON_REJECTED = "Webex rejected your own Webex sign-in."
+
+
+def own_refusal(error: WebexError) -> WebexError:
+    """A 403 to an admin's own token is Webex's refusal of that admin, said as such."""
+    if error.status != 403:
+        return error
+    return WebexError(
+        f"Webex refused this with your own Webex authorization: {error.user_message}",
+        status=403, tracking_id=error.tracking_id, endpoint=error.endpoint)
 
 
 class TelephonyClient:
@@ -29,10 +39,17 @@ class TelephonyClient:
         auth: AdminAuth,
         *,
         policy: RetryPolicy,
+        personal: bool = False,
     ) -> None:
         self._rest = rest
         self._auth = auth
         self._policy = policy
+        self.personal = personal
+
+    def acting_as(self, auth: AdminAuth) -> TelephonyClient:
+        """This client with an admin's own token (personal sign-in): Webex decides with that
+        admin's roles, and a refusal is reported as Webex's, with its tracking id."""
+        return TelephonyClient(self._rest, auth, policy=self._policy, personal=True)
 
     async def get(self, org_id: str) -> NotificationSetting:
         body = await self._call("GET", org_id, None)
@@ -48,15 +65,18 @@ class TelephonyClient:
         await self._call("PUT", org_id, setting.to_webex())
 
     async def _call(self, method: str, org_id: str, payload: dict[str, Any] | None) -> Any:
-        return await as_admin(
-            self._auth, lambda token: self._once(method, org_id, payload, token),
-            self._policy, self._rest.retried,
-        )
+        try:
+            return await as_admin(
+                self._auth, lambda token: self._once(method, org_id, payload, token),
+                self._policy, self._rest.retried,
+            )
+        except WebexError as error:
+            raise own_refusal(error) if self.personal else error from None
 
     async def _once(
         self, method: str, org_id: str, payload: dict[str, Any] | None, token: str
     ) -> Any:
         return await self._rest.request(
             method, PATH, token, endpoint=f"{method} {PATH}", params={"orgId": org_id},
-            json=payload, rejected=ADMIN_REJECTED,
+            json=payload, rejected=PERSON_REJECTED if self.personal else ADMIN_REJECTED,
         )

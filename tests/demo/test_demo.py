@@ -155,3 +155,20 @@ def test_no_chat_runs_until_ctrl_c() -> None:
     finally:
         if child.isalive():
             child.terminate(force=True)
+
+
+def test_a_control_hub_change_shows_up_as_an_alert_in_the_group_space(
+    demo: pexpect.spawn,
+) -> None:
+    child = demo
+    child.expect_exact("Stop with Ctrl-C or /quit.")
+    type_line(child, "alice@direct> ", "/in group")
+    type_line(child, "alice@group @Kari> ", "/controlhub on desk@acme.example")
+    child.expect_exact("[control hub] alice set notifications on, email desk@acme.example")
+    # Control Hub tells the bot nothing: the watch finds it at its next check (every 10 s).
+    child.expect_exact("Notice: coverage restored", timeout=30)
+    type_line(child, "alice@group @Kari> ", "/controlhub off")
+    child.expect_exact("Alert: emergency call notifications turned off", timeout=30)
+    child.expect_exact("Alice Adams (alice@acme.example), outside this bot")
+    child.expect_exact("[1] Restore")
+    stop_with_ctrl_c(child)

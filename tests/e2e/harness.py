@@ -79,14 +79,14 @@ async def register_webhooks(emu: Emulator, target: str, secret: str = SECRET) ->
 
 @asynccontextmanager
 async def running_bot(
-    emu: Emulator, tmp_path: Path, *, webhooks: bool = True, **overrides: Any
+    emu: Emulator, tmp_path: Path, *, webhooks: bool = True, port: int = 0, **overrides: Any
 ) -> AsyncIterator[RunningBot]:
     db_url = overrides.pop("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.db'}")
     settings = bot_settings(emu, db_url, **overrides)
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()
     port = runner.addresses[0][1]
     bot = RunningBot(f"http://127.0.0.1:{port}", app, settings)

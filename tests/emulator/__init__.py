@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,7 +97,25 @@ async def call(
         return response.status, body, response
 
 
-__all__ = ["Receiver", "auth", "call", "emu_fixture", "http_fixture", "receiver_fixture"]
+async def authorize_as(
+    http: aiohttp.ClientSession, authorize_url: str, person_id: str, *, deny: bool = False
+) -> str:
+    """What a person's browser does on Webex's authorize page: open it, press their button
+    (or Deny); returns where Webex redirects the browser (the Location header)."""
+    async with http.get(authorize_url) as page:
+        assert page.status == 200, await page.text()
+        text = await page.text()
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', text))
+    form = {k: html.unescape(v) for k, v in form.items()}
+    form.update({"decision": "deny"} if deny else {"person": person_id})
+    target = authorize_url.split("?", 1)[0]
+    async with http.post(target, data=form, allow_redirects=False) as reply:
+        assert reply.status == 302, await reply.text()
+        return reply.headers["Location"]
+
+
+__all__ = ["Receiver", "auth", "authorize_as", "call", "emu_fixture", "http_fixture",
+           "receiver_fixture"]
 
 
 def card(button: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import pytest
 
 from bot.emulator import Emulator
 from bot.ops.webhooks import sync_webhooks
+from bot.sealing import generate_key
 from bot.store import LATEST_VERSION, Store
 from bot.webex.gateway import standalone_gateway
 from bot.webex.retry import RetryPolicy
@@ -17,6 +18,7 @@ from tests.ops.test_webhooks import cli
 PUBLIC_URL = "https://bot.example.com"
 TARGET = f"{PUBLIC_URL}/webhooks/webex"
 SETTING = "/telephony/config/emergencyCallNotification"
+KEY = generate_key()
 
 
 @pytest.fixture
@@ -45,6 +47,8 @@ async def check(emu: Emulator, tmp_path: Path, **env: str) -> tuple[int, dict[st
         SECRET,
         emu.seed.client_secret,
         emu.seed.admin_refresh_token,
+        emu.seed.integration_client_secret,
+        KEY,
     ]
     assert not [s for s in secrets if s in out + err]
     assert "Traceback" not in out + err
@@ -171,6 +175,7 @@ async def test_the_service_app_refresh_is_checked(
         "WEBEX_CLIENT_ID": emu.seed.client_id,
         "WEBEX_CLIENT_SECRET": emu.seed.client_secret,
         "WEBEX_ADMIN_REFRESH_TOKEN": emu.seed.admin_refresh_token,
+        "TOKEN_ENCRYPTION_KEY": KEY,
     }
 
     status, lines, out = await check(emu, tmp_path, DATABASE_URL=db_url, **oauth)
@@ -185,3 +190,37 @@ async def test_the_service_app_refresh_is_checked(
     assert status == 1
     assert failing(lines) == {"admin token"}
     assert "authorizes the Service App again" in lines["admin token"]
+
+
+async def test_the_service_app_refresh_needs_the_encryption_key(
+    emu: Emulator, tmp_path: Path, db_url: str, synced: None
+) -> None:
+    status, lines, _ = await check(
+        emu, tmp_path, DATABASE_URL=db_url, WEBEX_CLIENT_ID=emu.seed.client_id,
+        WEBEX_CLIENT_SECRET=emu.seed.client_secret,
+        WEBEX_ADMIN_REFRESH_TOKEN=emu.seed.admin_refresh_token)
+    assert status == 1
+    assert failing(lines) == {"TOKEN_ENCRYPTION_KEY"}
+    assert "keygen" in lines["TOKEN_ENCRYPTION_KEY"]
+
+
+async def test_personal_sign_in_settings_are_checked_at_webex(
+    emu: Emulator, tmp_path: Path, db_url: str, synced: None
+) -> None:
+    sign_in = {"CHANGES_WITH": "admin", "TOKEN_ENCRYPTION_KEY": KEY,
+               "WEBEX_INTEGRATION_CLIENT_ID": emu.seed.integration_client_id,
+               "WEBEX_INTEGRATION_CLIENT_SECRET": emu.seed.integration_client_secret}
+    status, lines, out = await check(emu, tmp_path, DATABASE_URL=db_url, **sign_in)
+    assert status == 0, out
+    assert "accepted by Webex" in lines["Webex Integration"]
+    assert f"{PUBLIC_URL}/oauth/callback" in lines["sign-in redirect URI"]
+    assert "admin" in lines["CHANGES_WITH"]
+
+    wrong = {**sign_in, "WEBEX_INTEGRATION_CLIENT_SECRET": "not-the-secret"}
+    status, lines, _ = await check(emu, tmp_path, DATABASE_URL=db_url, **wrong)
+    assert status == 1 and failing(lines) == {"Webex Integration"}
+    assert "invalid_client" in lines["Webex Integration"]
+
+    status, lines, _ = await check(emu, tmp_path, DATABASE_URL=db_url, CHANGES_WITH="admin")
+    assert failing(lines) == {"WEBEX_INTEGRATION_CLIENT_ID", "WEBEX_INTEGRATION_CLIENT_SECRET",
+                              "TOKEN_ENCRYPTION_KEY"}

@@ -8,10 +8,12 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.emulator import Emulator
+from bot.sealing import generate_key
 from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.helpers import card_text, puts, say
 
 SETTING = "/telephony/config/emergencyCallNotification"
+KEY = generate_key()
 
 
 def oauth(emu: Emulator) -> dict[str, object]:
@@ -20,6 +22,7 @@ def oauth(emu: Emulator) -> dict[str, object]:
         "WEBEX_CLIENT_ID": emu.seed.client_id,
         "WEBEX_CLIENT_SECRET": emu.seed.client_secret,
         "WEBEX_ADMIN_REFRESH_TOKEN": emu.seed.admin_refresh_token,
+        "TOKEN_ENCRYPTION_KEY": KEY,  # the rotated tokens are stored sealed with it
     }
 
 

@@ -1,0 +1,48 @@
+"""`sign in` and `sign out`: personal sign-in, so the bot acts with the admin's own token."""
+
+from __future__ import annotations
+
+from bot.conversation.context import Context
+from bot.conversation.dispatch import CommandTable
+from bot.conversation.signing import offer_sign_in
+from bot.security import Permission
+from bot.views.cards import format_utc
+
+COMMANDS = CommandTable()
+OFF = ("Personal sign-in is not in use here: I change the setting with my Service App "
+       "(the operator set CHANGES_WITH=service-app).")
+
+
+@COMMANDS.register("sign in", permission=Permission.ANYONE, usage="sign in",
+                   summary="Sign in with your own Webex account (when changes use it).",
+                   aliases=("login", "signin", "log in"))
+async def sign_in_command(ctx: Context, args: str) -> None:
+    flow = ctx.effects.sign_in
+    if flow is None:
+        await ctx.notice("Sign-in not needed", OFF)
+        return
+    if ctx.access is None or not ctx.access.same_org:
+        await ctx.notice("Not allowed", f"Only people of {await ctx.org_name()} can sign in "
+                         "here.", style="attention")
+        return
+    status = await flow.tokens.status(ctx.person_id)
+    lead = "" if status is None else (
+        f"You are signed in until {format_utc(status.until or status.access_until)}; signing "
+        "in again replaces it.")
+    await offer_sign_in(ctx, lead)
+
+
+@COMMANDS.register("sign out", permission=Permission.ANYONE, usage="sign out",
+                   summary="Make me forget your Webex sign-in.",
+                   aliases=("logout", "signout", "log out"))
+async def sign_out_command(ctx: Context, args: str) -> None:
+    flow = ctx.effects.sign_in
+    if flow is None:
+        await ctx.notice("Sign-in not in use", OFF)
+        return
+    if await flow.tokens.sign_out(ctx.person_id):
+        await ctx.notice("Signed out", "I deleted your Webex tokens. Your authorization of "
+                         "this bot stays listed in your Webex account until you remove it there.",
+                         style="good")
+        return
+    await ctx.notice("Not signed in", "You were not signed in, so there was nothing to forget.")
