@@ -2,8 +2,8 @@
 
 The page speaks as a seeded person the way a Webex client does: it posts messages and card
 submissions to the emulator's /v1 API with that person's token, so the bot receives the same
-signed webhooks it would from Webex. The Control Hub panel changes the setting through the
-emulator's control API, as an administrator in Control Hub would.
+signed webhooks it would from Webex. The Control Hub panel changes a setting as that person
+does in Control Hub (the emulator's /_emulator/controlhub API, which writes the admin audit log).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bot.demo import world
-from bot.demo.inputs import ControlHubSetting, Press, Say
+from bot.demo.inputs import ControlHubChange, Press, Say
 from bot.emulator import Emulator, SeedPerson
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def create_console(emu: Emulator) -> web.Application:
             web.get("/events", _events),
             web.post("/api/say", _say),
             web.post("/api/press", _press),
-            web.put("/api/controlhub/setting", _control_hub_setting),
+            web.put("/api/controlhub", _control_hub),
             web.static("/static", STATIC),
         ]
     )
@@ -126,16 +126,18 @@ async def _press(request: web.Request) -> web.Response:
     return await _webex(request, "POST", "/attachment/actions", body, person.token)
 
 
-async def _control_hub_setting(request: web.Request) -> web.Response:
-    """Change the organization's setting as an administrator does in Control Hub."""
+async def _control_hub(request: web.Request) -> web.Response:
+    """Change a setting as the person does in Control Hub (the admin audit log records it)."""
     emu = request.app[EMULATOR]
-    change = await _body(request, ControlHubSetting)
-    root = emu.base_url.removesuffix("/v1")
-    async with request.app[HTTP].put(f"{root}/_emulator/setting", json=change.fields()) as reply:
+    change = await _body(request, ControlHubChange)
+    _person(emu, change.person)
+    target = "setting" if change.location is None else "location"
+    url = f"{emu.base_url.removesuffix('/v1')}/_emulator/controlhub/{target}"
+    async with request.app[HTTP].post(url, json=change.body()) as reply:
         text = await reply.text()
         if reply.status != 200:
-            return _refused(reply.status, text)
-    log.info("control hub: the setting was changed from the console")
+            return _refused(reply.status, text, "Control Hub")
+    log.info("control hub: %s changed the %s from the console", change.person, target)
     return web.json_response(json.loads(text))
 
 
@@ -152,12 +154,12 @@ async def _webex(
     return web.json_response(json.loads(text) if text else {})
 
 
-def _refused(status: int, text: str) -> web.Response:
+def _refused(status: int, text: str, source: str = "Webex") -> web.Response:
     """Webex's (the emulator's) refusal, passed on with its status and message."""
     message = text
     with contextlib.suppress(ValueError, AttributeError):
         message = json.loads(text).get("message") or text
-    return web.json_response({"message": f"Webex answered {status}: {message}"}, status=status)
+    return web.json_response({"message": f"{source} answered {status}: {message}"}, status=status)
 
 
 async def _body(request: web.Request, model: type[Model]) -> Model:

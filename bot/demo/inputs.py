@@ -35,12 +35,18 @@ class Press(_Input):
     inputs: dict[str, Any]
 
 
-class ControlHubSetting(_Input):
-    """The organization's setting as Control Hub's form sends it."""
+class ControlHubChange(_Input):
+    """A setting changed in Control Hub by a person: the organization's, or one location's.
 
+    Whether that person may, and whether an address is needed, is Control Hub's (the
+    emulator's) to say, as it is in Webex.
+    """
+
+    person: str
+    location: str | None = None  # a location's id; None: the organization
     enabled: bool
     email: EmailStr | None = None
-    all_locations: bool = Field(alias="allLocations")
+    all_locations: bool | None = Field(default=None, alias="allLocations")
 
     @field_validator("email", mode="before")
     @classmethod
@@ -48,15 +54,22 @@ class ControlHubSetting(_Input):
         return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
-    def _address_when_on(self) -> ControlHubSetting:
-        if self.enabled and not self.email:
-            raise ValueError("an email address is required when notifications are on")
+    def _all_locations_is_the_organizations(self) -> ControlHubChange:
+        if self.location is None and self.all_locations is None:
+            raise ValueError("allLocations is required for the organization's setting")
+        if self.location is not None and self.all_locations is not None:
+            raise ValueError("allLocations is the organization's setting, not a location's")
         return self
 
-    def fields(self) -> dict[str, Any]:
-        """The emulator's field names."""
-        return {
+    def body(self) -> dict[str, Any]:
+        """The body of the emulator's /_emulator/controlhub request."""
+        fields: dict[str, Any] = {
+            "admin": self.person,
             "emergencyCallNotificationEnabled": self.enabled,
-            "allowEmailNotificationAllLocationEnabled": self.all_locations,
             "emailAddress": str(self.email or ""),
         }
+        if self.location is None:
+            fields["allowEmailNotificationAllLocationEnabled"] = self.all_locations
+        else:
+            fields["location"] = self.location
+        return fields

@@ -40,7 +40,9 @@ class Addresses:
     console: str | None = None  # the browser console's page (demo --web)
 
 
-def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
+def demo_settings(
+    emu: Emulator, database: Path, secret: str, watch_seconds: float = DEMO_WATCH_SECONDS
+) -> Settings:
     """The bot's settings for the demo: the emulator's tokens and URL, a throwaway database."""
     from bot.settings import Settings
 
@@ -58,7 +60,7 @@ def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
         "HOST": "127.0.0.1",
         "PORT": 0,
         "SHUTDOWN_GRACE_SECONDS": 3.0,
-        "WATCH_INTERVAL_SECONDS": DEMO_WATCH_SECONDS,
+        "WATCH_INTERVAL_SECONDS": watch_seconds,
     }
     return Settings(_env_file=None, **values)
 
@@ -85,8 +87,14 @@ async def register_webhooks(emu: Emulator, target: str, secret: str) -> None:
 class Servers:
     """The emulator and the bot on free local ports, in one asyncio loop on a background thread."""
 
-    def __init__(self, workdir: Path, console_port: int | None = None) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        console_port: int | None = None,
+        watch_seconds: float = DEMO_WATCH_SECONDS,
+    ) -> None:
         self._workdir = workdir
+        self._watch_seconds = watch_seconds
         self._console_port = console_port  # None: no browser console
         self._ready = threading.Event()
         self._stopping = threading.Event()
@@ -136,7 +144,7 @@ class Servers:
 
         secret = secrets.token_hex(32)
         async with running_emulator() as emu:
-            settings = demo_settings(emu, self._workdir / "bot.db", secret)
+            settings = demo_settings(emu, self._workdir / "bot.db", secret, self._watch_seconds)
             logs.configure(
                 os.environ.get("LOG_LEVEL", "WARNING"),
                 "text",

@@ -19,6 +19,7 @@ from bot.demo.servers import Addresses, Servers
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / ".artifacts" / "console"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium")
+WATCH_SECONDS = 2.0  # the demo's group space watches; here it checks every 2 s
 WAIT_MS = 15_000  # for anything the bot or the emulator should do, on a busy machine
 
 
@@ -47,7 +48,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[Addresses]:
-    servers = Servers(tmp_path, console_port=0)
+    servers = Servers(tmp_path, console_port=0, watch_seconds=WATCH_SECONDS)
     try:
         yield servers.start()
     finally:

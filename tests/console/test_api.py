@@ -89,22 +89,30 @@ async def test_a_press_webex_refuses_is_passed_on_and_records_nothing(
     assert emu.state.actions == {}
 
 
+ALICE_ON = {"person": "alice", "enabled": True, "email": "a@b.example", "allLocations": False}
+
+
 @pytest.mark.parametrize(
-    ("body", "problem"),
+    ("change", "status", "problem"),
     [
-        ({"enabled": True, "email": "", "allLocations": False}, "email address is required"),
-        ({"enabled": True, "email": "not an address", "allLocations": False}, "email"),
-        ({"enabled": "maybe", "email": "a@b.example", "allLocations": False}, "boolean"),
-        ({"enabled": True, "email": "a@b.example"}, "Field required"),
+        ({"email": ""}, 400, "Control Hub answered 400: An email address is required"),
+        ({"email": "not an address"}, 400, "email"),
+        ({"enabled": "maybe"}, 400, "boolean"),
+        ({"allLocations": None}, 400, "allLocations is required"),
+        ({"location": "Riverside Clinic"}, 400, "not a location's"),
+        ({"person": "bob"}, 403, "Control Hub answered 403: Bob Brown cannot change"),
+        ({"person": "mallory"}, 400, "no such person"),
     ],
 )
 async def test_control_hub_refuses_a_bad_change_and_changes_nothing(
-    console: Client, emu: Emulator, body: dict[str, Any], problem: str
+    console: Client, emu: Emulator, change: dict[str, Any], status: int, problem: str
 ) -> None:
-    reply = await console.put("/api/controlhub/setting", json=body)
-    assert reply.status == 400
+    body = {k: v for k, v in {**ALICE_ON, **change}.items() if v is not None}
+    reply = await console.put("/api/controlhub", json=body)
+    assert reply.status == status
     assert problem in (await reply.json())["message"]
     assert emu.setting()["emergencyCallNotificationEnabled"] is False
+    assert emu.state.admin_events == []
 
 
 async def test_a_request_that_is_not_json_is_refused_as_another_site_could_send_it(
@@ -116,12 +124,27 @@ async def test_a_request_that_is_not_json_is_refused_as_another_site_could_send_
     assert not emu.state.messages
 
 
-async def test_control_hub_writes_all_three_fields(console: Client, emu: Emulator) -> None:
-    body = {"enabled": True, "email": "desk@acme.example", "allLocations": True}
-    reply = await console.put("/api/controlhub/setting", json=body)
+async def test_control_hub_writes_all_three_fields_as_the_person(
+    console: Client, emu: Emulator
+) -> None:
+    body = {**ALICE_ON, "email": "desk@acme.example", "allLocations": True}
+    reply = await console.put("/api/controlhub", json=body)
     assert reply.status == 200
     assert emu.setting() == {
         "emergencyCallNotificationEnabled": True,
         "allowEmailNotificationAllLocationEnabled": True,
         "emailAddress": "desk@acme.example",
     }
+    [event] = emu.state.admin_events  # Webex's admin audit log names who did it
+    assert event["data"]["actorEmail"] == "alice@acme.example"
+
+
+async def test_control_hub_changes_one_location_and_leaves_the_organization(
+    console: Client, emu: Emulator
+) -> None:
+    riverside = emu.places.find("Riverside Clinic")
+    body = {"person": "alice", "location": riverside["id"], "enabled": False, "email": ""}
+    reply = await console.put("/api/controlhub", json=body)
+    assert reply.status == 200
+    assert (riverside["emergencyCallNotificationEnabled"], riverside["emailAddress"]) == (False, "")
+    assert emu.setting()["emailAddress"] == "security@acme.example"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
 from bot.demo.servers import Addresses
+from tests.console.conftest import WAIT_MS
 
 SETTING_PANEL = "#setting"
 UNREAD = re.compile(r"\bunread\b")
@@ -22,6 +25,19 @@ def control(demo: Addresses, path: str, body: Any = None) -> Any:
     request = urllib.request.Request(demo.emulator + path, data, headers)  # noqa: S310 - local
     with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - local
         return json.loads(reply.read())
+
+
+def wait_until(found: Callable[[], Any], seconds: float = WAIT_MS / 1000) -> None:
+    deadline = time.monotonic() + seconds
+    while not found():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.1)
+
+
+def watch_checked(demo: Addresses) -> bool:
+    """Whether the bot's watch has finished a check (its /metrics say so)."""
+    with urllib.request.urlopen(demo.bot + "/metrics", timeout=10) as reply:  # noqa: S310 - local
+        return 'ecn_bot_watch_checks_total{outcome="ok"}' in reply.read().decode()
 
 
 def say(page: Page, text: str) -> None:
@@ -82,23 +98,40 @@ def test_bob_pressing_save_on_alices_form_is_refused(page: Page, demo: Addresses
     assert control(demo, "/_emulator/requests?method=PUT")["items"] == []
 
 
-def test_control_hub_changes_the_setting_webex_holds(page: Page, demo: Addresses) -> None:
+def test_a_control_hub_change_is_seen_by_the_watch_in_the_group(
+    page: Page, demo: Addresses
+) -> None:
     riverside = page.locator("#locations tr", has_text="Riverside Clinic")
     expect(riverside).to_contain_text("On, riverside-desk@acme.example")
     expect(page.locator("#locations tr", has_text="Warehouse")).to_contain_text("No Webex Calling")
+    page.get_by_role("button", name="Acme Ops").click()
+    wait_until(lambda: watch_checked(demo))  # the watch's first look is its baseline
+
     hub = page.locator("#controlhub")
-    hub.get_by_label("Emergency call notifications").check()
-    hub.get_by_label("Notification email address").fill("desk@acme.example")
+    expect(page.locator("#ch-admin")).to_have_text("Alice Adams")  # who Control Hub acts as
+    hub.get_by_label("Setting of").select_option(label="Riverside Clinic")
+    expect(hub.get_by_label("Notification email address")).to_have_value(
+        "riverside-desk@acme.example"
+    )
+    hub.get_by_label("Emergency call notifications").uncheck()
     hub.get_by_role("button", name="Save in Control Hub").click()
 
     expect(hub.get_by_role("status")).to_have_text("Saved in Control Hub.")
-    enabled = page.locator(f"{SETTING_PANEL} dd[data-field=emergencyCallNotificationEnabled]")
-    expect(enabled).to_have_text("On")
-    held = control(demo, "/_emulator/setting")
-    assert (held["emergencyCallNotificationEnabled"], held["emailAddress"]) == (
-        True,
-        "desk@acme.example",
-    )
+    expect(riverside).to_contain_text("Off, riverside-desk@acme.example")
+    alert = last_card(page, "Alert: emergency call notifications turned off at Riverside Clinic")
+    expect(alert).to_contain_text("Alice Adams")  # who, from Webex's admin audit log
+    expect(alert.get_by_role("button", name="Restore")).to_be_visible()
+
+
+def test_control_hub_refuses_a_person_without_an_admin_role(page: Page, demo: Addresses) -> None:
+    page.get_by_label("Speak as").select_option("bob")
+    hub = page.locator("#controlhub")
+    expect(page.locator("#ch-admin")).to_have_text("Bob Brown")
+    hub.get_by_label("Emergency call notifications").check()
+    hub.get_by_role("button", name="Save in Control Hub").click()
+
+    expect(hub.get_by_role("status")).to_contain_text("Control Hub answered 403")
+    assert control(demo, "/_emulator/setting")["emergencyCallNotificationEnabled"] is False
 
 
 def test_news_in_another_space_marks_it_unread_until_opened(page: Page, demo: Addresses) -> None:

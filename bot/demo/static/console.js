@@ -1,7 +1,7 @@
 // The demo console's page: one event stream in, three kinds of request out (say, press, Control Hub).
 
 import { drawMessages, remove, upsert } from "./messages.js";
-import { drawSetting, saveControlHub } from "./panels.js";
+import { drawControlHub, drawSetting, fillControlHub, saveControlHub } from "./panels.js";
 import { $, currentSpace, markdown, me, page, send, spacesOf } from "./page.js";
 
 function applyScene(scene) {
@@ -129,6 +129,7 @@ async function start() {
     page.person = e.target.value;
     page.unread.clear();  // another person's news is not theirs
     drawPeople();
+    drawControlHub();
     const kept = spacesOf(me()).find((s) => s.id === page.spaceId && s.type === "group");
     const direct = spacesOf(me()).find((s) => s.type === "direct");
     selectSpace(kept ? kept.id : direct.id, false);
@@ -136,6 +137,7 @@ async function start() {
   $("composer").addEventListener("submit", say);
   $("controlhub").addEventListener("submit", saveControlHub);
   $("controlhub").addEventListener("input", () => { page.controlHubTouched = true; });
+  $("ch-where").addEventListener("change", fillControlHub);
   listen();
 }
 

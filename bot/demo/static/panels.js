@@ -32,7 +32,7 @@ export function drawSetting(before) {
     }
     return row;
   }));
-  if (!page.controlHubTouched) fillControlHub();
+  drawControlHub();
 }
 
 // A location the emulator holds without a name: its id's own uuid, shortened.
@@ -42,11 +42,34 @@ function unnamed(locationId) {
   return `Location ${decoded.split("/").pop().slice(0, 8)}`;
 }
 
-function fillControlHub() {
+// Control Hub's form: the organization's setting or one Webex Calling location's.
+const ORGANIZATION = "";
+
+export function drawControlHub() {
+  const where = $("ch-where");
+  const chosen = where.value || ORGANIZATION;
+  const targets = [[ORGANIZATION, `${page.scene.orgName} (organization)`],
+    ...page.scene.locations.filter((l) => l.calling).map((l) => [l.id, l.name || unnamed(l.id)])];
+  where.replaceChildren(...targets.map(([id, name]) => {
+    const option = document.createElement("option");
+    option.value = id;
+    option.textContent = name;
+    return option;
+  }));
+  where.value = targets.some(([id]) => id === chosen) ? chosen : ORGANIZATION;
+  const person = page.scene.people.find((p) => p.name === page.person);
+  $("ch-admin").textContent = person ? person.displayName : page.person;
+  if (!page.controlHubTouched) fillControlHub();
+}
+
+export function fillControlHub() {
+  const locationId = $("ch-where").value;
+  const location = page.scene.locations.find((l) => l.id === locationId);
   const setting = page.scene.setting;
-  $("ch-enabled").checked = setting.emergencyCallNotificationEnabled;
-  $("ch-email").value = setting.emailAddress;
+  $("ch-enabled").checked = location ? location.enabled : setting.emergencyCallNotificationEnabled;
+  $("ch-email").value = location ? location.emailAddress : setting.emailAddress;
   $("ch-all").checked = setting.allowEmailNotificationAllLocationEnabled;
+  $("ch-all-field").hidden = Boolean(location);
   page.controlHubTouched = false;
 }
 
@@ -54,9 +77,10 @@ export async function saveControlHub(event) {
   event.preventDefault();
   const status = $("controlhub-status");
   status.textContent = "Saving…";
-  const reply = await send("PUT", "/api/controlhub/setting", {
-    enabled: $("ch-enabled").checked, email: $("ch-email").value, allLocations: $("ch-all").checked,
-  });
+  const location = $("ch-where").value || null;
+  const change = { person: page.person, location, enabled: $("ch-enabled").checked, email: $("ch-email").value };
+  if (!location) change.allLocations = $("ch-all").checked;
+  const reply = await send("PUT", "/api/controlhub", change);
   status.textContent = reply.ok ? "Saved in Control Hub." : reply.message;
   status.classList.toggle("error", !reply.ok);
   if (reply.ok) page.controlHubTouched = false;
