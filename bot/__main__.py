@@ -62,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     coverage.add_argument("--output", help="a file (default: standard output)")
     demo = sub.add_parser("demo", help="the emulator and the bot together, and a chat")
     demo.add_argument("--no-chat", action="store_true", help="run without opening the chat")
+    demo.add_argument("--web", action="store_true",
+                      help="serve the browser console (a Webex-like page) instead of the chat")
+    demo.add_argument("--port", type=int, default=0,
+                      help="the browser console's local port (default: a free one)")
     chat = sub.add_parser("chat", help="chat with the bot as a seeded person (emulator only)")
     chat.add_argument("--emulator", default="http://127.0.0.1:8900",
                       help="the emulator's base URL (without /v1)")

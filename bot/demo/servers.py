@@ -11,6 +11,7 @@ import signal
 import sys
 import tempfile
 import threading
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -36,9 +37,12 @@ DEMO_WATCH_SECONDS = 10.0  # the watch checks often in the demo: /controlhub sho
 class Addresses:
     emulator: str  # the emulator's root, without /v1
     bot: str
+    console: str | None = None  # the browser console's page (demo --web)
 
 
-def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
+def demo_settings(
+    emu: Emulator, database: Path, secret: str, watch_seconds: float = DEMO_WATCH_SECONDS
+) -> Settings:
     """The bot's settings for the demo: the emulator's tokens and URL, a throwaway database."""
     from bot.settings import Settings
 
@@ -56,7 +60,7 @@ def demo_settings(emu: Emulator, database: Path, secret: str) -> Settings:
         "HOST": "127.0.0.1",
         "PORT": 0,
         "SHUTDOWN_GRACE_SECONDS": 3.0,
-        "WATCH_INTERVAL_SECONDS": DEMO_WATCH_SECONDS,
+        "WATCH_INTERVAL_SECONDS": watch_seconds,
     }
     return Settings(_env_file=None, **values)
 
@@ -83,8 +87,15 @@ async def register_webhooks(emu: Emulator, target: str, secret: str) -> None:
 class Servers:
     """The emulator and the bot on free local ports, in one asyncio loop on a background thread."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        console_port: int | None = None,
+        watch_seconds: float = DEMO_WATCH_SECONDS,
+    ) -> None:
         self._workdir = workdir
+        self._watch_seconds = watch_seconds
+        self._console_port = console_port  # None: no browser console
         self._ready = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -133,7 +144,7 @@ class Servers:
 
         secret = secrets.token_hex(32)
         async with running_emulator() as emu:
-            settings = demo_settings(emu, self._workdir / "bot.db", secret)
+            settings = demo_settings(emu, self._workdir / "bot.db", secret, self._watch_seconds)
             logs.configure(
                 os.environ.get("LOG_LEVEL", "WARNING"),
                 "text",
@@ -148,9 +159,17 @@ class Servers:
                 await site.start()
                 bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
                 await register_webhooks(emu, f"{bot_url}{WEBHOOK_PATH}", secret)
-                self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url)
-                self._ready.set()
-                await self._stop.wait()
+                async with AsyncExitStack() as stack:
+                    console = None
+                    if self._console_port is not None:
+                        from bot.demo.console import running_console
+
+                        console = await stack.enter_async_context(
+                            running_console(emu, port=self._console_port)
+                        )
+                    self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url, console)
+                    self._ready.set()
+                    await self._stop.wait()
             finally:
                 await runner.cleanup()
 
@@ -170,12 +189,12 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`python -m bot demo`: start everything, open the chat (unless --no-chat), stop cleanly."""
+    """`python -m bot demo`: start everything, open the chat (or the console), stop cleanly."""
     # Ctrl-C stops the demo even when it was started with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     with tempfile.TemporaryDirectory(prefix="ecn-bot-demo-") as workdir:
-        servers = Servers(Path(workdir))
+        servers = Servers(Path(workdir), args.port if args.web else None)
         try:
             return _run(servers, args, Path(workdir))
         except KeyboardInterrupt:
@@ -198,13 +217,15 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     print(f"  Webex emulator  {root}/v1   (control API {root}/_emulator/seed)")
     print(f"  bot             {addresses.bot}   (webhooks at {WEBHOOK_PATH})")
     print(f"  bot database    {workdir / 'bot.db'}   (deleted on exit)")
+    if addresses.console:
+        print(f"  browser console {addresses.console}   (open it in a browser)")
     print("  people          alice (full admin), uma (user admin), rita (read-only admin),")
     print("                  bob (regular user), sam (support admin), eve (another org),")
     print("                  lou (location admin of Riverside Clinic and Northgate Urgent Care)")
     print("  locations       Headquarters, Riverside Clinic, Northgate Urgent Care, Lakeside")
     print("                  Pharmacy (Webex Calling), Warehouse (no Webex Calling)")
-    print("Stop with Ctrl-C" + ("." if args.no_chat else " or /quit."), flush=True)
-    if args.no_chat:
+    print("Stop with Ctrl-C" + ("." if args.no_chat or args.web else " or /quit."), flush=True)
+    if args.no_chat or args.web:
         threading.Event().wait()  # until Ctrl-C or SIGTERM
         return 0
     from bot.demo.chat import chat_session

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.emulator.admin import SETTING_FIELDS
 from bot.emulator.book import Places
+from bot.emulator.changes import Changes
 from bot.emulator.delivery import Deliverer, Delivery
 from bot.emulator.faults import Faults
 from bot.emulator.oauth import revoke_authorization
@@ -42,7 +43,10 @@ class Emulator:
         self._log: list[tuple[int, str]] = []
         self._mark = 0
         self._waiters: list[tuple[MessagePredicate, asyncio.Future[dict[str, Any]]]] = []
-        self.state.listeners.extend([self.deliverer.on_event, self._on_event])
+        self.changes = Changes()  # wakes the demo's browser console after each write
+        self.state.listeners.extend(
+            [self.deliverer.on_event, self._on_event, self.changes.on_event]
+        )
 
     # --- knobs -------------------------------------------------------------------------
     @property
@@ -95,6 +99,7 @@ class Emulator:
         if unknown:
             raise KeyError(f"unknown setting fields: {sorted(unknown)}")
         self.state.settings[org_id or self.seed.org_id].update(fields)
+        self.changes.notify()
 
     def control_hub(
         self, admin: str, location: str | None = None, org_id: str | None = None, **fields: Any

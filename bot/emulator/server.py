@@ -19,7 +19,7 @@ from bot.emulator.seed import Seed
 
 def make_app(emulator: Emulator) -> web.Application:
     """The aiohttp application of one emulator."""
-    app = web.Application()
+    app = web.Application(middlewares=[emulator.changes.middleware])
     app.add_routes(authorize_routes(emulator))  # before the /v1 catch-all
     for method, template in ROUTES:
         app.router.add_route(method, PREFIX + template, emulator.pipeline.handle)
