@@ -38,6 +38,7 @@ class Addresses:
     emulator: str  # the emulator's root, without /v1
     bot: str
     console: str | None = None  # the browser console's page (demo --web)
+    ops: str | None = None  # the bot's /readyz and /metrics, as on serve's ops port
 
 
 def demo_settings(
@@ -141,6 +142,7 @@ class Servers:
         from bot import logs
         from bot.emulator import running_emulator
         from bot.server.app import create_app
+        from bot.server.ops_listener import start_ops_listener
 
         secret = secrets.token_hex(32)
         async with running_emulator() as emu:
@@ -159,7 +161,10 @@ class Servers:
                 await site.start()
                 bot_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
                 await register_webhooks(emu, f"{bot_url}{WEBHOOK_PATH}", secret)
+                ops = await start_ops_listener(app, "127.0.0.1", 0)
+                ops_url = f"http://127.0.0.1:{ops.addresses[0][1]}"
                 async with AsyncExitStack() as stack:
+                    stack.push_async_callback(ops.cleanup)
                     console = None
                     if self._console_port is not None:
                         from bot.demo.console import running_console
@@ -167,7 +172,8 @@ class Servers:
                         console = await stack.enter_async_context(
                             running_console(emu, port=self._console_port)
                         )
-                    self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url, console)
+                    self.addresses = Addresses(emu.base_url.removesuffix("/v1"), bot_url, console,
+                                               ops_url)
                     self._ready.set()
                     await self._stop.wait()
             finally:

@@ -36,7 +36,7 @@ def wait_until(found: Callable[[], Any], seconds: float = WAIT_MS / 1000) -> Non
 
 def watch_checked(demo: Addresses) -> bool:
     """Whether the bot's watch has finished a check (its /metrics say so)."""
-    with urllib.request.urlopen(demo.bot + "/metrics", timeout=10) as reply:  # noqa: S310 - local
+    with urllib.request.urlopen(f"{demo.ops}/metrics", timeout=10) as reply:  # noqa: S310 - local
         return 'ecn_bot_watch_checks_total{outcome="ok"}' in reply.read().decode()
 
 
