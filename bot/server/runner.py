@@ -249,8 +249,10 @@ class EventRunner:
             # A bug or an outage of our own (the database): try again later, a few times, so
             # that nothing is lost to a passing fault; then give up and say so in the log.
             if event.attempts < MAX_ATTEMPTS:
+                # One line, no traceback: during a database outage every event says this
+                # (the traceback is logged when it gives up, below).
                 log.warning("event %s failed (attempt %d, %s); it will be retried", key,
-                            event.attempts, type(error).__name__, exc_info=True)
+                            event.attempts, type(error).__name__)
                 with contextlib.suppress(Exception):
                     await store.release_event(key, self.owner)
                 return
@@ -264,10 +266,11 @@ class EventRunner:
         try:
             await self._store.finish_event(event.key, self.owner, state=state,
                                            now=self._clock(), detail=detail)
-        except Exception:
+        except Exception as error:
             # The work is done; the event runs again after its lease, and its steps and audit
             # row make that a no-op.
-            log.exception("event %s: could not mark it %s", event.key, state)
+            log.warning("event %s: could not mark it %s (%s)", event.key, state,
+                        type(error).__name__)
 
     async def _keep_lease(self, key: str, run: asyncio.Task[Any] | None) -> None:
         """Renew the lease while the event runs; if it was lost, stop running the event."""
@@ -277,8 +280,9 @@ class EventRunner:
             try:
                 held = await self._store.renew_lease(
                     key, self.owner, self._clock(), self._lease)
-            except Exception:
-                log.warning("event %s: lease renewal failed; trying again", key, exc_info=True)
+            except Exception as error:
+                log.warning("event %s: lease renewal failed (%s); trying again", key,
+                            type(error).__name__)
                 continue
             if not held:
                 # Another process took the event over after our lease ran out: running on
