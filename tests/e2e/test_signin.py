@@ -98,8 +98,25 @@ async def test_an_admin_signs_in_and_the_change_is_made_with_her_own_token(
     whoami = await say(emu, "alice", "direct_alice", "whoami")
     assert "Signed in with Webex until" in card_text(whoami)
     bye = await say(emu, "alice", "direct_alice", "sign out")
-    assert "Signed out" in card_text(bye)
+    assert "Webex revoked your authorization" in card_text(bye)
+    [revoked] = emu.calls("DELETE", "/authorizations")
+    assert (revoked.status, revoked.person_id) == (204, alice.id)
     assert await admin_bot.store.get_person_tokens(alice.id) is None
+
+
+async def test_sign_out_says_so_when_webex_did_not_confirm_the_revocation(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await told(emu, "alice", "You are signed in")
+    emu.faults.add(path="/authorizations", method="DELETE", status=503, times=None)
+    text = card_text(await say(emu, "alice", "direct_alice", "sign out"))
+    assert "Webex did not confirm the revocation (tracking id EMU_" in text
+    assert "authorized apps" in text and "Webex revoked" not in text
+    assert emu.calls("DELETE", "/authorizations")
+    assert await admin_bot.store.get_person_tokens(emu.identity("alice").id) is None
+    again = await say(emu, "alice", "direct_alice", "status")  # forgotten: asked to sign in
+    assert "Sign in with Webex" in card_text(again)
 
 
 async def test_a_read_only_admin_is_refused_by_the_bot_and_reads_with_her_own_token(
