@@ -76,6 +76,18 @@ async def test_sign_out_says_so_when_webex_did_not_confirm_the_revocation(
     assert "Sign in with Webex" in card_text(again)
 
 
+async def test_a_read_only_admin_signing_out_is_told_webex_did_not_revoke(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "rita"))[0] == 200
+    await told(emu, "rita", "You are signed in")
+    text = card_text(await say(emu, "rita", "direct_rita", "sign out"))
+    [refused] = emu.calls("DELETE", "/authorizations")
+    assert refused.status == 403  # Webex's admin API: not for Read-only Administrators
+    assert "Webex did not confirm the revocation" in text and "Webex revoked" not in text
+    assert await admin_bot.store.get_person_tokens(emu.identity("rita").id) is None
+
+
 async def test_a_read_only_admin_is_refused_by_the_bot_and_reads_with_her_own_token(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:

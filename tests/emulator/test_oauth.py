@@ -157,3 +157,14 @@ async def test_deleting_the_authorization_revokes_the_persons_tokens_for_that_cl
     assert (status, body["error"]) == (400, "invalid_grant")
     # Only the caller's own authorization goes.
     assert (await call(http, emu, "GET", "/people/me", uma["access_token"]))[0] == 200
+
+
+@pytest.mark.parametrize("person", ["rita", "lou", "bob"])
+async def test_only_full_and_user_administrators_may_delete_an_authorization(
+    emu: Emulator, http: aiohttp.ClientSession, person: str
+) -> None:
+    code = (await _approve(emu, http, person))["code"][0]
+    grant = (await call(http, emu, "POST", "/access_token", data=_exchange(emu, code)))[1]
+    path = f"/authorizations?{urlencode({'clientId': emu.seed.integration_client_id})}"
+    assert (await call(http, emu, "DELETE", path, grant["access_token"]))[0] == 403
+    assert (await call(http, emu, "GET", "/people/me", grant["access_token"]))[0] == 200
