@@ -86,3 +86,22 @@ def test_any_location_name_is_shown_exactly(name: str) -> None:
     message = coverage_card(view([row, RIVERSIDE]))
     assert_good(message)
     assert name in strings(message.card)
+
+
+@pytest.mark.parametrize("rows", [[RIVERSIDE, HQ], [RIVERSIDE, LAKESIDE]])
+def test_a_limited_report_never_reads_as_the_organizations(rows: list[CoverageRow]) -> None:
+    message = coverage_card(view(rows, limited=True, org_name=HOSTILE))
+    assert_good(message)
+    texts = strings(message.card)
+    headline = f"{sum(r.covered for r in rows)} of 2 locations covered (of the locations your " \
+               "Webex sign-in can see)"
+    assert headline in texts and f"**{headline}**" in message.markdown
+    assert any("this is not" in t and "other locations" in t for t in texts)
+    assert "other locations" in message.markdown and "[l](http://x)" not in message.markdown
+    assert message.card["body"][1]["style"] == "attention"  # never the all-clear
+
+
+def test_the_whole_organizations_report_says_nothing_of_a_sign_in() -> None:
+    message = coverage_card(view([RIVERSIDE, HQ]))
+    assert "2 of 2 locations covered" in strings(message.card)
+    assert "sign-in" not in message.markdown and message.card["body"][1]["style"] == "good"

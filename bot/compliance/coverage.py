@@ -12,6 +12,11 @@ The reader (`CoverageReader.read`) writes nothing. It reads the organization's s
 through the Webex Calling locations by their `Link` header and reads each location's setting as
 its page arrives; the locations client caps calls in flight per organization and holds every
 call inside a Retry-After window.
+
+Read with a token that may see only some of the organization's locations (`limited`: a Location
+Administrator's own sign-in), the report is about those locations only, never the
+organization's: Webex refuses such a token the organization's own setting, so the setting is
+taken from the block Webex sends with each location's.
 """
 
 from __future__ import annotations
@@ -97,6 +102,8 @@ class CoverageSnapshot:
     `complete` is False when a page of the list could not be read: the locations listed are
     then not all there are (`problem` and `tracking_id` say why). `organization_changed` is True
     when a location's read carried a different organization setting than the one read first.
+    `limited` is True when the token may see only some of the organization's locations: the
+    locations are then the ones it could see, and say nothing of the others.
     """
 
     org_id: str
@@ -106,6 +113,7 @@ class CoverageSnapshot:
     problem: str | None = None
     tracking_id: str | None = None
     organization_changed: bool = False
+    limited: bool = False
 
     @property
     def counted(self) -> tuple[LocationCoverage, ...]:
@@ -129,8 +137,10 @@ class CoverageReader:
         self._telephony = telephony
         self._locations = locations
 
-    async def read(self, org_id: str, on_progress: Progress | None = None) -> CoverageSnapshot:
-        """The snapshot; raises WebexError only when the organization's setting cannot be read.
+    async def read(self, org_id: str, on_progress: Progress | None = None, *,
+                   limited: bool = False) -> CoverageSnapshot:
+        """The snapshot; raises WebexError only when the organization's setting cannot be read
+        (`limited`: nor taken from any location's answer).
 
         `on_progress(read, listed, listed_all)` is awaited after each page, once the list has
         ended (or failed), and after each location; keep it quick (the caller decides how
@@ -148,7 +158,7 @@ class CoverageReader:
                 await on_progress(len(results), len(order), listed_all)
 
         async def one(place: CallingLocation) -> None:
-            results[place.id] = await self._one(org_id, place, org_task)
+            results[place.id] = await self._one(org_id, place, org_task, limited)
             await report()
 
         try:
@@ -166,20 +176,23 @@ class CoverageReader:
             listed_all = True
             await report()
             await asyncio.gather(*tasks)
-            organization = await org_task
+            locations = tuple(results[p.id] for p in order)
+            organization = await _organization(org_task, locations, limited)
         finally:
             for task in (*tasks, org_task):
                 task.cancel()
-        locations = tuple(results[p.id] for p in order)
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a failure here is already being raised
         changed = any(
             c.setting is not None and c.setting.organization not in (None, organization)
             for c in locations
         )
         return CoverageSnapshot(org_id, organization, locations, complete, problem, tracking,
-                                changed)
+                                changed, limited)
 
     async def _one(self, org_id: str, place: CallingLocation,
-                   org_task: asyncio.Task[NotificationSetting]) -> LocationCoverage:
+                   org_task: asyncio.Task[NotificationSetting],
+                   limited: bool) -> LocationCoverage:
         try:
             setting = await self._locations.get(org_id, place.id)
         except WebexError as error:
@@ -188,5 +201,30 @@ class CoverageReader:
                      reason.name, error.tracking_id)
             return LocationCoverage(place.id, place.name, Verdict(reason),
                                     tracking_id=error.tracking_id)
-        organization = setting.organization or await org_task
+        organization = setting.organization
+        if organization is None:
+            try:
+                organization = await org_task
+            except WebexError as error:
+                if not limited:
+                    raise
+                return LocationCoverage(place.id, place.name, Verdict(Reason.UNREADABLE),
+                                        setting, error.tracking_id)
         return LocationCoverage(place.id, place.name, judge(organization, setting), setting)
+
+
+async def _organization(org_task: asyncio.Task[NotificationSetting],
+                        locations: tuple[LocationCoverage, ...],
+                        limited: bool) -> NotificationSetting:
+    """The organization's setting as read; with a `limited` token that Webex refused it, as the
+    first location's answer carried it."""
+    try:
+        return await org_task
+    except WebexError:
+        carried = next((c.setting.organization for c in locations
+                        if c.setting is not None and c.setting.organization is not None), None)
+        if not limited or carried is None:
+            raise
+        log.info("coverage: the organization's setting was refused to a limited token; "
+                 "taken from a location's answer")
+        return carried

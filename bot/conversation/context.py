@@ -52,8 +52,8 @@ class Effects:
     clock: Callable[[], datetime]
     rate_limiter: RateLimiter  # per person, commands and card presses alike
     admin_trouble: Callable[[], str | None]  # why the admin identity is unusable, if it is
-    coverage: CoverageReader  # the organization's and every calling location's setting
-    locations: LocationsClient  # the location list and each location's own setting
+    coverage: CoverageReader  # the Service App's: the watch's; a person's is ctx.coverage
+    locations: LocationsClient  # the Service App's: a person's is ctx.locations
     sign_in: SignInFlow | None = None  # CHANGES_WITH=admin: each admin's own token
     acting: Acting | None = None  # with it: person id → their own token
     watch: WatchControl | None = None  # the watch (bot/server/watch_loop.py), when it runs
@@ -105,6 +105,21 @@ class Context:
         acting = self.effects.acting
         return self.effects.locations.acting_as(acting(self.person_id)) if acting \
             else self.effects.locations
+
+    @property
+    def coverage(self) -> CoverageReader:
+        """The coverage reader, reading as this person like `setting` and `locations`."""
+        if self.effects.acting is None:
+            return self.effects.coverage
+        return CoverageReader(self.setting, self.locations)
+
+    @property
+    def sees_part(self) -> bool:
+        """Whether this person's own token may see only some of the organization's locations:
+        a signed-in Location Administrator (Full, User and Read-only Administrators read every
+        location, as Webex documents; the Service App too)."""
+        return self.effects.acting is not None and (
+            self.access is None or not self.access.allows(Permission.READ))
 
     @property
     def changes(self) -> ChangeService:

@@ -4,6 +4,9 @@ A report over more than a handful of locations first posts a short text message 
 the reads advance: Webex allows at most ten edits of a message and none of a message with a
 card, so the line is plain text, edited at most MAX_EDITS times (the last one says the report
 follows), and the report itself is a new message with the card. `coverage` writes nothing.
+
+With personal sign-in everything is read with the person's own token (ctx.coverage); a
+Location Administrator's report is about the locations their sign-in can see, and says so.
 """
 
 from __future__ import annotations
@@ -96,14 +99,15 @@ async def coverage_view(ctx: Context, snapshot: CoverageSnapshot) -> CoverageVie
         covered=snapshot.covered, total=len(snapshot.counted), rows=rows,
         checked_at=ctx.now(), complete=snapshot.complete, problem=snapshot.problem,
         tracking_id=snapshot.tracking_id, organization_changed=snapshot.organization_changed,
+        limited=snapshot.limited,
     )
 
 
 @COMMANDS.register("coverage", permission=Permission.READ,
                    summary="Whether every Webex Calling location is covered, and why not.",
-                   aliases=("locations",))
+                   aliases=("locations",), location_admins=True)
 async def coverage_command(ctx: Context, args: Args) -> None:
     progress = ProgressLine(ctx)
-    snapshot = await ctx.effects.coverage.read(ctx.org_id, progress.update)
+    snapshot = await ctx.coverage.read(ctx.org_id, progress.update, limited=ctx.sees_part)
     await progress.finish(snapshot)
     await ctx.send(coverage_card(await coverage_view(ctx, snapshot)))

@@ -30,6 +30,9 @@ class Command:
     aliases: tuple[str, ...] = ()
     changes: bool = False  # attempted changes are audited
     takes: Takes = NOTHING  # what it takes after its name; anything else is refused
+    # With personal sign-in a Location Administrator may run it: Webex, asked with their own
+    # token, decides what they see (as for the commands aimed `at <location>`).
+    location_admins: bool = False
 
     @property
     def usage(self) -> str:
@@ -52,9 +55,11 @@ class CommandTable:
         aliases: tuple[str, ...] = (),
         changes: bool = False,
         takes: Takes = NOTHING,
+        location_admins: bool = False,
     ) -> Callable[[CommandHandler], CommandHandler]:
         def add(handler: CommandHandler) -> CommandHandler:
-            command = Command(name, handler, permission, summary, aliases, changes, takes)
+            command = Command(name, handler, permission, summary, aliases, changes, takes,
+                              location_admins)
             self.commands[name] = command
             for word in (name, *aliases):
                 self._by_word[word] = command
@@ -117,7 +122,8 @@ async def run_command(ctx: Context, command: Command, text: str) -> None:
     words after its name) read as it declares, then the command; errors become replies."""
     named = split_target(text)[1]  # audited with a refusal, and what a location admin may do
     if not await authorize(ctx, command.permission, command.name if command.changes else None,
-                           location_name=named or None, at_location=named is not None):
+                           location_name=named or None,
+                           at_location=named is not None or command.location_admins):
         ctx.metrics.command(command.name, "refused")
         return
     try:
@@ -179,7 +185,7 @@ def _refusal(ctx: Context, needed: Permission, local: bool, org_name: str) -> st
     """Why `needed` is refused to `ctx`'s person, in words for them."""
     if local:
         return ("As a Location Administrator you can use the commands for your locations "
-                "(`status at <location>`, `set email <address> at <location>`, …); the "
+                "(`coverage`, `status at <location>`, `set email <address> at <location>`, …); the "
                 f"organization's own setting needs a Full or User Administrator of {org_name}.")
     if ctx.access is None and ctx.effects.admin_trouble():
         return ("I cannot reach the Webex admin API right now (my admin token is not usable), "

@@ -49,9 +49,9 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         await refuse(ctx, action, "Which location?",
                      "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.")
         return None
-    # Names are found in the Service App's list: a location an admin may not touch is then
-    # refused by Webex (with its tracking id), not reported as missing.
-    match = match_location(typed, await all_locations(ctx.effects.locations, ctx.org_id))
+    # With personal sign-in names are found in the list the person's own token sees (every
+    # read for their command is theirs): a location Webex hides from them is then not found.
+    match = match_location(typed, await all_locations(ctx.locations, ctx.org_id))
     if match.found is not None:
         return match.found
     names = ", ".join(f"“{n}”" for n in match.closest)
@@ -59,7 +59,8 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
     if match.ambiguous:
         text = f"“{shown}” fits more than one location: {names}. Say the whole name."
     else:
-        text = f"No Webex Calling location is called “{shown}”." + (
+        seen = " your Webex sign-in can see" if ctx.effects.acting is not None else ""
+        text = f"No Webex Calling location{seen} is called “{shown}”." + (
             f" The closest: {names}." if names else "")
     await refuse(ctx, action, "Which location?", text)
     return None

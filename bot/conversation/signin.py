@@ -7,7 +7,7 @@ from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.signing import offer_sign_in
 from bot.security import Permission
-from bot.views.cards import format_utc
+from bot.views.cards import escape_markdown, format_utc
 
 COMMANDS = CommandTable()
 OFF = ("Personal sign-in is not in use here: I change the setting with my Service App "
@@ -34,16 +34,25 @@ async def sign_in_command(ctx: Context, args: Args) -> None:
 
 
 @COMMANDS.register("sign out", permission=Permission.ANYONE,
-                   summary="Make me forget your Webex sign-in.",
+                   summary="Revoke your Webex sign-in at Webex and make me forget it.",
                    aliases=("logout", "signout", "log out"))
 async def sign_out_command(ctx: Context, args: Args) -> None:
     flow = ctx.effects.sign_in
     if flow is None:
         await ctx.notice("Sign-in not in use", OFF)
         return
-    if await flow.tokens.sign_out(ctx.person_id):
-        await ctx.notice("Signed out", "I deleted your Webex tokens. Your authorization of "
-                         "this bot stays listed in your Webex account until you remove it there.",
-                         style="good")
-        return
-    await ctx.notice("Not signed in", "You were not signed in, so there was nothing to forget.")
+    outcome = await flow.tokens.revoke(ctx.person_id)
+    if outcome is None:
+        await ctx.notice("Not signed in", "You were not signed in, so there was nothing to "
+                         "forget.")
+    elif outcome.revoked:
+        await ctx.notice("Signed out", "Webex revoked your authorization of this bot, and I "
+                         "deleted my copy of your Webex tokens.", style="good")
+    else:
+        tracking = f"tracking id {outcome.tracking_id}" if outcome.tracking_id \
+            else "no tracking id"
+        said = f" What Webex said: {escape_markdown(outcome.problem)}" if outcome.problem \
+            else ""
+        await ctx.notice("Signed out here only", f"I forgot your tokens, but Webex did not "
+                         f"confirm the revocation ({tracking}): remove the Kari's Law bot from "
+                         f"your Webex account's authorized apps.{said}", style="warning")

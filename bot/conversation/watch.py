@@ -108,7 +108,7 @@ async def _restore_location(ctx: Context, payload: dict[str, Any]) -> None:
     expected = LocationSetting.model_validate(payload["after"])
     target = expected.changed(**payload["restore"])
     if expected.enabled and not target.enabled:  # the location's confirmation card
-        full = await ctx.effects.locations.get(ctx.org_id, place.id)
+        full = await ctx.locations.get(ctx.org_id, place.id)
         if full.changed(organization=None) != expected:
             await _stale(ctx)
             return

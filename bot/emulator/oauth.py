@@ -1,4 +1,5 @@
-"""POST /access_token: the authorization-code grant (with PKCE) and the refresh-token grant.
+"""POST /access_token: the authorization-code grant (with PKCE) and the refresh-token grant;
+DELETE /authorizations: a person revoking their own authorization of a client.
 
 Two OAuth clients are known: the Service App (refresh only, as Control Hub hands its tokens
 out) and the Integration people authorize for personal sign-in. A person's access token acts
@@ -124,3 +125,26 @@ def revoke_authorization(state: State, identity_id: str, client_id: str) -> int:
     for item in refresh:
         item.revoked = True
     return len(access) + len(refresh)
+
+
+def delete_authorization(call: Call) -> Reply:
+    """DELETE /authorizations?clientId=…[&orgId=…]: 204 when the caller's authorization of that
+    client was revoked (their access and refresh tokens for it, the one used here included).
+
+    Webex calls this an admin API (a Full, User or Device Administrator of the person's own
+    organization; Read-only Administrators are not supported; other users revoke in Webex's own
+    settings page), so anyone else gets 403. Webex documents no more than the parameters and the
+    204: the emulator revokes the caller's own authorization and nobody else's; an orgId other
+    than the token's is 403, a client the caller never authorized 404."""
+    client_id = call.query.get("clientId", "")
+    if not client_id:
+        raise ApiError(400, "clientId is required.")
+    org_id = call.query.get("orgId") or call.who.org_id
+    if org_id != call.who.org_id:
+        raise ApiError(403, "Not authorized to delete authorizations of another organization.")
+    if call.state.admin_level(call.who, org_id) != "write":
+        raise ApiError(403, "Not authorized: deleting authorizations needs a Full, User or "
+                            "Device Administrator.")
+    if not revoke_authorization(call.state, call.who.id, client_id):
+        raise ApiError(404, "No authorization of that client was found.")
+    return Reply(204)

@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Operation] = {
     ("PUT", "/telephony/config/emergencyCallNotification"): admin.ecn_put,
     **locations.ROUTES,
     ("POST", "/access_token"): oauth.access_token,
+    ("DELETE", "/authorizations"): oauth.delete_authorization,
     ("GET", "/adminAudit/events"): admin_audit.events_list,
     ("GET", "/adminAudit/eventCategories"): admin_audit.categories_list,
 }

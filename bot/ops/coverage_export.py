@@ -3,7 +3,8 @@
 The same reader and rule as the chat's `coverage` report, with no row limit. Nothing is written
 to Webex. The summary ("N of M locations covered") goes to standard error; the exit status is 0
 for a complete report, 1 when a page of the list could not be read (the rows are then not every
-location), 2 when the organization's setting could not be read.
+location), 2 when the organization's setting could not be read or there is no such database
+(it is never created nor migrated: bot.store.existing.open_current).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.compliance.coverage import CoverageReader, CoverageSnapshot, LocationCo
 from bot.errors import BotError
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.existing import DatabaseNotReady, open_current
 from bot.webex.answers import ADMIN_REJECTED
 from bot.webex.auth import admin_identity
 from bot.webex.locations import LocationsClient
@@ -102,7 +104,11 @@ def _write_file(items: tuple[LocationCoverage, ...], fmt: str, output: str) -> i
 
 async def export_coverage(settings: Settings, fmt: str, output: str | None) -> int:
     """Run the report and write it; the exit status says whether it is complete."""
-    store = await Store.open(settings.DATABASE_URL)
+    try:
+        store = await open_current(settings.DATABASE_URL)
+    except DatabaseNotReady as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     try:
         async with aiohttp.ClientSession() as session:
             snapshot = await read_coverage(settings, session, store)

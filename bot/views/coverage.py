@@ -45,11 +45,20 @@ class CoverageView:
     problem: str | None = None
     tracking_id: str | None = None
     organization_changed: bool = False
+    limited: bool = False  # only the locations the person's own sign-in can see were read
 
 
 def headline(view: CoverageView) -> str:
     text = f"{view.covered} of {view.total} locations covered"
+    if view.limited:
+        text += " (of the locations your Webex sign-in can see)"
     return text if view.complete else text + " (incomplete)"
+
+
+def _limited_text(org_name: str) -> str:
+    return (f"Only the locations your own Webex sign-in can see were checked: this is not "
+            f"{org_name}'s coverage, and says nothing of its other locations. A Full, "
+            "User or Read-only Administrator's report covers them all.")
 
 
 def _organization_text(s: SettingView) -> str:
@@ -77,7 +86,7 @@ def coverage_card(view: CoverageView) -> CardMessage:
     covered = [r for r in view.rows if r.covered][: max(CARD_ROWS - len(uncovered), 0)]
     left_u = sum(1 for r in view.rows if not r.covered) - len(uncovered)
     left_c = sum(1 for r in view.rows if r.covered) - len(covered)
-    all_good = view.complete and view.covered == view.total
+    all_good = view.complete and view.covered == view.total and not view.limited
     data = {
         "title": f"Emergency call notifications by location — {view.org_name}",
         "headline": headline(view),
@@ -88,6 +97,8 @@ def coverage_card(view: CoverageView) -> CardMessage:
         "hasTrackingId": bool(view.tracking_id),
         "trackingId": view.tracking_id or "",
         "organizationChanged": view.organization_changed,
+        "limited": view.limited,
+        "limitedText": _limited_text(escape_markdown(view.org_name)),
         "hasUncovered": bool(uncovered),
         "uncovered": [{"name": r.name, "why": r.why, "hasTrackingId": bool(r.tracking_id),
                        "trackingId": r.tracking_id or ""} for r in uncovered],
@@ -112,6 +123,8 @@ def _row_line(r: CoverageRow) -> str:
 def _markdown(view: CoverageView, data: Mapping[str, object]) -> list[str]:
     lines = [f"**{escape_markdown(str(data['title']))}**", f"**{headline(view)}**",
              escape_markdown(str(data["organizationText"]))]
+    if view.limited:
+        lines.append(escape_markdown(_limited_text(view.org_name)))
     if not view.complete:
         lines.append(escape_markdown(_incomplete_text(view)))
         if view.tracking_id:

@@ -1,5 +1,6 @@
 """Each admin's own Webex tokens (personal sign-in): kept sealed, refreshed before they
-expire, removed on sign-out or when Webex refuses the refresh.
+expire, removed on sign-out (after asking Webex to revoke the grant) or when Webex refuses the
+refresh.
 
 `PersonalTokens.auth_for(person_id)` is an AdminAuth: the telephony client uses it exactly as it
 uses the Service App's, so a 401 gets one refresh and one retry (bot.webex.rest.as_admin).
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.clock import utcnow
-from bot.errors import NotSignedIn
+from bot.errors import NotSignedIn, WebexError
 from bot.sealing import Sealer, UnreadableSecret
 from bot.webex.auth import REFRESH_MARGIN_SECONDS
 from bot.webex.oauth import Grant, GrantRefused, TokenEndpoint
@@ -57,6 +58,16 @@ class SignedIn:
     until: datetime | None
 
 
+@dataclass(frozen=True)
+class SignedOut:
+    """What `sign out` did: the bot's copy is always gone; `revoked` only when Webex answered
+    that it revoked the grant (otherwise `problem` and `tracking_id` say what Webex said)."""
+
+    revoked: bool
+    problem: str | None = None
+    tracking_id: str | None = None
+
+
 def _at(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
@@ -89,8 +100,38 @@ class PersonalTokens:
             return None
         return SignedIn(row.org_id, row.access_expires_at, row.refresh_expires_at)
 
+    async def revoke(self, person_id: str) -> SignedOut | None:
+        """Sign out: ask Webex to revoke the grant with the person's own access token
+        (refreshed first when it expired; once more after a 401), then forget the tokens
+        whatever Webex answered. None when the person was not signed in."""
+        row = await self._rows.get_person_tokens(person_id)
+        if row is None:
+            return None
+        outcome = SignedOut(False)
+        try:
+            outcome = await self._revoke_at_webex(person_id, row.org_id)
+        except (NotSignedIn, WebexError) as error:  # NotSignedIn: Webex refused the refresh
+            outcome = SignedOut(False, error.user_message, error.tracking_id)
+        finally:
+            await self.sign_out(person_id)
+        log.info("sign-out of %s: Webex %s the grant (tracking id %s)", person_id,
+                 "revoked" if outcome.revoked else "did not confirm revoking",
+                 outcome.tracking_id)
+        return outcome
+
+    async def _revoke_at_webex(self, person_id: str, org_id: str) -> SignedOut:
+        access = await self.access_token(person_id)
+        try:
+            await self._endpoint.revoke(access, org_id)
+        except WebexError as error:
+            if error.status != 401:
+                raise
+            await self._endpoint.revoke(
+                await self.access_token(person_id, rejected=access), org_id)
+        return SignedOut(True)
+
     async def sign_out(self, person_id: str) -> bool:
-        """Forget a person's tokens; True when they were signed in."""
+        """Forget a person's tokens (at the bot only); True when they were signed in."""
         removed = await self._rows.delete_person_tokens(person_id)
         if removed:
             log.info("personal sign-in removed for %s", person_id)

@@ -6,13 +6,19 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.emulator import Emulator, Seed, running_emulator
 from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_text, next_bot_message, puts, say
+from tests.e2e.helpers import card_of, card_text, next_bot_message, puts, say
+from tests.e2e.signing import ECN, admin_bot, browser, sign_in, sign_in_settings, told
+from tests.procs import free_port, wait_for
 
+__all__ = ["admin_bot", "browser"]  # fixtures
 READS = "/telephony/config/locations/*/emergencyCallNotification"
+LIST = "/telephony/config/locations"
+LIMITED = "(of the locations your Webex sign-in can see)"
 
 
 @pytest.fixture
@@ -106,3 +112,96 @@ async def test_a_429_in_the_middle_of_a_report_loses_no_location(
     assert sum(1 for r in emu.calls("GET", READS) if r.status == 429) == 3
     assert len({r.path for r in emu.calls("GET", READS) if r.status == 200}) == 40
     assert len(_bot_messages(emu, room)) == 2
+
+
+def _readers(emu: Emulator) -> set[str | None]:
+    """Whose tokens read the organization's setting, the list and the locations' settings (a
+    token Webex no longer honours names nobody)."""
+    return {c.person_id for path in (ECN, LIST, READS) for c in emu.calls("GET", path)
+            if c.status != 401}
+
+
+async def test_a_signed_in_full_administrators_coverage_is_read_with_her_own_token(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await told(emu, "alice", "You are signed in")
+    text = card_text(await say(emu, "alice", "direct_alice", "coverage"))
+    assert "1 of 4 locations covered" in text and LIMITED not in text
+    assert len(emu.calls("GET", READS)) == 4
+    assert _readers(emu) == {emu.identity("alice").id}
+
+
+async def test_coverage_without_a_sign_in_offers_one_and_reads_nothing(
+    emu: Emulator, admin_bot: RunningBot
+) -> None:
+    text = card_text(await say(emu, "alice", "direct_alice", "coverage"))
+    assert "Sign in with Webex" in text and "locations covered" not in text
+    assert _readers(emu) == set()
+
+
+async def test_a_location_administrators_report_is_about_her_locations_and_says_so(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True,
+                    allowEmailNotificationAllLocationEnabled=True)
+    assert (await sign_in(emu, browser, "lou"))[0] == 200
+    await told(emu, "lou", "You are signed in")
+    reply = await say(emu, "lou", "direct_lou", "coverage")
+    text = card_text(reply)
+    assert f"2 of 2 locations covered {LIMITED}" in text
+    assert "this is not Acme" in text and "coverage" in text
+    assert "Riverside Clinic" in text and "Northgate Urgent Care" in text
+    assert "Headquarters" not in text and "Lakeside Pharmacy" not in text
+    assert card_of(reply)["body"][1]["style"] != "good"  # never the all-clear of the org
+    assert _readers(emu) == {emu.identity("lou").id}
+    assert [c.status for c in emu.calls("GET", ECN)] == [403]  # Webex refuses her the org's
+
+
+@pytest.fixture
+async def large_admin(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
+    """40 calling locations, and the bot with CHANGES_WITH=admin."""
+    port = free_port()
+    async with running_emulator(Seed.default().with_locations(40)) as emu, \
+            running_bot(emu, tmp_path, webhooks=False, port=port,
+                        **sign_in_settings(emu, port)) as bot:
+        yield emu, bot
+
+
+async def test_a_401_in_the_middle_of_a_report_refreshes_once_and_reads_on(
+    large_admin: tuple[Emulator, RunningBot], browser: aiohttp.ClientSession
+) -> None:
+    emu, _ = large_admin
+    emu.set_setting(emergencyCallNotificationEnabled=True,
+                    allowEmailNotificationAllLocationEnabled=True)
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await told(emu, "alice", "You are signed in")
+    alice = emu.identity("alice").id
+    emu.faults.latency(READS, 0.05)
+    refreshes = len(emu.calls("POST", "/access_token"))
+    await emu.post_message("alice", "direct_alice", "coverage")
+    await wait_for(lambda: emu.calls("GET", READS), 20, "the first location's read")
+    for token, info in list(emu.state.tokens.items()):
+        if info.identity_id == alice:
+            emu.expire_token(token)  # Webex stops honouring it in the middle of the report
+    report = await emu.wait_for_message(
+        lambda m: m["personId"] == emu.seed.bot_id and bool(m.get("attachments")), timeout=30)
+    text = card_text(report)
+    assert "40 of 40 locations covered" in text and "could not be read" not in text
+    assert len(emu.calls("POST", "/access_token")) == refreshes + 1
+    assert any(c.status == 401 for c in emu.calls("GET", READS))
+    assert len({c.path for c in emu.calls("GET", READS) if c.status == 200}) == 40
+    assert _readers(emu) == {alice}
+
+
+
+async def test_webex_refusing_a_signed_in_admins_report_is_shown_with_its_tracking_id(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "rita"))[0] == 200
+    await told(emu, "rita", "You are signed in")
+    emu.faults.add(path=ECN, method="GET", status=403, message="Not for you.")
+    text = card_text(await say(emu, "rita", "direct_rita", "coverage"))
+    assert "Webex refused this with your own Webex authorization" in text
+    assert "locations covered" not in text and "Webex tracking ID: EMU_" in text

@@ -3,71 +3,28 @@ redirect to the bot's callback, and CHANGES_WITH=admin acting with each admin's 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import pytest
 
 from bot.emulator import Emulator
-from bot.sealing import generate_key
-from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_of, card_text, inputs_of, puts, say, submit_data
+from tests.e2e.harness import RunningBot
+from tests.e2e.helpers import card_text, inputs_of, puts, say, submit_data
+from tests.e2e.signing import (
+    ECN,
+    KEY,
+    admin_bot,
+    browser,
+    open_callback,
+    sign_in,
+    sign_in_settings,
+    sign_in_url,
+    told,
+)
 from tests.emulator import authorize_as
 from tests.procs import free_port, start_serve
 
-ECN = "/telephony/config/emergencyCallNotification"
-KEY = generate_key()
-
-
-def sign_in_settings(emu: Emulator, port: int) -> dict[str, Any]:
-    return {"CHANGES_WITH": "admin", "PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "WEBEX_INTEGRATION_CLIENT_ID": emu.seed.integration_client_id,
-            "WEBEX_INTEGRATION_CLIENT_SECRET": emu.seed.integration_client_secret,
-            "TOKEN_ENCRYPTION_KEY": KEY, "ROLE_CACHE_SECONDS": 0}
-
-
-@pytest.fixture
-async def admin_bot(emu: Emulator, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    """CHANGES_WITH=admin; PUBLIC_URL is the bot itself, so it syncs its own webhooks."""
-    port = free_port()
-    async with running_bot(emu, tmp_path, webhooks=False, port=port,
-                           **sign_in_settings(emu, port)) as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
-
-
-async def told(emu: Emulator, who: str, words: str) -> dict[str, Any]:
-    """The bot's message in `who`'s 1:1 space that says `words`."""
-    room = emu.room_id(f"direct_{who}")
-    return await emu.wait_for_message(
-        lambda m: m["personId"] == emu.seed.bot_id and m["roomId"] == room
-        and words in (m.get("markdown") or ""), timeout=8.0)
-
-
-def sign_in_url(message: dict[str, Any]) -> str:
-    [action] = [a for a in card_of(message).get("actions", []) if a["type"] == "Action.OpenUrl"]
-    return str(action["url"])
-
-
-async def open_callback(http: aiohttp.ClientSession, location: str) -> tuple[int, str]:
-    async with http.get(location, allow_redirects=False) as page:
-        return page.status, await page.text()
-
-
-async def sign_in(emu: Emulator, http: aiohttp.ClientSession, who: str,
-                  approver: str | None = None) -> tuple[int, str]:
-    """`who` says `sign in`, opens the card's button, approves (as `approver`), comes back."""
-    card = await say(emu, who, f"direct_{who}", "sign in")
-    location = await authorize_as(http, sign_in_url(card), emu.identity(approver or who).id)
-    return await open_callback(http, location)
-
+__all__ = ["admin_bot", "browser"]  # fixtures
 
 async def test_an_admin_signs_in_and_the_change_is_made_with_her_own_token(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
@@ -98,8 +55,37 @@ async def test_an_admin_signs_in_and_the_change_is_made_with_her_own_token(
     whoami = await say(emu, "alice", "direct_alice", "whoami")
     assert "Signed in with Webex until" in card_text(whoami)
     bye = await say(emu, "alice", "direct_alice", "sign out")
-    assert "Signed out" in card_text(bye)
+    assert "Webex revoked your authorization" in card_text(bye)
+    [revoked] = emu.calls("DELETE", "/authorizations")
+    assert (revoked.status, revoked.person_id) == (204, alice.id)
     assert await admin_bot.store.get_person_tokens(alice.id) is None
+
+
+async def test_sign_out_says_so_when_webex_did_not_confirm_the_revocation(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await told(emu, "alice", "You are signed in")
+    emu.faults.add(path="/authorizations", method="DELETE", status=503, times=None)
+    text = card_text(await say(emu, "alice", "direct_alice", "sign out"))
+    assert "Webex did not confirm the revocation (tracking id EMU_" in text
+    assert "authorized apps" in text and "Webex revoked" not in text
+    assert emu.calls("DELETE", "/authorizations")
+    assert await admin_bot.store.get_person_tokens(emu.identity("alice").id) is None
+    again = await say(emu, "alice", "direct_alice", "status")  # forgotten: asked to sign in
+    assert "Sign in with Webex" in card_text(again)
+
+
+async def test_a_read_only_admin_signing_out_is_told_webex_did_not_revoke(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    assert (await sign_in(emu, browser, "rita"))[0] == 200
+    await told(emu, "rita", "You are signed in")
+    text = card_text(await say(emu, "rita", "direct_rita", "sign out"))
+    [refused] = emu.calls("DELETE", "/authorizations")
+    assert refused.status == 403  # Webex's admin API: not for Read-only Administrators
+    assert "Webex did not confirm the revocation" in text and "Webex revoked" not in text
+    assert await admin_bot.store.get_person_tokens(emu.identity("rita").id) is None
 
 
 async def test_a_read_only_admin_is_refused_by_the_bot_and_reads_with_her_own_token(
@@ -287,11 +273,21 @@ async def test_a_location_administrator_changes_an_assigned_location_and_is_refu
     assert (latest.outcome, latest.acted_with, latest.target_name) == (
         "applied", "admin", "Riverside Clinic")
 
-    refused = await say(emu, "lou", "direct_lou", "set email desk@acme.example at Headquarters")
-    assert "Webex refused this with your own Webex authorization" in card_text(refused)
+    # Names are looked up in the list Lou's own token sees: Webex shows her hers only.
+    hidden = await say(emu, "lou", "direct_lou", "set email desk@acme.example at Headquarters")
+    assert "No Webex Calling location your Webex sign-in can see is called “Headquarters”" in (
+        card_text(hidden))
     assert emu.places.find("Headquarters")["emailAddress"] != "desk@acme.example"
+    assert {c.person_id for c in emu.calls("GET", "/telephony/config/locations")} == {lou}
     latest = (await admin_bot.store.list_audit())[0]
-    assert (latest.outcome, latest.target_name) == ("failed", "Headquarters")
+    assert latest.outcome == "refused" and "“Headquarters”" in (latest.reason or "")
+
+    locations_put = "/telephony/config/locations/*/emergencyCallNotification"
+    emu.faults.add(path=locations_put, method="PUT", status=403, message="Not yours.")
+    refused = await say(emu, "lou", "direct_lou", "set email desk@acme.example at Northgate")
+    assert "Webex refused this with your own Webex authorization" in card_text(refused)
+    latest = (await admin_bot.store.list_audit())[0]
+    assert (latest.outcome, latest.target_name) == ("failed", "Northgate Urgent Care")
     assert latest.tracking_id and latest.tracking_id in card_text(refused)
 
     org_level = await say(emu, "lou", "direct_lou", "set email desk@acme.example")

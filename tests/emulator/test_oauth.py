@@ -132,3 +132,39 @@ async def test_refresh_then_revocation_stops_both_tokens(
     status, _, _ = await call(http, emu, "POST", "/access_token",
                               data={**refresh, "refresh_token": emu.seed.admin_refresh_token})
     assert status == 400
+
+
+async def test_deleting_the_authorization_revokes_the_persons_tokens_for_that_client(
+    emu: Emulator, http: aiohttp.ClientSession
+) -> None:
+    code = (await _approve(emu, http, "alice"))["code"][0]
+    grant = (await call(http, emu, "POST", "/access_token", data=_exchange(emu, code)))[1]
+    uma_code = (await _approve(emu, http, "uma"))["code"][0]
+    uma = (await call(http, emu, "POST", "/access_token", data=_exchange(emu, uma_code)))[1]
+    client = emu.seed.integration_client_id
+    path = f"/authorizations?{urlencode({'clientId': client})}"
+    assert (await call(http, emu, "DELETE", path, "not-a-token"))[0] == 401
+    other_org = f"{path}&{urlencode({'orgId': emu.seed.other_org_id})}"
+    assert (await call(http, emu, "DELETE", other_org, grant["access_token"]))[0] == 403
+
+    status, _, _ = await call(http, emu, "DELETE", path, grant["access_token"])
+    assert status == 204
+    assert (await call(http, emu, "GET", "/people/me", grant["access_token"]))[0] == 401
+    refresh = {"grant_type": "refresh_token", "client_id": client,
+               "client_secret": emu.seed.integration_client_secret,
+               "refresh_token": grant["refresh_token"]}
+    status, body, _ = await call(http, emu, "POST", "/access_token", data=refresh)
+    assert (status, body["error"]) == (400, "invalid_grant")
+    # Only the caller's own authorization goes.
+    assert (await call(http, emu, "GET", "/people/me", uma["access_token"]))[0] == 200
+
+
+@pytest.mark.parametrize("person", ["rita", "lou", "bob"])
+async def test_only_full_and_user_administrators_may_delete_an_authorization(
+    emu: Emulator, http: aiohttp.ClientSession, person: str
+) -> None:
+    code = (await _approve(emu, http, person))["code"][0]
+    grant = (await call(http, emu, "POST", "/access_token", data=_exchange(emu, code)))[1]
+    path = f"/authorizations?{urlencode({'clientId': emu.seed.integration_client_id})}"
+    assert (await call(http, emu, "DELETE", path, grant["access_token"]))[0] == 403
+    assert (await call(http, emu, "GET", "/people/me", grant["access_token"]))[0] == 200

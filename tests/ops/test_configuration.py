@@ -67,7 +67,7 @@ def test_a_log_level_in_lower_case_is_taken(
 
 
 @pytest.mark.parametrize(
-    "command", [("audit", "export"), ("webhooks", "list"), ("webhooks", "delete")])
+    "command", [("audit", "export"), ("webhooks", "list"), ("webhooks", "delete"), ("coverage",)])
 def test_a_mistyped_database_is_an_error_and_is_not_created(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path,
     command: tuple[str, ...],

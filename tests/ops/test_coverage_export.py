@@ -8,10 +8,20 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.emulator import Emulator
+from bot.store import Store
 from tests.procs import run_cli, wait_for
 
 LIST = "/telephony/config/location[s]"  # the list alone (a glob, not a prefix)
+
+
+@pytest.fixture(autouse=True)
+async def migrated(tmp_path: Path) -> None:
+    """The database `serve` would have made (the export never creates one): DATABASE_URL's
+    default, in the directory the command runs in."""
+    await (await Store.open(f"sqlite:///{tmp_path / 'ecn-bot.db'}")).close()
 
 
 async def test_csv_lists_every_calling_location_and_the_summary(
@@ -56,3 +66,14 @@ async def test_jsonl_to_a_file_says_when_the_list_is_incomplete(
     assert rows[1]["own_email"] == "riverside-desk@acme.example"
     assert "0 of 2 locations covered; INCOMPLETE" in err and "EMU_" in err
     assert out == ""
+
+
+async def test_without_a_database_it_is_one_line_and_exit_2(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    status, out, err = await run_cli(emu, tmp_path, "coverage",
+                                     DATABASE_URL=f"sqlite:///{tmp_path / 'typo.db'}")
+    assert status == 2 and out == ""
+    [line] = err.strip().splitlines()
+    assert line.startswith("error: no database at") and "typo.db" in line
+    assert not (tmp_path / "typo.db").exists() and not emu.calls("GET", LIST)
