@@ -14,6 +14,8 @@ from bot.receiving.spool import Spool
 
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
+# (message id, room id, parent id, created): one of the bot's own group messages, ids only.
+RememberOwn = Callable[[str, str, str | None, datetime], Awaitable[None]]
 
 
 class Accept(Protocol):
@@ -37,6 +39,7 @@ class Intake:
     signature_failed: Callable[[], None]
     max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
     spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
+    remember_own: RememberOwn | None = None  # the bot's own group messages (their ids)
 
 
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")  # set by whoever serves the webhook route

@@ -24,6 +24,9 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
     received_at TEXT NOT NULL)"""
 RECORD_BUSY_SECONDS = 0.5
 _BY_TIME = "CREATE INDEX IF NOT EXISTS intake_received_at ON intake (received_at)"
+# The bot's own group messages Webex told of (ids only): see bot/store/own_messages.py.
+_OWN = """CREATE TABLE IF NOT EXISTS own_messages (
+    message_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, parent_id TEXT, created TEXT NOT NULL)"""
 
 
 def _connect(path: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
@@ -47,6 +50,7 @@ class IntakeJournal:
         self._conn = _connect(path, busy_timeout=RECORD_BUSY_SECONDS)
         self._conn.execute(_SCHEMA)
         self._conn.execute(_BY_TIME)
+        self._conn.execute(_OWN)
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the loop
 
     def record(self, key: str, resource: str, event: str, body: dict[str, Any],
@@ -59,6 +63,12 @@ class IntakeJournal:
         self.recorded += 1
         return cursor.rowcount == 1
 
+    def record_own(self, message_id: str, room_id: str, parent_id: str | None,
+                   created: datetime) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO own_messages VALUES (?, ?, ?, ?)",
+                           (message_id, room_id, parent_id, created.isoformat()))
+        self.recorded += 1
+
     def checkpoint(self, before: datetime | None = None, *, idle: bool = False) -> None:
         """Fold the WAL into the file and, with `before`, forget older events (blocking).
         `idle` (nothing recorded for a moment): empty the WAL file as well."""
@@ -66,6 +76,7 @@ class IntakeJournal:
         try:
             if before is not None:
                 conn.execute("DELETE FROM intake WHERE received_at < ?", (before.isoformat(),))
+                conn.execute("DELETE FROM own_messages WHERE created < ?", (before.isoformat(),))
             if not idle or not truncate_wal(conn, 1.0, 5.0):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
@@ -90,3 +101,19 @@ def read_intake(path: str, since: datetime) -> list[tuple[str, str, str, dict[st
     finally:
         conn.close()
     return [(k, r, e, json.loads(b), datetime.fromisoformat(t)) for k, r, e, b, t in rows]
+
+
+def read_own(path: str, since: datetime) -> list[tuple[str, str, str | None, datetime]]:
+    """The worker's side, at start: the own messages (id, room, parent, created) since
+    `since` that the receiving process recorded."""
+    if not os.path.exists(path):
+        return []
+    conn = sqlite3.connect(path, timeout=5.0)
+    try:
+        rows = conn.execute("SELECT message_id, room_id, parent_id, created FROM own_messages "
+                            "WHERE created >= ?", (since.isoformat(),)).fetchall()
+    except sqlite3.OperationalError:
+        return []  # a journal written before own messages were kept
+    finally:
+        conn.close()
+    return [(m, r, p, datetime.fromisoformat(c)) for m, r, p, c in rows]

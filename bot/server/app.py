@@ -16,7 +16,7 @@ from bot.conversation.events import process
 from bot.errors import BotError
 from bot.models import CALLBACK_PATH
 from bot.receiving.intake import INTAKE, Intake
-from bot.receiving.journal import read_intake
+from bot.receiving.journal import read_intake, read_own
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
 from bot.server.callback import make_callback
@@ -118,7 +118,8 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
 
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
     """Bring into the inbox what a receiving process acknowledged (bot/receiving/journal.py)
-    but the worker never recorded: it crashed in between. Known keys are skipped."""
+    but the worker never recorded: it crashed in between. Known keys are skipped. (Also what
+    a spool file kept while the database was down.)"""
     path = spool_path(settings)
     if path is None:
         return
@@ -127,6 +128,8 @@ async def import_intake(settings: Settings, wiring: Wiring) -> None:
     await wiring.store.record_events(events)
     if events:
         log.info("checked %d events the receiving process acknowledged", len(events))
+    # And the ids of the bot's own group messages it kept (a resumed reply looks for them).
+    await wiring.store.record_own_messages(await asyncio.to_thread(read_own, path, since))
 
 
 def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
@@ -141,6 +144,7 @@ def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
                                                       journaled=spooled),
         count=wiring.metrics.event, signature_failed=wiring.metrics.signature_failures.inc,
         max_age=settings.inbox_resume_window, spool=spool,
+        remember_own=wiring.store.record_own_message,
     )
 
 
