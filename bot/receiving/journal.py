@@ -117,3 +117,37 @@ def read_own(path: str, since: datetime) -> list[tuple[str, str, str | None, dat
     finally:
         conn.close()
     return [(m, r, p, datetime.fromisoformat(c)) for m, r, p, c in rows]
+
+
+def spooled_keys(path: str) -> list[tuple[str, datetime]]:
+    """The worker's side, for pruning a spool file: (key, received_at) of every event in it."""
+    if not os.path.exists(path):
+        return []
+    conn = sqlite3.connect(path, timeout=5.0)
+    try:
+        rows = conn.execute("SELECT key, received_at FROM intake").fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+    return [(k, datetime.fromisoformat(t)) for k, t in rows]
+
+
+def forget_spooled(path: str, keys: list[str]) -> int:
+    """Delete these events from a spool file (the inbox has them, or they are too old to be
+    run), then fold its WAL in; the number deleted."""
+    conn = _connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = conn.executemany("DELETE FROM intake WHERE key = ?",
+                                       [(key,) for key in keys]).rowcount
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if not truncate_wal(conn, 1.0, 5.0):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return deleted
+    finally:
+        conn.close()

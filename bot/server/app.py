@@ -23,6 +23,7 @@ from bot.server.callback import make_callback
 from bot.server.ops_listener import HEALTH, Health
 from bot.server.runner import EventRunner
 from bot.server.shutdown import Deadline
+from bot.server.spool_prune import prune_spool_forever, pruned_spool
 from bot.server.taking import EVENTS, Events
 from bot.server.webhook_watch import WebhookWatch
 from bot.server.wiring import StartupError, Wiring, build_wiring
@@ -97,14 +98,19 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         health.start()
         watching = asyncio.create_task(health.watch.forever(settings.WEBHOOK_CHECK_SECONDS),
                                        name="webhook-watch") if health.watch else None
+        spooled = pruned_spool(settings)
+        pruning = asyncio.create_task(prune_spool_forever(
+            spooled, store, wiring.clock, settings.inbox_resume_window),
+            name="spool-prune") if spooled else None
         app[HEALTH] = health
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
             names.cancel()
-            if watching is not None:
-                watching.cancel()
+            for task in (watching, pruning):
+                if task is not None:
+                    task.cancel()
             await health.stop()
             deadline = app[SHUTDOWN]
             # Not cut short itself: once the work is stopped, its steps must be recorded.

@@ -11,6 +11,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import asyncpg
 import pytest
 
 from bot.emulator import Emulator
+from bot.receiving.journal import read_intake
 from tests.e2e.helpers import envelope_for
 from tests.procs import BotProcess, post_to, restartable_serve, start_serve, wait_for
 
@@ -138,6 +140,12 @@ async def test_a_database_outage_gets_no_5xx_and_every_command_is_answered_after
                 await until_ready_is(bot, 200, 10)
                 await bot.wait_idle(20)
                 assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
+                # The spool file held them while the database was down; the inbox has them
+                # now, so the file lets them go.
+                spool = str(tmp_path / "ecn-bot-spool.db")
+                assert (tmp_path / "ecn-bot-spool.db").exists()
+                await wait_for(lambda: not read_intake(spool, datetime(2000, 1, 1, tzinfo=UTC)),
+                               15, "the spool file pruned")
                 log = bot.output()
                 # One warning when it started failing, not a traceback per delivery.
                 assert log.count("Traceback") <= 2, log[-4000:]
