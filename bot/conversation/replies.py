@@ -5,10 +5,10 @@ Each reply's card carries a marker made from its event and its place in the even
 before a crash cut it off between Webex's answer and recording it: in a 1:1 space by listing the
 space's newest messages. Webex lets a bot list a group space's messages only when they mention
 it, which its own replies do not; but Webex notifies the bot of each message it posts, and the
-receiver keeps their ids (bot/store/own_messages.py): in a group space the bot reads the own
-messages kept for the thread since the event arrived, one by one, and looks for the marker.
-Only a marker found stops a post: when the notice never arrived (the receiver was down too),
-the reply is posted again.
+receiver keeps their ids (bot/store/own_messages.py; on SQLite in its journal): in a group space
+the bot reads the own messages kept for the thread since the event arrived, one by one, and
+looks for the marker. Only a marker found stops a post: when the notice never arrived (the
+receiver was down too), the reply is posted again.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import replace
-from datetime import timedelta
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, RetryLater, TransientWebexError, WebexError
@@ -36,13 +36,23 @@ OWN_NOTICE_POLL_SECONDS = 0.25
 CLOCK_SKEW = timedelta(minutes=5)  # between Webex's `created` and this host's clock
 
 
+class OwnMessages(Protocol):
+    """Where the receiver keeps the ids of the bot's own group messages (the store, or the
+    receiving process's journal on SQLite)."""
+
+    async def own_messages_in(self, room_id: str, parent_id: str | None,
+                              since: datetime | None) -> list[str]: ...
+
+
 class Replier:
     """The one place that posts the bot's answers and turns errors into cards."""
 
-    def __init__(self, webex: WebexGateway, store: Store, *, timeout: float) -> None:
+    def __init__(self, webex: WebexGateway, store: Store, *, timeout: float,
+                 own: OwnMessages | None = None) -> None:
         self._webex = webex
         self._store = store
         self._timeout = timeout
+        self._own: OwnMessages = own or store
 
     async def send(self, place: Request, reply: CardMessage | str, *,
                    to_person: str | None = None) -> str | None:
@@ -110,8 +120,8 @@ class Replier:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + OWN_NOTICE_WAIT_SECONDS
         while True:
-            for message_id in await self._store.own_messages_in(place.room_id,
-                                                                place.thread_id, since):
+            for message_id in await self._own.own_messages_in(place.room_id,
+                                                              place.thread_id, since):
                 if message_id in checked:
                     continue
                 checked.add(message_id)

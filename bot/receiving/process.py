@@ -98,11 +98,6 @@ class WorkerLink:
     def count(self, kind: str, outcome: str) -> None:
         self._send({"count": [kind, outcome]})
 
-    def own(self, message_id: str, room_id: str, parent_id: str | None,
-            created: datetime) -> None:
-        """One of the bot's own group messages (ids only), for the worker's store."""
-        self._send({"own": [message_id, room_id, parent_id, created.isoformat()]})
-
     def signature_failed(self) -> None:
         self._send({"signature_failed": 1})
 
@@ -175,7 +170,7 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
                     ) -> AsyncIterator[tuple[Record, RememberOwn]]:
     """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease
     (without one while the worker is behind: its sweep takes those). The bot's own group
-    messages: in the journal and handed to the worker (SQLite), or in the store."""
+    messages' ids go to the same place: the journal, or the store."""
     if spec.journal:
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
@@ -186,8 +181,7 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
 
         async def remember(message_id: str, room_id: str, parent_id: str | None,
                            created: datetime) -> None:
-            journal.record_own(message_id, room_id, parent_id, created)  # kept for a start
-            link.own(message_id, room_id, parent_id, created)
+            journal.record_own(message_id, room_id, parent_id, created)  # the worker reads it
 
         try:
             yield record, remember

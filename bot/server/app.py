@@ -16,7 +16,7 @@ from bot.conversation.events import process
 from bot.errors import BotError
 from bot.models import CALLBACK_PATH
 from bot.receiving.intake import INTAKE, Intake
-from bot.receiving.journal import read_intake, read_own
+from bot.receiving.journal import read_intake
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
 from bot.server.callback import make_callback
@@ -30,6 +30,7 @@ from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
 from bot.store.existing import DatabaseNotReady, open_migrated
+from bot.store.url import intake_path
 from bot.webex.gateway import WebexGateway
 from bot.webex.signin_flow import SignInFlow
 from bot.webex.webhooks import owned, sync_webhooks, target_for
@@ -134,8 +135,6 @@ async def import_intake(settings: Settings, wiring: Wiring) -> None:
     await wiring.store.record_events(events)
     if events:
         log.info("checked %d events the receiving process acknowledged", len(events))
-    # And the ids of the bot's own group messages it kept (a resumed reply looks for them).
-    await wiring.store.record_own_messages(await asyncio.to_thread(read_own, path, since))
 
 
 def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
@@ -150,7 +149,9 @@ def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
                                                       journaled=spooled),
         count=wiring.metrics.event, signature_failed=wiring.metrics.signature_failures.inc,
         max_age=settings.inbox_resume_window, spool=spool,
-        remember_own=wiring.store.record_own_message,
+        # Where the lookup reads them (bot/server/wiring.py own_messages).
+        remember_own=(spool.keep_own if intake_path(settings.DATABASE_URL)
+                      else wiring.store.record_own_message),
     )
 
 

@@ -29,20 +29,19 @@ CHECK_BATCH = 500  # keys asked of the inbox at a time
 
 async def prune_spool(path: str, store: Store, clock: Callable[[], datetime],
                       window: timedelta) -> int:
-    """One pass; how many events were forgotten."""
-    rows = await asyncio.to_thread(spooled_keys, path)
-    if not rows:
-        return 0
+    """One pass; how many events were forgotten. (The ids of the bot's own group messages kept
+    in the same file go once they are older than the resume window: bot/receiving/spool.py.)"""
     too_old = clock() - window
+    rows, old_own = await asyncio.to_thread(spooled_keys, path, too_old)
     gone = [key for key, at in rows if at < too_old]
     young = [key for key, at in rows if at >= too_old]
     for start in range(0, len(young), CHECK_BATCH):
         batch = young[start:start + CHECK_BATCH]
         recorded = await store.recorded_keys(batch)
         gone += [key for key in batch if key in recorded]
-    if not gone:
+    if not gone and not old_own:
         return 0
-    return await asyncio.to_thread(forget_spooled, path, gone)
+    return await asyncio.to_thread(forget_spooled, path, gone, too_old)
 
 
 def pruned_spool(settings: Settings) -> str | None:

@@ -68,23 +68,8 @@ class Events:
             self.deferred(datetime.fromisoformat(message["deferred"]))
         elif "recording_failing" in message:
             self._health.recording(bool(message["recording_failing"]))
-        elif "own" in message:
-            message_id, room_id, parent_id, created = message["own"]
-            self._spawn(self._remember_own(str(message_id), str(room_id),
-                                           None if parent_id is None else str(parent_id),
-                                           datetime.fromisoformat(created)), self._recording)
         elif "connection_refused" in message:
             self._metrics.connections_refused.labels(str(message["connection_refused"])).inc()
-
-    async def _remember_own(self, message_id: str, room_id: str, parent_id: str | None,
-                            created: datetime) -> None:
-        """One of the bot's own group messages, kept by the receiver's journal too (a start
-        brings those in): a failure here is only logged."""
-        try:
-            await self._store.record_own_message(message_id, room_id, parent_id, created)
-        except Exception as error:
-            log.warning("could not keep the id of the bot's own message %s (%s)", message_id,
-                        type(error).__name__)
 
     def deferred(self, received_at: datetime) -> None:
         """The receiver recorded events without handing them on (this worker was behind):

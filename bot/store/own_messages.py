@@ -3,8 +3,9 @@
 A bot cannot list a group space's messages (only those that mention it), but Webex notifies
 it of each message it posts. The receiver keeps the ids of those in group spaces, so that an
 event resumed after a crash can look for a reply it may have posted before
-(bot/conversation/replies.py). They matter only within the resume window and are pruned
-with the inbox.
+(bot/conversation/replies.py): here on PostgreSQL or with an in-memory database, in the
+receiver's journal on a SQLite file (bot/receiving/journal.py, the same columns). They matter
+only within the resume window and are pruned with the inbox.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from ._base import StoreBase
 from .schema import own_messages
 
 _o = own_messages
-OwnMessage = tuple[str, str, str | None, datetime]  # message id, room id, parent id, created
 CANDIDATES = 20  # a resumed event's replies are among the thread's newest own messages
 
 
@@ -25,15 +25,10 @@ class OwnMessageMixin(StoreBase):
     async def record_own_message(self, message_id: str, room_id: str, parent_id: str | None,
                                  created: datetime) -> None:
         """Remember one (again: nothing changes)."""
-        await self.record_own_messages([(message_id, room_id, parent_id, created)])
-
-    async def record_own_messages(self, rows: list[OwnMessage]) -> None:
-        if not rows:
-            return
-        stmt = self._prepared("record_own_messages", lambda: (
+        stmt = self._prepared("record_own_message", lambda: (
             self._insert(_o).on_conflict_do_nothing(index_elements=["message_id"])))
-        params = [{"message_id": m, "room_id": r, "parent_id": p, "created": c}
-                  for m, r, p, c in rows]
+        params = {"message_id": message_id, "room_id": room_id, "parent_id": parent_id,
+                  "created": created}
         await self._run(lambda conn: conn.execute(stmt, params))
 
     async def own_messages_in(self, room_id: str, parent_id: str | None,

@@ -16,7 +16,7 @@ from pytest_aiohttp import AiohttpClient
 
 from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
-from bot.receiving.journal import IntakeJournal, read_intake
+from bot.receiving.journal import IntakeJournal, JournalOwnMessages, read_intake
 from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign
@@ -140,6 +140,12 @@ async def test_the_spool_file_forgets_what_the_inbox_has_and_keeps_the_rest(
         # The receiver keeps writing to the file it has open.
         assert spool.keep("messages:D", "messages", "created", {}, T0)
         assert [key for key, *_ in read_intake(path, T0 - window)] == ["messages:D"]
+        # Ids of the bot's own group messages in the same file go after the resume window.
+        await spool.keep_own("OLD-OWN", "GROUP", "CMD", T0 - window - timedelta(1))
+        await spool.keep_own("OWN", "GROUP", "CMD", T0)
+        await prune_spool(path, store, lambda: T0, window)
+        kept_own = JournalOwnMessages(path)
+        assert await kept_own.own_messages_in("GROUP", "CMD", None) == ["OWN"]
     finally:
         spool.close()
         await store.close()
