@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.receiving.spool import Spool
+from bot.receiving.spool import Spool, Trouble
 
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
@@ -40,6 +40,8 @@ class Intake:
     max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
     spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
     remember_own: RememberOwn | None = None  # the bot's own group messages (their ids)
+    own_trouble: Trouble = field(
+        default_factory=lambda: Trouble("keeping the ids of the bot's own group messages"))
 
 
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")  # set by whoever serves the webhook route

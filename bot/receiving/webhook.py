@@ -111,8 +111,10 @@ async def _remember_own(intake: Intake, envelope: Envelope) -> None:
         await asyncio.wait_for(intake.remember_own(data.id, data.roomId, data.parentId, created),
                                OWN_RECORD_SECONDS)
     except Exception as error:
-        log.warning("could not keep the id of the bot's own message %s (%s)", data.id,
-                    type(error).__name__)
+        # One warning while it fails, not one per reply.
+        intake.own_trouble.failed(error, "a reply cut off by a crash may be posted twice")
+        return
+    intake.own_trouble.worked()
 
 
 def _ok(status: str) -> web.Response:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import pytest
 from pytest_aiohttp import AiohttpClient
 
 from bot.receiving.guard import guard_for
@@ -96,3 +98,23 @@ async def test_on_postgresql_the_store_keeps_the_same_and_no_more(
     assert [(t, row[:3]) for t, row in kept] == [
         ("own_messages", ("M1", "GROUP", "THREAD")), ("own_messages", ("M3", "GROUP", None))]
     assert WORDS not in repr(kept) and "bot@webex.bot" not in repr(kept)
+
+
+async def test_when_the_ids_cannot_be_kept_the_ack_is_not_held_and_one_warning_says_so(
+    aiohttp_client: AiohttpClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refusing(message_id: str, room_id: str, parent_id: str | None,
+                       created: datetime) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    link = link_to(LinkWriter())
+    spec = FrontSpec(-1, "", str(tmp_path / "e.sock"), str(tmp_path / "h.sock"), "BOT", "1",
+                     30.0)
+    client = await aiohttp_client(create_front_app(
+        front_settings(), spec, cast(Any, None), link, Spool(None), guard_for(100, 10),
+        refusing))
+    for message_id in ("M1", "M2", "M3"):
+        body, headers = own_envelope(message_id, "group")
+        async with client.post("/webhooks/webex", data=body, headers=headers) as reply:
+            assert await reply.json() == {"status": "own event"}
+    assert caplog.text.count("keeping the ids of the bot's own group messages fails") == 1
