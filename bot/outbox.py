@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ class Outbox:
     resumed: bool = False
     # No retry would start within the resume window: a passing failure is answered now.
     last_chance: bool = False
+    since: datetime | None = None  # when the event arrived: no reply of it is older
     deferred: list[asyncio.Task[Any]] = field(default_factory=list)
     last: list[Coroutine[Any, Any, Any]] = field(default_factory=list)
 

@@ -107,6 +107,7 @@ class BotProcess:
     port: int
     log: Path
     ops_port: int = 0
+    copying: asyncio.Task[None] | None = None  # its output, when piped (start_serve)
 
     @property
     def ops_url(self) -> str:
@@ -203,21 +204,27 @@ async def restartable_serve(emu: Emulator, tmp_path: Path, database_url: str
 
 async def start_serve(
     emu: Emulator, cwd: Path, *, port: int | None = None, log: Path | None = None,
-    nofile: int | None = None, **env: str
+    nofile: int | None = None, piped: bool = False, **env: str
 ) -> BotProcess:
     """Start `python -m bot serve` and return once /healthz answers 200 (`nofile`: its file
-    descriptor limit, soft and hard)."""
+    descriptor limit, soft and hard; `piped`: its output reaches `log` through a pipe and this
+    process, so a file size limit put on it does not stop its log)."""
     port = port or free_port()
     log = log or cwd / f"bot-{port}.log"
     ops_port = int(env.pop("OPS_PORT", 0)) or free_port()
     full_env = bot_env(emu, HOST="127.0.0.1", PORT=str(port), OPS_PORT=str(ops_port), **env)
     with log.open("ab") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env, stdout=out, stderr=out,
+            sys.executable, "-m", "bot", "serve", cwd=cwd, env=full_env,
+            stdout=asyncio.subprocess.PIPE if piped else out,
+            stderr=asyncio.subprocess.STDOUT if piped else out,
             preexec_fn=None if nofile is None else functools.partial(
                 resource.setrlimit, resource.RLIMIT_NOFILE, (nofile, nofile)),
         )
     bot = BotProcess(process, port, log, ops_port)
+    if piped:
+        assert process.stdout is not None
+        bot.copying = asyncio.create_task(_copy(process.stdout, log))
     deadline = asyncio.get_running_loop().time() + 20
     async with aiohttp.ClientSession() as http:
         while True:
@@ -230,6 +237,13 @@ async def start_serve(
                 pass
             assert asyncio.get_running_loop().time() < deadline, bot.output()
             await asyncio.sleep(0.05)
+
+
+async def _copy(source: asyncio.StreamReader, log: Path) -> None:
+    with log.open("ab") as out:
+        while chunk := await source.read(65536):
+            out.write(chunk)
+            out.flush()
 
 
 async def run_cli(emu: Emulator, cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:

@@ -4,15 +4,21 @@ Each reply's card carries a marker made from its event and its place in the even
 `id` of the card's first element). A resumed event first looks for a reply it may have posted
 before a crash cut it off between Webex's answer and recording it: in a 1:1 space by listing the
 space's newest messages. Webex lets a bot list a group space's messages only when they mention
-it, which its own replies do not: there a reply cut off that way is posted again.
+it, which its own replies do not; but Webex notifies the bot of each message it posts, and the
+receiver keeps their ids (bot/store/own_messages.py; on SQLite in its journal): in a group space
+the bot reads the own messages kept for the thread since the event arrived, one by one, and
+looks for the marker. Only a marker found stops a post: when the notice never arrived (the
+receiver was down too), the reply is posted again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import replace
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from bot.aio import complete_despite_cancel
 from bot.errors import BotError, RetryLater, TransientWebexError, WebexError
@@ -23,15 +29,30 @@ from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
 Style = Literal["good", "attention", "warning", "default"]
+# Webex's notice of a reply posted just before a crash may still be on its way: look again
+# for this long before posting again.
+OWN_NOTICE_WAIT_SECONDS = 2.0
+OWN_NOTICE_POLL_SECONDS = 0.25
+CLOCK_SKEW = timedelta(minutes=5)  # between Webex's `created` and this host's clock
+
+
+class OwnMessages(Protocol):
+    """Where the receiver keeps the ids of the bot's own group messages (the store, or the
+    receiving process's journal on SQLite)."""
+
+    async def own_messages_in(self, room_id: str, parent_id: str | None,
+                              since: datetime | None) -> list[str]: ...
 
 
 class Replier:
     """The one place that posts the bot's answers and turns errors into cards."""
 
-    def __init__(self, webex: WebexGateway, store: Store, *, timeout: float) -> None:
+    def __init__(self, webex: WebexGateway, store: Store, *, timeout: float,
+                 own: OwnMessages | None = None) -> None:
         self._webex = webex
         self._store = store
         self._timeout = timeout
+        self._own: OwnMessages = own or store
 
     async def send(self, place: Request, reply: CardMessage | str, *,
                    to_person: str | None = None) -> str | None:
@@ -78,9 +99,9 @@ class Replier:
         await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
 
     async def _posted_before(self, place: Request, marker: str) -> str | None:
-        """The id of the reply carrying `marker` if it is among the space's newest messages."""
+        """The id of the reply carrying `marker` if the bot posted it before."""
         if place.room_type != "direct":
-            return None  # a bot cannot list a group space's messages (see above)
+            return await self._posted_in_group(place, marker)
         try:
             recent = await self._webex.recent_messages(place.room_id, limit=50)
         except WebexError as error:
@@ -90,6 +111,35 @@ class Replier:
             if marker in (_marker_of(a) for a in message.attachments):
                 return message.id
         return None
+
+    async def _posted_in_group(self, place: Request, marker: str) -> str | None:
+        """Among the bot's own messages Webex told of in the thread since the event arrived
+        (a bot cannot list a group space's messages), the one carrying `marker`."""
+        since = place.outbox.since - CLOCK_SKEW if place.outbox.since is not None else None
+        checked: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + OWN_NOTICE_WAIT_SECONDS
+        while True:
+            for message_id in await self._own.own_messages_in(place.room_id,
+                                                              place.thread_id, since):
+                if message_id in checked:
+                    continue
+                checked.add(message_id)
+                if await self._carries(message_id, marker):
+                    return message_id
+            if loop.time() >= deadline:
+                return None
+            await asyncio.sleep(OWN_NOTICE_POLL_SECONDS)
+
+    async def _carries(self, message_id: str, marker: str) -> bool:
+        try:
+            message = await self._webex.get_message(message_id)
+        except WebexError as error:
+            if isinstance(error, TransientWebexError) or error.status in (None, 502, 504):
+                raise RetryLater("could not read a reply posted before: "
+                                 f"{error.described()}") from error
+            return False  # gone, or not readable: not known to be the reply
+        return marker in (_marker_of(a) for a in message.attachments)
 
     async def edit(self, place: Request, message_id: str, text: str) -> bool:
         """Replace a text message's words (progress); False when Webex refused (it is only

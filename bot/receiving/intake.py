@@ -10,10 +10,12 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bot.receiving.spool import Spool
+from bot.receiving.spool import Spool, Trouble
 
 # (key, resource, event, body, received at) → False when the key was recorded before.
 Record = Callable[[str, str, str, dict[str, Any], datetime], Awaitable[bool]]
+# (message id, room id, parent id, created): one of the bot's own group messages, ids only.
+RememberOwn = Callable[[str, str, str | None, datetime], Awaitable[None]]
 
 
 class Accept(Protocol):
@@ -37,6 +39,9 @@ class Intake:
     signature_failed: Callable[[], None]
     max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
     spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
+    remember_own: RememberOwn | None = None  # the bot's own group messages (their ids)
+    own_trouble: Trouble = field(
+        default_factory=lambda: Trouble("keeping the ids of the bot's own group messages"))
 
 
 INTAKE: web.AppKey[Intake] = web.AppKey("intake")  # set by whoever serves the webhook route

@@ -11,10 +11,11 @@ then. On PostgreSQL there is no such lock and the receiver writes the inbox dire
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.store.wal import limit_wal, truncate_wal
@@ -24,6 +25,9 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
     received_at TEXT NOT NULL)"""
 RECORD_BUSY_SECONDS = 0.5
 _BY_TIME = "CREATE INDEX IF NOT EXISTS intake_received_at ON intake (received_at)"
+# The bot's own group messages Webex told of (ids only): see bot/store/own_messages.py.
+_OWN = """CREATE TABLE IF NOT EXISTS own_messages (
+    message_id TEXT PRIMARY KEY, room_id TEXT NOT NULL, parent_id TEXT, created TEXT NOT NULL)"""
 
 
 def _connect(path: str, *, busy_timeout: float = 5.0) -> sqlite3.Connection:
@@ -47,6 +51,7 @@ class IntakeJournal:
         self._conn = _connect(path, busy_timeout=RECORD_BUSY_SECONDS)
         self._conn.execute(_SCHEMA)
         self._conn.execute(_BY_TIME)
+        self._conn.execute(_OWN)
         self._conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoint() does it, off the loop
 
     def record(self, key: str, resource: str, event: str, body: dict[str, Any],
@@ -59,6 +64,12 @@ class IntakeJournal:
         self.recorded += 1
         return cursor.rowcount == 1
 
+    def record_own(self, message_id: str, room_id: str, parent_id: str | None,
+                   created: datetime) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO own_messages VALUES (?, ?, ?, ?)",
+                           (message_id, room_id, parent_id, created.isoformat()))
+        self.recorded += 1
+
     def checkpoint(self, before: datetime | None = None, *, idle: bool = False) -> None:
         """Fold the WAL into the file and, with `before`, forget older events (blocking).
         `idle` (nothing recorded for a moment): empty the WAL file as well."""
@@ -66,6 +77,7 @@ class IntakeJournal:
         try:
             if before is not None:
                 conn.execute("DELETE FROM intake WHERE received_at < ?", (before.isoformat(),))
+                conn.execute("DELETE FROM own_messages WHERE created < ?", (before.isoformat(),))
             if not idle or not truncate_wal(conn, 1.0, 5.0):
                 conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
@@ -90,3 +102,79 @@ def read_intake(path: str, since: datetime) -> list[tuple[str, str, str, dict[st
     finally:
         conn.close()
     return [(k, r, e, json.loads(b), datetime.fromisoformat(t)) for k, r, e, b, t in rows]
+
+
+class JournalOwnMessages:
+    """The worker's side, when a resumed reply looks for one posted before: the bot's own
+    group messages the receiving process kept (bot/store/own_messages.py has the same for
+    PostgreSQL and one process). Read where they are, so that the worker writes nothing more
+    per reply."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    async def own_messages_in(self, room_id: str, parent_id: str | None,
+                              since: datetime | None) -> list[str]:
+        return await asyncio.to_thread(self._read, room_id, parent_id, since)
+
+    def _read(self, room_id: str, parent_id: str | None, since: datetime | None) -> list[str]:
+        if not os.path.exists(self.path):
+            return []
+        query = "SELECT message_id FROM own_messages WHERE room_id = ?"
+        params: list[str] = [room_id]
+        if parent_id is not None:
+            query += " AND parent_id = ?"
+            params.append(parent_id)
+        if since is not None:
+            query += " AND created >= ?"
+            params.append(since.astimezone(UTC).isoformat())
+        conn = sqlite3.connect(self.path, timeout=5.0)
+        try:
+            rows = conn.execute(query + " ORDER BY created DESC LIMIT 20", params).fetchall()
+        except sqlite3.OperationalError:
+            return []  # a journal from before own messages were kept
+        finally:
+            conn.close()
+        return [str(row[0]) for row in rows]
+
+
+def spooled_keys(path: str, own_before: datetime) -> tuple[list[tuple[str, datetime]], int]:
+    """The worker's side, for pruning a spool file: (key, received_at) of every event in it,
+    and how many own messages' ids in it are older than `own_before`."""
+    if not os.path.exists(path):
+        return [], 0
+    conn = sqlite3.connect(path, timeout=5.0)
+    try:
+        rows = conn.execute("SELECT key, received_at FROM intake").fetchall()
+        try:
+            (old_own,) = conn.execute("SELECT count(*) FROM own_messages WHERE created < ?",
+                                      (own_before.isoformat(),)).fetchone()
+        except sqlite3.OperationalError:
+            old_own = 0  # no own messages kept in this file
+    except sqlite3.OperationalError:
+        return [], 0
+    finally:
+        conn.close()
+    return [(k, datetime.fromisoformat(t)) for k, t in rows], int(old_own)
+
+
+def forget_spooled(path: str, keys: list[str], own_before: datetime) -> int:
+    """Delete these events from a spool file (the inbox has them, or they are too old to be
+    run) and the own messages' ids older than `own_before`, then fold its WAL in; the number
+    of events deleted."""
+    conn = _connect(path)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            deleted = conn.executemany("DELETE FROM intake WHERE key = ?",
+                                       [(key,) for key in keys]).rowcount
+            conn.execute("DELETE FROM own_messages WHERE created < ?", (own_before.isoformat(),))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        if not truncate_wal(conn, 1.0, 5.0):
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        return deleted
+    finally:
+        conn.close()

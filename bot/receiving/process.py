@@ -31,7 +31,7 @@ from aiohttp import web
 from bot.clock import utcnow
 from bot.models import CALLBACK_PATH, PEER_HEADER
 from bot.receiving.guard import GUARD, PARSER_LIMITS, Guard, GuardedSite, guard_for
-from bot.receiving.intake import INTAKE, Intake, Record
+from bot.receiving.intake import INTAKE, Intake, Record, RememberOwn
 from bot.receiving.journal import IntakeJournal
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
@@ -113,13 +113,14 @@ class WorkerLink:
 
 
 def create_front_app(settings: Settings, spec: FrontSpec, record: Record, link: WorkerLink,
-                     spool: Spool, guard: Guard) -> web.Application:
+                     spool: Spool, guard: Guard, remember_own: RememberOwn | None = None
+                     ) -> web.Application:
     app = public_app()
     app[GUARD] = guard
     app[INTAKE] = Intake(
         secret=settings.webhook_key, bot_id=spec.bot_id, record=record, clock=utcnow,
         accept=link.accept, count=link.count, signature_failed=link.signature_failed,
-        max_age=settings.inbox_resume_window, spool=spool,
+        max_age=settings.inbox_resume_window, spool=spool, remember_own=remember_own,
     )
     for path in PASSED_THROUGH + ((CALLBACK_PATH,) if settings.signs_in else ()):
         app.router.add_get(path, _pass_through)
@@ -166,9 +167,10 @@ def die_with_parent(parent_pid: int) -> None:
 
 @contextlib.asynccontextmanager
 async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
-                    ) -> AsyncIterator[Record]:
+                    ) -> AsyncIterator[tuple[Record, RememberOwn]]:
     """On SQLite the receiver's own journal; on PostgreSQL the inbox, under the worker's lease
-    (without one while the worker is behind: its sweep takes those)."""
+    (without one while the worker is behind: its sweep takes those). The bot's own group
+    messages' ids go to the same place: the journal, or the store."""
     if spec.journal:
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
@@ -177,8 +179,12 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
                          now: datetime) -> bool:
             return journal.record(key, resource, event, body, now)
 
+        async def remember(message_id: str, room_id: str, parent_id: str | None,
+                           created: datetime) -> None:
+            journal.record_own(message_id, room_id, parent_id, created)  # the worker reads it
+
         try:
-            yield record
+            yield record, remember
         finally:
             maintenance.cancel()
             journal.close()
@@ -196,7 +202,7 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
         return await leased(key, resource, event, body, now)
 
     try:
-        yield into_inbox
+        yield into_inbox, store.record_own_message
     finally:
         await store.close()
 
@@ -230,20 +236,21 @@ async def run_front(settings: Settings, spec: FrontSpec) -> int:
         reader, writer = await asyncio.open_unix_connection(spec.events_socket)
         journaled = bool(spec.journal)
         link = WorkerLink(writer, journaled=journaled)
-        async with _recorder(settings, spec, link) as record:
-            return await _serve(settings, spec, listener, record, link, reader)
+        async with _recorder(settings, spec, link) as (record, remember_own):
+            return await _serve(settings, spec, listener, record, link, reader, remember_own)
     finally:
         listener.close()
 
 
 async def _serve(settings: Settings, spec: FrontSpec, listener: socket.socket, record: Record,
-                 link: WorkerLink, reader: asyncio.StreamReader) -> int:
+                 link: WorkerLink, reader: asyncio.StreamReader,
+                 remember_own: RememberOwn | None = None) -> int:
     journaled = bool(spec.journal)
     # On SQLite the journal is where events go first: if it fails, the disk does.
     spool = Spool(None if journaled else spool_path(settings), link.recording)
     guard = guard_for(settings.MAX_CONNECTIONS, settings.MAX_CONNECTIONS_PER_PEER, link.refused,
                       settings.REQUEST_DEADLINE_SECONDS)
-    app = create_front_app(settings, spec, record, link, spool, guard)
+    app = create_front_app(settings, spec, record, link, spool, guard, remember_own)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, **PARSER_LIMITS)
     await runner.setup()
     await GuardedSite(runner, listener, guard).start()

@@ -74,6 +74,16 @@ class Spool:
         self._file.worked()
         return True
 
+    async def keep_own(self, message_id: str, room_id: str, parent_id: str | None,
+                       created: datetime) -> None:
+        """The ids of one of the bot's own group messages, in the same file (SQLite without a
+        receiving process: where a resumed reply looks, bot/server/wiring.py)."""
+        if self.path is None:
+            return
+        if self._journal is None:
+            self._journal = IntakeJournal(self.path)
+        self._journal.record_own(message_id, room_id, parent_id, created)
+
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()

@@ -1,17 +1,19 @@
-"""POST /webhooks/webex: verify → envelope → drop own and unhandled → record once → 200."""
+"""POST /webhooks/webex: verify → envelope → drop own (keeping an own group message's ids) and
+unhandled → record once → 200."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+from datetime import UTC
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.models import HANDLED_EVENTS, WEBHOOK_PATH, Envelope
+from bot.models import HANDLED_EVENTS, WEBHOOK_PATH, Envelope, MessageEventData
 from bot.receiving.guard import deadlines
-from bot.receiving.intake import INTAKE
+from bot.receiving.intake import INTAKE, Intake
 from bot.security import SIGNATURE_HEADER, verify_signature
 
 log = logging.getLogger(__name__)
@@ -19,6 +21,7 @@ log = logging.getLogger(__name__)
 # body is refused before its signature is computed.
 MAX_BODY = 64 * 1024
 RECORD_SECONDS = 3.0  # then the event is spooled: Webex waits only seconds for an answer
+OWN_RECORD_SECONDS = 1.0  # the ids of an own message: worth less than a prompt answer
 FROM_PEOPLE = frozenset({"messages/created", "attachmentActions/created"})
 
 
@@ -55,6 +58,8 @@ async def receive(request: web.Request) -> web.Response:
     person_id = envelope.data.get("personId")
     if kind in FROM_PEOPLE and person_id == intake.bot_id:
         intake.count(kind, "own")
+        if kind == "messages/created":
+            await _remember_own(intake, envelope)
         log.debug("event %s is the bot's own: dropped", envelope.key)
         return _ok("own event")
     if kind == "memberships/created" and person_id != intake.bot_id:
@@ -87,6 +92,29 @@ async def receive(request: web.Request) -> web.Response:
     intake.count(kind, "accepted")
     intake.accept(*received, spooled=False)
     return _ok("accepted")
+
+
+async def _remember_own(intake: Intake, envelope: Envelope) -> None:
+    """Keep the ids of one of the bot's own group messages (never its text): a resumed event
+    looks there for a reply it may have posted before a crash. Best effort: a failure here
+    costs at most a reply posted twice, never the acknowledgement."""
+    if intake.remember_own is None or envelope.data.get("roomType") == "direct":
+        return  # in a 1:1 space the bot lists the space's messages instead
+    if intake.spool.recording.failing:
+        return  # the database is down: the acknowledgement must not wait for it
+    try:
+        data = MessageEventData.model_validate(envelope.data)
+    except ValidationError:
+        return
+    created = (data.created or intake.clock()).astimezone(UTC)
+    try:
+        await asyncio.wait_for(intake.remember_own(data.id, data.roomId, data.parentId, created),
+                               OWN_RECORD_SECONDS)
+    except Exception as error:
+        # One warning while it fails, not one per reply.
+        intake.own_trouble.failed(error, "a reply cut off by a crash may be posted twice")
+        return
+    intake.own_trouble.worked()
 
 
 def _ok(status: str) -> web.Response:

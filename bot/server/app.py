@@ -23,12 +23,14 @@ from bot.server.callback import make_callback
 from bot.server.ops_listener import HEALTH, Health
 from bot.server.runner import EventRunner
 from bot.server.shutdown import Deadline
+from bot.server.spool_prune import prune_spool_forever, pruned_spool
 from bot.server.taking import EVENTS, Events
 from bot.server.webhook_watch import WebhookWatch
 from bot.server.wiring import StartupError, Wiring, build_wiring
 from bot.settings import Settings
 from bot.store import InboxEvent, Store
 from bot.store.existing import DatabaseNotReady, open_migrated
+from bot.store.url import intake_path
 from bot.webex.gateway import WebexGateway
 from bot.webex.signin_flow import SignInFlow
 from bot.webex.webhooks import owned, sync_webhooks, target_for
@@ -97,14 +99,19 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
         health.start()
         watching = asyncio.create_task(health.watch.forever(settings.WEBHOOK_CHECK_SECONDS),
                                        name="webhook-watch") if health.watch else None
+        spooled = pruned_spool(settings)
+        pruning = asyncio.create_task(prune_spool_forever(
+            spooled, store, wiring.clock, settings.inbox_resume_window),
+            name="spool-prune") if spooled else None
         app[HEALTH] = health
         log.info("ready: bot %s serves organization %s", wiring.bot_name, wiring.org_id)
         try:
             yield
         finally:
             names.cancel()
-            if watching is not None:
-                watching.cancel()
+            for task in (watching, pruning):
+                if task is not None:
+                    task.cancel()
             await health.stop()
             deadline = app[SHUTDOWN]
             # Not cut short itself: once the work is stopped, its steps must be recorded.
@@ -118,7 +125,8 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
 
 async def import_intake(settings: Settings, wiring: Wiring) -> None:
     """Bring into the inbox what a receiving process acknowledged (bot/receiving/journal.py)
-    but the worker never recorded: it crashed in between. Known keys are skipped."""
+    but the worker never recorded: it crashed in between. Known keys are skipped. (Also what
+    a spool file kept while the database was down.)"""
     path = spool_path(settings)
     if path is None:
         return
@@ -141,6 +149,9 @@ def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
                                                       journaled=spooled),
         count=wiring.metrics.event, signature_failed=wiring.metrics.signature_failures.inc,
         max_age=settings.inbox_resume_window, spool=spool,
+        # Where the lookup reads them (bot/server/wiring.py own_messages).
+        remember_own=(spool.keep_own if intake_path(settings.DATABASE_URL)
+                      else wiring.store.record_own_message),
     )
 
 

@@ -160,6 +160,7 @@ class EventRunner:
             after = (batch[-1].received_at, batch[-1].key)
         if self._pruned_at is None or now - self._pruned_at >= PRUNE_EVERY:
             await store.prune_events(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
+            await store.prune_own_messages(now - timedelta(hours=settings.INBOX_RETENTION_HOURS))
             await store.prune_card_tokens(now - timedelta(days=1))
             await store.prune_sign_in_states(now - timedelta(days=1))  # "expired" for a day
             await store.prune_rates(now - timedelta(hours=1))  # buckets long refilled
@@ -218,7 +219,8 @@ class EventRunner:
             return  # finished, or being run by another worker or replica
         window_ends = event.received_at + self._settings.inbox_resume_window
         outbox = Outbox(resumed=event.attempts > 1,
-                        last_chance=now + backoff(event.attempts) >= window_ends)
+                        last_chance=now + backoff(event.attempts) >= window_ends,
+                        since=event.received_at)
         try:
             envelope = Envelope.model_validate(event.body)
             if event.attempts > 1:

@@ -18,9 +18,11 @@ from bot.conversation.replies import Replier
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.models import Person
+from bot.receiving.journal import JournalOwnMessages
 from bot.server.watch_loop import WatchLoop, build_watch
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.url import intake_path
 from bot.webex.auth import AdminAuth, admin_identity
 from bot.webex.directory import Directory
 from bot.webex.gateway import WebexGateway
@@ -60,6 +62,14 @@ class Wiring:
 
     def close(self) -> None:
         self.webex.close()
+
+
+def own_messages(settings: Settings, store: Store) -> JournalOwnMessages | Store:
+    """Where the ids of the bot's own group messages are kept, for a resumed reply to look in:
+    on a SQLite file the receiver's `<database>-intake` (the worker writes nothing more per
+    reply), else the store."""
+    path = intake_path(settings.DATABASE_URL)
+    return JournalOwnMessages(path) if path else store
 
 
 async def build_wiring(
@@ -107,7 +117,8 @@ async def build_wiring(
         tokens=tokens,
         audit=store,
         directory=directory,
-        replies=Replier(webex, store, timeout=settings.WEBEX_TIMEOUT_SECONDS),
+        replies=Replier(webex, store, timeout=settings.WEBEX_TIMEOUT_SECONDS,
+                        own=own_messages(settings, store)),
         metrics=metrics,
         clock=utcnow,
         rate_limiter=RateLimiter(store, burst=settings.COMMAND_BURST,

@@ -73,6 +73,13 @@ class InboxMixin(OwnerMixin):
         rows = [_received_row(*received, None, None) for received in events]
         await self._run(lambda conn: conn.execute(stmt, rows))
 
+    async def recorded_keys(self, keys: list[str]) -> set[str]:
+        """Which of these event keys the inbox holds (in any state)."""
+        if not keys:
+            return set()
+        stmt = select(_t.c.key).where(_t.c.key.in_(keys))
+        return await self._run(lambda conn: {str(row.key) for row in conn.execute(stmt)})
+
     async def claim_event(
         self, key: str, owner: str, now: datetime, lease: timedelta
     ) -> InboxEvent | None:

@@ -269,6 +269,23 @@ async def _v8(conn: AsyncConnection) -> None:
     await conn.run_sync(_v8_watch_tables)
 
 
+def _v9_own_messages(sync_conn: Connection) -> None:
+    md = MetaData()
+    Table(
+        "own_messages", md,
+        Column("message_id", String(255), primary_key=True),
+        Column("room_id", String(255), nullable=False),
+        Column("parent_id", String(255)),
+        Column("created", UTCDateTime(), nullable=False),
+        Index("ix_own_messages_room_created", "room_id", "created"),
+    )  # fmt: skip
+    md.create_all(sync_conn)
+
+
+async def _v9(conn: AsyncConnection) -> None:
+    await conn.run_sync(_v9_own_messages)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inbox, audit trail, card tokens", _v1),
     Migration(2, "secrets table; indexes for the inbox sweeper and token pruning", _v2),
@@ -279,6 +296,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "rate limits shared by replicas; audit_log.repeats counts a repeated refusal",
               _v7),
     Migration(8, "the watch: watching spaces, the last state seen, changes and their posts", _v8),
+    Migration(9, "own_messages: ids of the bot's own group messages, to find a reply cut off",
+              _v9),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -241,3 +241,13 @@ watch_posts = Table(  # v8: one card per change per watching space
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_watch_posts_org_state", "org_id", "state"),
 )
+
+own_messages = Table(  # v9: Webex's notices of the bot's own group messages: ids only, no text
+    "own_messages",
+    metadata,
+    Column("message_id", String(255), primary_key=True),
+    Column("room_id", String(255), nullable=False),
+    Column("parent_id", String(255)),
+    Column("created", UTCDateTime(), nullable=False),
+    Index("ix_own_messages_room_created", "room_id", "created"),
+)

@@ -13,6 +13,7 @@ from .audit import AuditMixin
 from .inbox import InboxMixin
 from .locks import LocalLocks, LockMixin
 from .migrations import current_version, run_migrations
+from .own_messages import OwnMessageMixin
 from .rates import RateMixin
 from .signin import SignInMixin
 from .sqlite_worker import SQLiteWorker, prepare_sqlite, sqlite_sync_engine
@@ -53,9 +54,9 @@ def _sqlite_engine(url: str, connect_args: dict[str, Any]) -> AsyncEngine:
 
 
 class Store(InboxMixin, AuditMixin, TokenMixin, SecretMixin, LockMixin, SignInMixin,
-            WebhookMixin, RateMixin, WatchMixin, WatchLockMixin):
-    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks, rate limits
-    and the watch on one engine."""
+            WebhookMixin, RateMixin, WatchMixin, WatchLockMixin, OwnMessageMixin):
+    """Inbox, audit trail, card tokens, locks, secrets, sign-ins, owned webhooks, rate limits,
+    the watch and the bot's own group messages on one engine."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine

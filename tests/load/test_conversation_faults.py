@@ -1,10 +1,12 @@
 """The conversation under attack and faults, against `python -m bot serve` and the emulator:
 forged envelopes (14.3), a flood of refused card presses (14.4), a Webex outage around reading
-the message and posting the reply (14.8), and kill -9 while the reply is posted (14.9)."""
+the message and posting the reply (14.8), and kill -9 while the reply is posted (14.9), in a
+1:1 space and in a group space."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,6 +17,7 @@ from aiohttp import web
 
 from bot.emulator import Emulator
 from tests.e2e.helpers import card_text, envelope_for, puts, submit_data
+from tests.load.test_outages import answers, fresh_database
 from tests.procs import (
     HoldAfterApply,
     Serve,
@@ -201,3 +204,38 @@ async def test_killed_while_the_reply_is_posted_it_is_not_posted_again(
     answers = bot_messages(emu, "direct_alice", sent)
     assert len(answers) == 1 and "Setting changed" in card_text(answers[0])
     assert len(puts(emu)) == 1
+
+
+@pytest.mark.parametrize("database", ["sqlite", "sqlite-one-process", "postgresql"])
+async def test_killed_while_a_group_reply_is_posted_it_is_not_posted_again(
+    emu: Emulator, tmp_path: Path, hold: HoldAfterApply, database: str
+) -> None:
+    async with contextlib.AsyncExitStack() as stack:
+        if database == "postgresql":
+            url = await stack.enter_async_context(fresh_database())
+        else:
+            url = f"sqlite:///{tmp_path}/bot.db"
+        serve = await stack.enter_async_context(restartable_serve(emu, tmp_path, url))
+        receiver = "false" if database == "sqlite-one-process" else "true"
+        first = await serve(RECEIVER_PROCESS=receiver)
+        hold.seconds = 5.0
+        sent = await emu.post_message(person="alice", room="group",
+                                      text="enable ops@example.com", mention_bot=True)
+        await asyncio.wait_for(hold.applied.wait(), 15)  # Webex posted the card; its answer waits
+        (card,) = answers(emu, sent["id"])
+        # Webex tells the bot of its own message at once: the receiver keeps its ids.
+        await wait_for(delivered(emu, card["id"]), 10, "the notice of the bot's own reply")
+        await first.kill()
+        hold.seconds = 0
+
+        second = await serve(RECEIVER_PROCESS=receiver)
+        await wait_for(lambda: f"event messages:{sent['id']}: resumed" in second.output(), 20,
+                       "the resumed event")
+        await second.wait_idle()
+        await asyncio.sleep(0.5)  # a second card, if one were posted, would be there by now
+        await second.stop()
+
+    replies = answers(emu, sent["id"])
+    assert len(replies) == 1 and "Setting changed" in card_text(replies[0])
+    assert len(puts(emu)) == 1
+    assert "reply 1 found in the space; not posted again" in second.output()

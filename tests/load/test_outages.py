@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,16 @@ import asyncpg
 import pytest
 
 from bot.emulator import Emulator
+from bot.receiving.journal import read_intake
 from tests.e2e.helpers import envelope_for
-from tests.procs import BotProcess, post_to, restartable_serve, start_serve, wait_for
+from tests.procs import (
+    BotProcess,
+    free_port,
+    post_to,
+    restartable_serve,
+    start_serve,
+    wait_for,
+)
 
 pytestmark = pytest.mark.load
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -138,6 +148,12 @@ async def test_a_database_outage_gets_no_5xx_and_every_command_is_answered_after
                 await until_ready_is(bot, 200, 10)
                 await bot.wait_idle(20)
                 assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
+                # The spool file held them while the database was down; the inbox has them
+                # now, so the file lets them go.
+                spool = str(tmp_path / "ecn-bot-spool.db")
+                assert (tmp_path / "ecn-bot-spool.db").exists()
+                await wait_for(lambda: not read_intake(spool, datetime(2000, 1, 1, tzinfo=UTC)),
+                               15, "the spool file pruned")
                 log = bot.output()
                 # One warning when it started failing, not a traceback per delivery.
                 assert log.count("Traceback") <= 2, log[-4000:]
@@ -181,6 +197,43 @@ async def test_sqlite_refusing_writes_gets_no_5xx_and_every_command_is_answered(
         await bot.wait_idle(20)
         assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
         assert "recording webhooks fails" in bot.output()
+
+
+@pytest.mark.parametrize("receiver", [True, False], ids=["receiving-process", "one-process"])
+async def test_sqlite_on_a_full_disk_gets_no_5xx_and_every_command_is_answered_after(
+    emu: Emulator, tmp_path: Path, receiver: bool
+) -> None:
+    port = free_port()
+    bot = await start_serve(emu, tmp_path, port=port, piped=True,
+                            RECEIVER_PROCESS=str(receiver).lower(),
+                            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+                            PUBLIC_URL=f"http://127.0.0.1:{port}")
+    processes = {bot.process.pid, *bot.children()}
+    try:
+        await bot.wait_idle()
+        # As a full disk does: no write may make a file longer (EFBIG; Python ignores
+        # SIGXFSZ). Only the soft limit: it is put back after.
+        _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        for pid in processes:
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, hard))
+        try:
+            sent = [await emu.post_message(person="alice", room="group", text="status",
+                                           mention_bot=True) for _ in range(3)]
+            ids = {m["id"] for m in sent}
+            await wait_for(lambda: {d.data_id for d in emu.deliveries} >= ids, 30,
+                           "the deliveries")
+            assert [d.status for d in emu.deliveries if d.data_id in ids] == [200] * 3
+            await wait_for(lambda: "recording webhooks fails" in bot.output(), 10, "the warning")
+            assert "disk I/O error" in bot.output()  # a write refused, not a lock held
+        finally:
+            for pid in processes:
+                resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+        await wait_for(lambda: all(answers(emu, i) for i in ids), 60, "every answer")
+        await bot.wait_idle(20)
+        assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
+        assert "Traceback" not in bot.output()
+    finally:
+        await bot.stop()
 
 
 async def test_a_webhook_webex_disabled_is_reactivated_and_readiness_says_so(

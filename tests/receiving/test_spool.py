@@ -16,12 +16,14 @@ from pytest_aiohttp import AiohttpClient
 
 from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
-from bot.receiving.journal import IntakeJournal, read_intake
+from bot.receiving.journal import IntakeJournal, JournalOwnMessages, read_intake
 from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign
 from bot.server.ops_listener import Health
+from bot.server.spool_prune import prune_spool, pruned_spool
 from bot.server.taking import Events
+from bot.settings import Settings
 from bot.store import Store
 from tests.ops.test_receiver_process import SECRET, T0, LinkWriter, front_settings, link_to
 
@@ -108,3 +110,56 @@ async def test_events_the_receiver_deferred_are_brought_from_its_journal_into_th
     finally:
         await events.close()
         await store.close()
+
+
+async def test_the_spool_file_forgets_what_the_inbox_has_and_keeps_the_rest(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "ecn-bot-spool.db")
+    spool = Spool(path)
+    window = timedelta(minutes=10)
+    for name, at in (("A", T0), ("B", T0), ("C", T0), ("OLD", T0 - window - timedelta(1))):
+        assert spool.keep(f"messages:{name}", "messages", "created",
+                          {"data": {"id": name}}, at)
+    store = await Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        # The worker recorded A and B again; C not yet (the database refused it again).
+        for name in ("A", "B"):
+            await store.record_event(f"messages:{name}", "messages", "created", {}, T0)
+        assert await prune_spool(path, store, lambda: T0, window) == 3  # A, B and OLD
+
+        kept = [key for key, *_ in read_intake(path, T0 - 2 * window)]
+        assert kept == ["messages:C"]  # not in the inbox: never forgotten
+        # A crash after recording C and before pruning: a start brings C in again (once).
+        await store.record_event("messages:C", "messages", "created", {}, T0)
+        await store.record_events(read_intake(path, T0 - window))
+        assert await prune_spool(path, store, lambda: T0, window) == 1
+        assert read_intake(path, T0 - 2 * window) == []
+        pending = await store.claimable_events(T0, window)
+        assert sorted(e.key for e in pending) == ["messages:A", "messages:B", "messages:C"]
+        # The receiver keeps writing to the file it has open.
+        assert spool.keep("messages:D", "messages", "created", {}, T0)
+        assert [key for key, *_ in read_intake(path, T0 - window)] == ["messages:D"]
+        # Ids of the bot's own group messages in the same file go after the resume window.
+        await spool.keep_own("OLD-OWN", "GROUP", "CMD", T0 - window - timedelta(1))
+        await spool.keep_own("OWN", "GROUP", "CMD", T0)
+        await prune_spool(path, store, lambda: T0, window)
+        kept_own = JournalOwnMessages(path)
+        assert await kept_own.own_messages_in("GROUP", "CMD", None) == ["OWN"]
+    finally:
+        spool.close()
+        await store.close()
+
+
+@pytest.mark.parametrize(("database", "receiver", "pruned"), [
+    ("postgresql://u@h/db", True, "spool.db"),
+    ("postgresql://u@h/db", False, "spool.db"),
+    ("sqlite:///bot.db", False, "bot.db-intake"),
+    ("sqlite:///bot.db", True, None),  # the receiving process's journal: it prunes it
+    ("sqlite:///:memory:", False, None),
+])
+def test_which_spool_file_the_worker_prunes(database: str, receiver: bool,
+                                            pruned: str | None) -> None:
+    settings = Settings(_env_file=None, DATABASE_URL=database, RECEIVER_PROCESS=receiver,
+                        SPOOL_PATH="spool.db")
+    assert pruned_spool(settings) == pruned
