@@ -23,7 +23,7 @@ from bot.conversation.card_tokens import CardTokens
 from bot.conversation.watch_posts import WatchPoster
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, is_database_outage
 from bot.webex.admin_audit import AdminAuditClient
 from bot.webex.auth import AdminAuth
 from bot.webex.directory import Directory
@@ -80,8 +80,13 @@ class WatchLoop:
             outcome = "failed"
             try:
                 outcome = (await self.run_once(forced=forced)).outcome
-            except Exception:  # a check's failure must never end the loop
-                log.exception("watch: the check failed unexpectedly; next at the interval")
+            except Exception as error:  # a check's failure must never end the loop
+                if is_database_outage(error):
+                    # Expected while the database is down: one line, not a traceback a check.
+                    log.warning("watch: the check could not reach the database (%s); next at "
+                                "the interval", type(error).__name__)
+                else:
+                    log.exception("watch: the check failed unexpectedly; next at the interval")
             # Asked for a check while another replica held the lock: ask again shortly.
             retry = forced and outcome == "busy"
             with contextlib.suppress(TimeoutError):

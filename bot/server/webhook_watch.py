@@ -17,6 +17,7 @@ from typing import Any
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.receiving.spool import Trouble
+from bot.store import is_database_outage
 from bot.webex.gateway import WebexGateway
 
 log = logging.getLogger(__name__)
@@ -70,5 +71,10 @@ class WebhookWatch:
             await asyncio.sleep(every)
             try:
                 await self.check()
-            except Exception:
-                log.exception("checking the bot's webhooks failed; trying again later")
+            except Exception as error:
+                if is_database_outage(error) or isinstance(error, BotError):
+                    # Expected during an outage (ours or Webex's): one line, no traceback.
+                    log.warning("checking the bot's webhooks failed (%s); trying again later",
+                                type(error).__name__)
+                else:
+                    log.exception("checking the bot's webhooks failed; trying again later")

@@ -1,6 +1,7 @@
 """The durable store: inbox, audit trail, card tokens, org locks, secrets, the watch."""
 
 from .migrations import LATEST_VERSION, MIGRATIONS, Migration
+from .outage import is_database_outage
 from .records import AuditRecord, CardToken, InboxEvent
 from .signin import PersonTokens, SignInState
 from .store import Store
@@ -20,5 +21,6 @@ __all__ = [
     "WatchPost",
     "WatchState",
     "connect_args_for",
+    "is_database_outage",
     "normalize_database_url",
 ]
