@@ -57,6 +57,7 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = 20, commands: in
         latencies: list[float] = []
         acks: list[float] = []
         rates: list[float] = []
+        cpu_before = rig.bot.cpu_seconds()
         for round_ in range(repeats):
             before = len(rig.sender.acks)
             if pattern == "poisson":
@@ -70,7 +71,12 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = 20, commands: in
             rates.append(len(got) / elapsed)
             acks += rig.sender.acks[before:]
             await settle(rig, quiet=1.0)
+        cpu_after = rig.bot.cpu_seconds()
         result = summary(latencies, latency)
+        # CPU per command (the rounds and their settling, idle time included: small).
+        for side in ("worker", "receiver"):
+            result[f"{side}_cpu_ms_per_command"] = (
+                (cpu_after[side] - cpu_before[side]) * 1000 / len(latencies))
         result["p99_x_floor"] = percentile(latencies, 99) / floor
         result["replies_per_s"] = sum(rates) / len(rates)
         result["ack_p50_ms"] = percentile(acks, 50) * 1000
@@ -93,4 +99,6 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                           f"≥ {0.95 * bound:.0f}/s", x["replies_per_s"] >= 0.95 * bound))
         found.append((f"ack p99, {pattern} (20 in flight)", f"{x['ack_p99_ms']:.1f} ms "
                       f"(p50 {x['ack_p50_ms']:.1f})", "≤ 5 ms", x["ack_p99_ms"] <= 5))
+        found.append((f"CPU a command, {pattern}", f"worker {x['worker_cpu_ms_per_command']:.2f}"
+                      f" ms, receiver {x['receiver_cpu_ms_per_command']:.2f} ms", "(less)", True))
     return found

@@ -117,6 +117,19 @@ class BotProcess:
                 found["worker_VmRSS"] = found["VmRSS"]
         return found
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system, from /proc/<pid>/stat) used so far by the worker (the
+        `serve` process) and by its receiving process: robust to other load on the machine,
+        where wall-clock figures are not."""
+        tick = os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        found = {"worker": 0.0, "receiver": 0.0}
+        for pid in [str(self.pid), *children]:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            found["worker" if pid == str(self.pid) else "receiver"] += used
+        return found
+
     @property
     def ops_url(self) -> str:
         """/readyz and /metrics: the ops port (OPS_PORT)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.errors import BotError
 from bot.models import MENU_ACTIONS
+from bot.outbox import current as current_outbox
 from bot.request import Request
 from bot.store import CardToken, Store
 from bot.webex.gateway import WebexGateway
@@ -70,7 +71,10 @@ class CardTokens:
         return Issued(token.token, token.expires_at)
 
     async def attach(self, token: str, message_id: str | None) -> None:
-        if message_id:
+        if not message_id:
+            return
+        outbox = current_outbox()  # the event's: written with its reply's record
+        if outbox is None or not outbox.attach_later(token, message_id):
             await self._store.attach_card_message(token, message_id)
 
     async def check(self, press: Request, token: str | None, action: str) -> CardToken:

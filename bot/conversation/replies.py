@@ -95,8 +95,8 @@ class Replier:
         return await complete_despite_cancel(post_and_record(), self._timeout)
 
     async def _record(self, place: Request, step: str, message_id: str) -> None:
-        place.outbox.sent[step] = message_id
-        await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
+        if not place.outbox.record_later(step, message_id):  # else with the event's end
+            await self._store.set_event_step(place.event_key, step, {"message_id": message_id})
 
     async def _posted_before(self, place: Request, marker: str) -> str | None:
         """The id of the reply carrying `marker` if the bot posted it before."""

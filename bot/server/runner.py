@@ -220,7 +220,9 @@ class EventRunner:
         window_ends = event.received_at + self._settings.inbox_resume_window
         outbox = Outbox(resumed=event.attempts > 1,
                         last_chance=now + backoff(event.attempts) >= window_ends,
-                        since=event.received_at)
+                        since=event.received_at,
+                        recorder=functools.partial(store.record_steps, key))
+        outbox.enter()  # its replies' records go with its last write (bot/outbox.py)
         try:
             envelope = Envelope.model_validate(event.body)
             if event.attempts > 1:
@@ -238,13 +240,17 @@ class EventRunner:
             retry_at = now + backoff(event.attempts)
             log.warning("event %s: %s; trying again at %s (attempt %d)", key, later,
                         retry_at.strftime("%H:%M:%S"), event.attempts)
+            steps, cards = outbox.take()
             with contextlib.suppress(Exception):
-                await store.release_event(key, self.owner, retry_at=retry_at)
+                await store.release_event(key, self.owner, retry_at=retry_at, steps=steps,
+                                          cards=cards)
             return
         except asyncio.CancelledError:
             outbox.abandon()
+            steps, cards = outbox.take()
             with contextlib.suppress(Exception):
-                await asyncio.shield(store.release_event(key, self.owner))
+                await asyncio.shield(store.release_event(key, self.owner, steps=steps,
+                                                         cards=cards))
             raise
         except Exception as error:
             outbox.abandon()
@@ -255,24 +261,30 @@ class EventRunner:
                 # (the traceback is logged when it gives up, below).
                 log.warning("event %s failed (attempt %d, %s); it will be retried", key,
                             event.attempts, type(error).__name__)
+                steps, cards = outbox.take()
                 with contextlib.suppress(Exception):
-                    await store.release_event(key, self.owner)
+                    await store.release_event(key, self.owner, steps=steps, cards=cards)
                 return
             log.exception("event %s failed %d times; giving up", key, event.attempts)
-            await self._finish(event, "failed", "unexpected error")
+            await self._finish(event, "failed", "unexpected error", outbox)
             return
-        await self._finish(event, "done", None)
+        await self._finish(event, "done", None, outbox)
 
-    async def _finish(self, event: InboxEvent, state: str, detail: str | None) -> None:
+    async def _finish(self, event: InboxEvent, state: str, detail: str | None,
+                      outbox: Outbox) -> None:
         self._metrics.event(f"{event.resource}/{event.event}", state)
+        steps, cards = outbox.take()  # the replies' records, in the same transaction
         try:
             await self._store.finish_event(event.key, self.owner, state=state,
-                                           now=self._clock(), detail=detail)
+                                           now=self._clock(), detail=detail, steps=steps,
+                                           cards=cards)
         except Exception as error:
             # The work is done; the event runs again after its lease, and its steps and audit
             # row make that a no-op.
             log.warning("event %s: could not mark it %s (%s)", event.key, state,
                         type(error).__name__)
+            with contextlib.suppress(Exception):  # its replies' records, at least
+                await self._store.record_steps(event.key, steps, cards)
 
     async def _keep_lease(self, key: str, run: asyncio.Task[Any] | None) -> None:
         """Renew the lease while the event runs; if it was lost, stop running the event."""

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, select, true, tuple_
 from .owners import OwnerMixin
 from .records import FINISHED_EVENT_STATES, InboxEvent
 from .schema import inbox_events, inbox_steps
+from .steps import Cards, StepMixin, Steps
 
 _t = inbox_events
 
@@ -39,7 +40,7 @@ def _received_row(key: str, resource: str, event: str, body: dict[str, Any], at:
             "lease_until": at + lease if held and lease is not None else None}
 
 
-class InboxMixin(OwnerMixin):
+class InboxMixin(StepMixin, OwnerMixin):
     async def record_event(
         self,
         key: str,
@@ -102,8 +103,13 @@ class InboxMixin(OwnerMixin):
         state: str = "done",
         now: datetime | None = None,
         detail: str | None = None,
+        *,
+        steps: Steps | None = None,
+        cards: Cards | None = None,
     ) -> bool:
-        """Mark a claimed event done or failed; False if owner no longer holds it."""
+        """Mark a claimed event done or failed; False if owner no longer holds it. `steps` and
+        `cards` (replies posted and not recorded yet: record_steps) are recorded in the same
+        transaction (the steps only when someone else holds the event: see below)."""
         if state not in FINISHED_EVENT_STATES:
             raise ValueError(f"finish_event state must be done or failed, not {state!r}")
         stmt = self._prepared("finish_event", lambda: (
@@ -114,7 +120,15 @@ class InboxMixin(OwnerMixin):
                     detail=bindparam("b_detail"), lease_until=None)))
         params = {"b_key": key, "b_owner": owner, "b_state": state,
                   "b_at": now or datetime.now(UTC), "b_detail": detail}
-        return await self._run(lambda conn: conn.execute(stmt, params).rowcount == 1)
+
+        def finish(conn: Connection) -> bool:
+            # A finished event is never resumed: its steps are needed only by whoever holds it
+            # now, if not `owner` (its lease ran out). Which message carries a card always is.
+            finished = conn.execute(stmt, params).rowcount == 1
+            self._write_steps(conn, key, {} if finished else steps or {}, cards or {})
+            return finished
+
+        return await self._run(finish)
 
     async def renew_lease(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend a held lease while a long event runs; False if owner no longer holds it."""
@@ -125,16 +139,22 @@ class InboxMixin(OwnerMixin):
         )
         return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
 
-    async def release_event(self, key: str, owner: str, *, retry_at: datetime | None = None
-                            ) -> bool:
+    async def release_event(self, key: str, owner: str, *, retry_at: datetime | None = None,
+                            steps: Steps | None = None, cards: Cards | None = None) -> bool:
         """Give the lease back (shutdown); the event stays pending, claimable at once or from
-        `retry_at` on (a retry with backoff). False if not held."""
+        `retry_at` on (a retry with backoff). False if not held. `steps` and `cards` as for
+        finish_event."""
         stmt = (
             update(_t)
             .where(_t.c.key == key, _t.c.owner == owner, _t.c.state == "pending")
             .values(owner=None, lease_until=retry_at)
         )
-        return await self._run(lambda conn: conn.execute(stmt).rowcount == 1)
+
+        def release(conn: Connection) -> bool:
+            self._write_steps(conn, key, steps or {}, cards or {})
+            return conn.execute(stmt).rowcount == 1
+
+        return await self._run(release)
 
     async def claimable_events(
         self, now: datetime, max_age: timedelta, limit: int = 100,
@@ -179,21 +199,3 @@ class InboxMixin(OwnerMixin):
             return conn.execute(delete(_t).where(finished)).rowcount
 
         return await self._run(prune)
-
-    async def set_event_step(self, key: str, step: str, value: dict[str, Any]) -> None:
-        """Record that a step of an event is done, so a resumed event skips it."""
-        def build() -> Any:
-            insert = self._insert(inbox_steps)
-            return insert.on_conflict_do_update(
-                index_elements=["event_key", "step"],
-                set_={"value": insert.excluded.value, "at": insert.excluded.at},
-            )
-
-        stmt = self._prepared("set_event_step", build)
-        params = {"event_key": key, "step": step, "value": value, "at": datetime.now(UTC)}
-        await self._run(lambda conn: conn.execute(stmt, params))
-
-    async def get_event_steps(self, key: str) -> dict[str, dict[str, Any]]:
-        """The steps recorded for an event, by name."""
-        stmt = select(inbox_steps.c.step, inbox_steps.c.value).where(inbox_steps.c.event_key == key)
-        return await self._run(lambda conn: {row.step: row.value for row in conn.execute(stmt)})

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 
 from ._base import StoreBase
 from .schema import rate_buckets, repeats
@@ -40,28 +40,46 @@ class RateMixin(StoreBase):
     ) -> RateDecision:
         """Take one token from `key`'s bucket (`burst` deep, refilled at `per_minute`)."""
         rate = per_minute / 60.0
-        _b = rate_buckets
+        read, insert, update_ = self._bucket_statements()
 
         def take(conn: Connection) -> RateDecision:
-            row = _locked(conn, select(_b).where(_b.c.key == key))
+            row: Any = conn.execute(read, {"b_key": key}).first()
             if row is None:  # a first command: a full bucket, less this one
-                new = self._insert(_b).values(key=key, tokens=burst - 1.0, updated_at=now)
-                if conn.execute(new.on_conflict_do_nothing(index_elements=["key"])).rowcount:
+                values = {"key": key, "tokens": burst - 1.0, "updated_at": now}
+                if conn.execute(insert, values).rowcount:
                     return RateDecision(True)
-                row = _locked(conn, select(_b).where(_b.c.key == key))  # another replica's
+                row = conn.execute(read, {"b_key": key}).first()  # another replica's
             elapsed = max(0.0, (now - row.updated_at).total_seconds())
             tokens = min(float(burst), row.tokens + elapsed * rate)
             if tokens >= 1.0:
-                conn.execute(update(_b).where(_b.c.key == key).values(
-                    tokens=tokens - 1.0, updated_at=now))
+                conn.execute(update_, {"b_key": key, "b_tokens": tokens - 1.0, "b_at": now,
+                                       "b_notified": row.notified_at})
                 return RateDecision(True)
             notify = row.notified_at is None or now - row.notified_at >= notice_every
-            conn.execute(update(_b).where(_b.c.key == key).values(
-                tokens=tokens, updated_at=now, notified_at=now if notify else row.notified_at))
+            conn.execute(update_, {"b_key": key, "b_tokens": tokens, "b_at": now,
+                                   "b_notified": now if notify else row.notified_at})
             retry_at = now + timedelta(seconds=(1.0 - tokens) / rate)
             return RateDecision(False, retry_at=retry_at, notify=notify)
 
         return await self._run(take, urgent=True)
+
+    def _bucket_statements(self) -> tuple[Any, Any, Any]:
+        """Read (locked against other replicas on PostgreSQL), insert and update a bucket,
+        built once: building them per command cost more CPU than running them."""
+        _b = rate_buckets
+
+        def build() -> tuple[Any, Any, Any]:
+            read = select(_b).where(_b.c.key == bindparam("b_key"))
+            if self.dialect == "postgresql":
+                read = read.with_for_update()
+            insert = self._insert(_b).on_conflict_do_nothing(index_elements=["key"])
+            update_ = update(_b).where(_b.c.key == bindparam("b_key")).values(
+                tokens=bindparam("b_tokens"), updated_at=bindparam("b_at"),
+                notified_at=bindparam("b_notified"))
+            return read, insert, update_
+
+        statements: tuple[Any, Any, Any] = self._prepared("rate_bucket", build)
+        return statements
 
     async def count_repeat(self, key: str, now: datetime, window: timedelta) -> Repeat:
         """Count one more occurrence of `key`; a window opens at the first after the last closed."""

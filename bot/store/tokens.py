@@ -13,15 +13,18 @@ from .records import CardToken
 from .schema import card_tokens, secrets
 
 _t = card_tokens
+_FIELDS = dataclasses.fields(CardToken)
 
 
 class TokenMixin(StoreBase):
     async def create_card_token(self, ct: CardToken) -> None:
         """Store a new token (IntegrityError if the token string exists)."""
         # A new token is unused: its used_* columns are left out (and so work on any version).
-        values = {k: v for k, v in dataclasses.asdict(ct).items()
-                  if not (k.startswith("used_") and v is None)}
-        await self._run(lambda conn: conn.execute(_t.insert(), values))
+        # Built once, and the values read without asdict's deep copy (one token a command).
+        values = {f.name: getattr(ct, f.name) for f in _FIELDS}
+        values = {k: v for k, v in values.items() if not (k.startswith("used_") and v is None)}
+        stmt = self._prepared("create_card_token", _t.insert)
+        await self._run(lambda conn: conn.execute(stmt, values))
 
     async def get_card_token(self, token: str) -> CardToken | None:
         stmt = self._prepared("get_card_token", lambda: (

@@ -29,6 +29,7 @@ from webexteamssdk.exceptions import ApiError
 
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
 from bot.models import AttachmentAction, Message, Organization, Person, Role
+from bot.outbox import before_webex_call
 from bot.webex.answers import (
     ADMIN_REJECTED,
     BOT_REJECTED,
@@ -231,6 +232,7 @@ class WebexGateway:
     async def _run(
         self, endpoint: str, token: str, call: Callable[[WebexTeamsAPI], Any], raw: bool
     ) -> Any:
+        await before_webex_call()
         loop = asyncio.get_running_loop()
         job = functools.partial(self._in_thread, endpoint, token, call, raw)
         return await loop.run_in_executor(self._pool, job)

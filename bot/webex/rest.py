@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.errors import AdminTokenError, TransientWebexError, WebexError
+from bot.outbox import before_webex_call
 from bot.webex.answers import BOT_REJECTED, error_for, webex_error_message
 from bot.webex.proxy import environ_proxy
 from bot.webex.retry import RetryPolicy, parse_retry_after, with_retries
@@ -118,6 +119,7 @@ class WebexRest:
         on the API's own host (the admin token is never sent anywhere else). Raises
         TransientWebexError (retry it), AdminTokenError for 401 (`rejected` says whose token)
         or WebexError, each with Webex's tracking id when it sent one."""
+        await before_webex_call()
         started = time.perf_counter()
         status = 0
         cancelled = False
