@@ -1,15 +1,13 @@
-"""Webex's OAuth endpoints: the authorize URL (with PKCE), the code exchange and refresh, and
-revoking a person's authorization.
+"""Webex's OAuth endpoints: the authorize URL (with PKCE), the code exchange and refresh.
 
 `POST {WEBEX_API_URL}/access_token` (form-encoded) serves both the Service App's refresh and
-personal sign-in; `{WEBEX_API_URL}/authorize` is the page the admin's browser opens;
-`DELETE {WEBEX_API_URL}/authorizations?clientId=…` revokes the grant (sign out).
+personal sign-in; `{WEBEX_API_URL}/authorize` is the page the admin's browser opens. (Revoking
+a grant is an ordinary API call with the person's token: bot/webex/personal.py.)
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import secrets
 import time
@@ -80,9 +78,8 @@ class TokenEndpoint:
                  client_secret: str, timeout: float = 10.0) -> None:
         self._session = session
         self._url = api_url.rstrip("/") + "/access_token"
-        self._authorizations = api_url.rstrip("/") + "/authorizations"
         self._proxy = environ_proxy(self._url)
-        self._client_id = client_id
+        self.client_id = client_id  # the Integration's: what sign-out revokes
         self._client = {"client_id": client_id, "client_secret": client_secret}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -94,32 +91,6 @@ class TokenEndpoint:
     async def refresh(self, refresh_token: str) -> Grant:
         """New tokens from a refresh token (grant_type=refresh_token)."""
         return await self._post({"grant_type": "refresh_token", "refresh_token": refresh_token})
-
-    async def revoke(self, access_token: str, org_id: str) -> None:
-        """Delete the person's authorization of this client at Webex, with their own access
-        token (204). Raises WebexError (status 401: the token was refused) otherwise."""
-        endpoint = "DELETE /authorizations"
-        try:
-            async with self._session.delete(
-                self._authorizations, params={"clientId": self._client_id, "orgId": org_id},
-                headers={"Authorization": f"Bearer {access_token}"}, timeout=self._timeout,
-                proxy=self._proxy,
-            ) as reply:
-                status, tracking = reply.status, reply.headers.get("TrackingID")
-                body: Any = None
-                if status != 204:
-                    with contextlib.suppress(ValueError):  # no JSON: the status still says
-                        body = await reply.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
-            raise TransientWebexError(
-                f"Webex did not answer the revocation ({type(error).__name__}).",
-                endpoint=endpoint) from None
-        if status == 204:
-            return
-        if isinstance(body, dict):
-            tracking = body.get("trackingId") or tracking
-        raise WebexError(f"Webex did not revoke it ({status}: {webex_error_message(body)}).",
-                         status=status, tracking_id=tracking, endpoint=endpoint)
 
     async def _post(self, form: dict[str, str]) -> Grant:
         endpoint = f"POST /access_token ({form['grant_type']})"

@@ -21,8 +21,10 @@ from bot.errors import NotSignedIn, WebexError
 from bot.sealing import Sealer, UnreadableSecret
 from bot.webex.auth import REFRESH_MARGIN_SECONDS
 from bot.webex.oauth import Grant, GrantRefused, TokenEndpoint
+from bot.webex.rest import WebexRest
 
 log = logging.getLogger(__name__)
+REVOKE_REJECTED = "Webex no longer accepts your sign-in."
 ASK_AGAIN = "Webex no longer accepts your sign-in (it expired or was revoked): sign in again."
 
 
@@ -76,10 +78,11 @@ class PersonalTokens:
     """The signed-in admins' tokens in the database, sealed with TOKEN_ENCRYPTION_KEY."""
 
     def __init__(self, rows: TokenRows, sealer: Sealer, endpoint: TokenEndpoint,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 rest: WebexRest, clock: Callable[[], datetime] = utcnow) -> None:
         self._rows = rows
         self._sealer = sealer
         self._endpoint = endpoint
+        self._rest = rest  # for revoking: an API call like any other
         self._clock = clock
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -122,13 +125,21 @@ class PersonalTokens:
     async def _revoke_at_webex(self, person_id: str, org_id: str) -> SignedOut:
         access = await self.access_token(person_id)
         try:
-            await self._endpoint.revoke(access, org_id)
+            await self._delete_authorization(access, org_id)
         except WebexError as error:
             if error.status != 401:
                 raise
-            await self._endpoint.revoke(
+            await self._delete_authorization(
                 await self.access_token(person_id, rejected=access), org_id)
         return SignedOut(True)
+
+    async def _delete_authorization(self, access_token: str, org_id: str) -> None:
+        """`DELETE /authorizations?clientId=…&orgId=…` with the person's own token: 204, or
+        the error (status 401: the token was refused)."""
+        await self._rest.request(
+            "DELETE", "/authorizations", access_token, endpoint="DELETE /authorizations",
+            params={"clientId": self._endpoint.client_id, "orgId": org_id},
+            rejected=REVOKE_REJECTED)
 
     async def sign_out(self, person_id: str) -> bool:
         """Forget a person's tokens (at the bot only); True when they were signed in."""

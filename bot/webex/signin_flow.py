@@ -181,6 +181,6 @@ def sign_in_flow(settings: Settings, session: aiohttp.ClientSession, rows: Token
             raise WebexError("Webex answered /people/me in a way I could not read.",
                              endpoint="GET /people/me") from None
 
-    return SignInFlow(rows, PersonalTokens(rows, sealer, endpoint), endpoint, sealer,
+    return SignInFlow(rows, PersonalTokens(rows, sealer, endpoint, rest), endpoint, sealer,
                       api_url=settings.WEBEX_API_URL, client_id=client_id,
                       redirect_uri=settings.redirect_uri, whose=whose)

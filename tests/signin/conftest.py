@@ -53,7 +53,7 @@ def build(emu: Emulator, http: aiohttp.ClientSession, store: Store, key: str) ->
     endpoint = TokenEndpoint(http, emu.base_url, client_id=seed.integration_client_id,
                              client_secret=seed.integration_client_secret)
     rest = WebexRest(http, emu.base_url)
-    tokens = PersonalTokens(store, sealer, endpoint)
+    tokens = PersonalTokens(store, sealer, endpoint, rest)
 
     async def whose(token: str) -> Person:
         return Person.model_validate(
