@@ -18,6 +18,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.store.own_messages import CANDIDATES
 from bot.store.wal import limit_wal, truncate_wal
 
 _SCHEMA = """CREATE TABLE IF NOT EXISTS intake (
@@ -130,7 +131,8 @@ class JournalOwnMessages:
             params.append(since.astimezone(UTC).isoformat())
         conn = sqlite3.connect(self.path, timeout=5.0)
         try:
-            rows = conn.execute(query + " ORDER BY created DESC LIMIT 20", params).fetchall()
+            rows = conn.execute(query + f" ORDER BY created DESC LIMIT {CANDIDATES}",
+                                params).fetchall()
         except sqlite3.OperationalError:
             return []  # a journal from before own messages were kept
         finally:

@@ -240,17 +240,11 @@ class EventRunner:
             retry_at = now + backoff(event.attempts)
             log.warning("event %s: %s; trying again at %s (attempt %d)", key, later,
                         retry_at.strftime("%H:%M:%S"), event.attempts)
-            steps, cards = outbox.take()
-            with contextlib.suppress(Exception):
-                await store.release_event(key, self.owner, retry_at=retry_at, steps=steps,
-                                          cards=cards)
+            await self._give_back(key, outbox, retry_at=retry_at)
             return
         except asyncio.CancelledError:
             outbox.abandon()
-            steps, cards = outbox.take()
-            with contextlib.suppress(Exception):
-                await asyncio.shield(store.release_event(key, self.owner, steps=steps,
-                                                         cards=cards))
+            await asyncio.shield(self._give_back(key, outbox))
             raise
         except Exception as error:
             outbox.abandon()
@@ -261,14 +255,20 @@ class EventRunner:
                 # (the traceback is logged when it gives up, below).
                 log.warning("event %s failed (attempt %d, %s); it will be retried", key,
                             event.attempts, type(error).__name__)
-                steps, cards = outbox.take()
-                with contextlib.suppress(Exception):
-                    await store.release_event(key, self.owner, steps=steps, cards=cards)
+                await self._give_back(key, outbox)
                 return
             log.exception("event %s failed %d times; giving up", key, event.attempts)
             await self._finish(event, "failed", "unexpected error", outbox)
             return
         await self._finish(event, "done", None, outbox)
+
+    async def _give_back(self, key: str, outbox: Outbox, *,
+                         retry_at: datetime | None = None) -> None:
+        """Release the event to run again (at `retry_at`), with its replies' records."""
+        steps, cards = outbox.take()
+        with contextlib.suppress(Exception):
+            await self._store.release_event(key, self.owner, retry_at=retry_at, steps=steps,
+                                            cards=cards)
 
     async def _finish(self, event: InboxEvent, state: str, detail: str | None,
                       outbox: Outbox) -> None:
