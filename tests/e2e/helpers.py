@@ -45,6 +45,12 @@ async def next_bot_message(emu: Emulator, room_id: str, timeout: float = 8.0) ->
         lambda m: m["personId"] == emu.seed.bot_id and m["roomId"] == room_id, timeout=timeout)
 
 
+def bot_messages(emu: Emulator, room_id: str) -> list[dict[str, Any]]:
+    """Every message the bot has in a space, as Webex holds them."""
+    return [m for m in emu.state.messages.values()
+            if m["personId"] == emu.seed.bot_id and m["roomId"] == room_id]
+
+
 def card_of(message: dict[str, Any]) -> dict[str, Any]:
     attachments = message.get("attachments") or []
     assert attachments, f"no card in {message.get('markdown')!r}"

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.emulator import Emulator, Seed, running_emulator
 from tests.e2e.harness import RunningBot, running_bot
-from tests.e2e.helpers import card_text
+from tests.e2e.helpers import bot_messages, card_text
 
 READS = "/telephony/config/locations/*/emergencyCallNotification"
 
@@ -22,11 +21,6 @@ async def large(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
     async with running_emulator(Seed.default().with_locations(40)) as emu, \
             running_bot(emu, tmp_path, WEBEX_MAX_RETRIES=0) as bot:
         yield emu, bot
-
-
-def _bot_messages(emu: Emulator, room_id: str) -> list[dict[str, Any]]:
-    return [m for m in emu.state.messages.values()
-            if m["personId"] == emu.seed.bot_id and m["roomId"] == room_id]
 
 
 async def test_a_report_tried_again_after_its_progress_line_posts_that_line_once(
@@ -45,6 +39,6 @@ async def test_a_report_tried_again_after_its_progress_line_posts_that_line_once
 
     assert "of 40 locations covered" in card_text(report)
     assert sum(1 for r in emu.calls("POST", "/messages") if r.status == 503) == 1
-    texts = [m.get("text", "") for m in _bot_messages(emu, room)]
+    texts = [m.get("text", "") for m in bot_messages(emu, room)]
     assert len(texts) == 2, texts
     assert sum(t.startswith(("Checking", "Checked")) for t in texts) == 1

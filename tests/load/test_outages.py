@@ -141,6 +141,9 @@ async def test_a_database_outage_gets_no_5xx_and_every_command_is_answered_after
                 assert statuses == [200] * 20  # acknowledged, not 503: nothing is lost
                 why = await until_ready_is(bot, 503, 10)
                 assert "webhooks cannot be recorded in the inbox (they are spooled)" in why["why"]
+                spool = str(tmp_path / "ecn-bot-spool.db")
+                held = {row[0] for row in read_intake(spool, datetime(2000, 1, 1, tzinfo=UTC))}
+                assert {f"messages:{i}" for i in ids} <= held  # the spool file holds them
 
                 gate.open = True
                 await wait_for(lambda: all(answers(emu, i) for i in ids), 60,
@@ -150,8 +153,6 @@ async def test_a_database_outage_gets_no_5xx_and_every_command_is_answered_after
                 assert {i: len(answers(emu, i)) for i in ids} == dict.fromkeys(ids, 1)
                 # The spool file held them while the database was down; the inbox has them
                 # now, so the file lets them go.
-                spool = str(tmp_path / "ecn-bot-spool.db")
-                assert (tmp_path / "ecn-bot-spool.db").exists()
                 await wait_for(lambda: not read_intake(spool, datetime(2000, 1, 1, tzinfo=UTC)),
                                15, "the spool file pruned")
                 log = bot.output()

@@ -72,9 +72,10 @@ async def test_the_receiver_keeps_only_the_ids_of_its_own_group_messages(
     assert await kept.own_messages_in("GROUP", "OTHER", T0) == []
 
 
-async def test_on_postgresql_the_store_keeps_the_same_and_no_more(
+async def test_without_a_journal_the_store_keeps_the_same_and_no_more(
     aiohttp_client: AiohttpClient, tmp_path: Path
 ) -> None:
+    """The path PostgreSQL (and an in-memory SQLite) takes: the receiver writes to the store."""
     store = await Store.open(f"sqlite:///{tmp_path}/bot.db")
     writer = LinkWriter()
     link = link_to(writer, journaled=False)
