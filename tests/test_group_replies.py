@@ -1,25 +1,27 @@
 """A resumed event in a group space looks for a reply it may have posted before among the bot's
 own messages Webex told of; only a message carrying the reply's marker stops a post
-(issue 14 item 9)."""
+(issue 14 item 9). Against the emulator: what the space holds is what Webex holds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 import pytest
 
-from bot.conversation import replies
-from bot.conversation.replies import Replier, mark, reply_marker
-from bot.errors import TransientWebexError, WebexError
-from bot.models import Message
+from bot.conversation.replies import Replier, RetryLater, mark, reply_marker
+from bot.emulator import Emulator
 from bot.outbox import Outbox
 from bot.store import Store
 from bot.views.cards import notice_card
-
-T0 = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+from bot.webex.gateway import WebexGateway
+from bot.webex.rest import WebexRest
+from bot.webex.retry import RetryPolicy
+from tests.e2e.helpers import bot_messages
 
 
 @dataclass
@@ -27,98 +29,107 @@ class Place:
     """The request a reply serves: a command in a group space's thread, resumed."""
 
     outbox: Outbox
-    event_key: str = "messages:CMD"
+    event_key: str
+    room_id: str
+    thread_id: str
+    message_id: str
     org_id: str = "ORG"
-    room_id: str = "GROUP"
     room_type: str = "group"
-    thread_id: str | None = "CMD"
-    message_id: str | None = "CMD"
     person_id: str = "ALICE"
     person_email: str | None = "alice@acme.example"
     source: str = "text"
 
 
 @dataclass
-class Webex:
-    """The gateway as the replier uses it: messages by id, and what was posted."""
+class Rig:
+    emu: Emulator
+    store: Store
+    gateway: WebexGateway
+    room: str
+    command: str  # the command's message id: the reply's thread
+    since: datetime  # when its event arrived
 
-    messages: dict[str, Message | WebexError] = field(default_factory=dict)
-    posted: list[str] = field(default_factory=list)
+    @property
+    def key(self) -> str:
+        return f"messages:{self.command}"
 
-    async def get_message(self, message_id: str) -> Message:
-        found = self.messages.get(message_id) or WebexError("gone", status=404)
-        if isinstance(found, WebexError):
-            raise found
-        return found
+    async def posted_before(self, *, marker: str | None, thread: str | None = None) -> str:
+        """A card the bot posted in the space (with `marker`, as a reply of an earlier
+        attempt would carry it): its id."""
+        card = notice_card(title="Setting changed", text="…")
+        reply = mark(card, marker) if marker else card
+        return await self.gateway.post_message(self.room, reply.markdown,
+                                               attachments=reply.attachments(),
+                                               parent_id=thread or self.command)
 
-    async def post_message(self, room_id: str, markdown: str, **_: Any) -> str:
-        self.posted.append(markdown)
-        return f"NEW{len(self.posted)}"
-
-
-def own(message_id: str, marker: str | None) -> Message:
-    card = notice_card(title="Setting changed", text="…")
-    attachments = mark(card, marker).attachments() if marker else card.attachments()
-    return Message(id=message_id, roomId="GROUP", personId="BOT", parentId="CMD",
-                   attachments=tuple(attachments))
+    async def send(self) -> str | None:
+        """The resumed event's reply, as the replier sends it."""
+        replier = Replier(self.gateway, self.store, timeout=5.0, notice_wait=0.0)
+        place = Place(Outbox(resumed=True, since=self.since), self.key, self.room,
+                      self.command, self.command)
+        return await replier.send(cast(Any, place),
+                                  notice_card(title="Setting changed", text="…"))
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> Any:
-    opened = await Store.open(f"sqlite:///{tmp_path}/bot.db")
-    yield opened
-    await opened.close()
+async def rig(emu: Emulator, tmp_path: Path) -> AsyncIterator[Rig]:
+    store = await Store.open(f"sqlite:///{tmp_path}/bot.db")
+    command = await emu.post_message("alice", "group", "enable", mention_bot=True)
+    async with aiohttp.ClientSession() as session:
+        gateway = WebexGateway(emu.seed.bot_token, None, rest=WebexRest(session, emu.base_url),
+                               policy=RetryPolicy(max_retries=1, base_delay=0.01))
+        yield Rig(emu, store, gateway, emu.seed.rooms["group"], command["id"],
+                  datetime.now(UTC))
+        gateway.close()
+    await store.close()
 
 
-@pytest.fixture(autouse=True)
-def no_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(replies, "OWN_NOTICE_WAIT_SECONDS", 0.0)
+async def test_a_reply_found_among_its_own_messages_is_not_posted_again(rig: Rig) -> None:
+    other = await rig.posted_before(marker=reply_marker("messages:EARLIER", "reply1"))
+    mine = await rig.posted_before(marker=reply_marker(rig.key, "reply1"))
+    for message_id in (other, mine):
+        await rig.store.record_own_message(message_id, rig.room, rig.command, rig.since)
 
-
-async def send(store: Store, webex: Webex) -> str | None:
-    replier = Replier(cast(Any, webex), store, timeout=5.0)
-    place = Place(Outbox(resumed=True, since=T0))
-    return await replier.send(cast(Any, place), notice_card(title="Setting changed", text="…"))
-
-
-async def test_a_reply_found_among_its_own_messages_is_not_posted_again(store: Store) -> None:
-    webex = Webex({"OTHER": own("OTHER", reply_marker("messages:EARLIER", "reply1")),
-                   "MINE": own("MINE", reply_marker("messages:CMD", "reply1"))})
-    for message_id in ("OTHER", "MINE"):
-        await store.record_own_message(message_id, "GROUP", "CMD", T0 + timedelta(seconds=1))
-
-    assert await send(store, webex) == "MINE"
-    assert webex.posted == []
-    assert await store.get_event_steps("messages:CMD") == {"reply1": {"message_id": "MINE"}}
+    assert await rig.send() == mine
+    assert len(bot_messages(rig.emu, rig.room)) == 2  # nothing posted again
+    assert await rig.store.get_event_steps(rig.key) == {"reply1": {"message_id": mine}}
 
 
 @pytest.mark.parametrize("kept", [
-    [],  # Webex's notice never arrived
-    [("PLAIN", "CMD", 1)],  # an own message without this reply's marker
-    [("GONE", "CMD", 1)],  # one Webex no longer gives
-    [("ELSEWHERE", "OTHER-THREAD", 1)],  # the marker, but in another thread
-    [("BEFORE", "CMD", -600)],  # the marker, but older than the event
+    "none",  # Webex's notice never arrived
+    "plain",  # an own message without this reply's marker
+    "gone",  # one Webex no longer gives
+    "elsewhere",  # the marker, but in another thread
+    "before",  # the marker, but older than the event
 ])
-async def test_without_the_marker_found_the_reply_is_posted(
-    store: Store, kept: list[tuple[str, str, int]]
-) -> None:
-    marker = reply_marker("messages:CMD", "reply1")
-    webex = Webex({"PLAIN": own("PLAIN", None), "ELSEWHERE": own("ELSEWHERE", marker),
-                   "BEFORE": own("BEFORE", marker)})
-    for message_id, parent, seconds in kept:
-        await store.record_own_message(message_id, "GROUP", parent,
-                                       T0 + timedelta(seconds=seconds))
+async def test_without_the_marker_found_the_reply_is_posted(rig: Rig, kept: str) -> None:
+    marker = reply_marker(rig.key, "reply1")
+    at, thread = rig.since, rig.command
+    if kept == "plain":
+        message_id = await rig.posted_before(marker=None)
+    elif kept == "gone":
+        message_id = "Y2lzY29zcGFyazovL3VzL01FU1NBR0UvZ29uZQ"
+    elif kept == "elsewhere":
+        thread = (await rig.emu.post_message("alice", "group", "status", mention_bot=True))["id"]
+        message_id = await rig.posted_before(marker=marker, thread=thread)
+    elif kept == "before":
+        message_id, at = await rig.posted_before(marker=marker), rig.since - timedelta(hours=1)
+    if kept != "none":
+        await rig.store.record_own_message(message_id, rig.room, thread, at)
+    before = {m["id"] for m in bot_messages(rig.emu, rig.room)}
 
-    assert await send(store, webex) == "NEW1"
-    assert len(webex.posted) == 1
+    new = await rig.send()
+    after = {m["id"] for m in bot_messages(rig.emu, rig.room)}
+    assert after - before == {new}  # posted, once
 
 
 async def test_an_own_message_webex_cannot_give_now_is_retried_later_not_posted(
-    store: Store,
+    rig: Rig,
 ) -> None:
-    webex = Webex({"MINE": TransientWebexError("busy", status=503)})
-    await store.record_own_message("MINE", "GROUP", "CMD", T0)
+    mine = await rig.posted_before(marker=reply_marker(rig.key, "reply1"))
+    await rig.store.record_own_message(mine, rig.room, rig.command, rig.since)
+    rig.emu.faults.add(path="/messages/*", method="GET", status=503, times=None)
 
-    with pytest.raises(replies.RetryLater):
-        await send(store, webex)
-    assert webex.posted == []
+    with pytest.raises(RetryLater):
+        await rig.send()
+    assert len(bot_messages(rig.emu, rig.room)) == 1  # only the earlier one

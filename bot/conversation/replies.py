@@ -48,11 +48,13 @@ class Replier:
     """The one place that posts the bot's answers and turns errors into cards."""
 
     def __init__(self, webex: WebexGateway, store: Store, *, timeout: float,
-                 own: OwnMessages | None = None) -> None:
+                 own: OwnMessages | None = None,
+                 notice_wait: float = OWN_NOTICE_WAIT_SECONDS) -> None:
         self._webex = webex
         self._store = store
         self._timeout = timeout
         self._own: OwnMessages = own or store
+        self._notice_wait = notice_wait
 
     async def send(self, place: Request, reply: CardMessage | str, *,
                    to_person: str | None = None) -> str | None:
@@ -118,7 +120,7 @@ class Replier:
         since = place.outbox.since - CLOCK_SKEW if place.outbox.since is not None else None
         checked: set[str] = set()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + OWN_NOTICE_WAIT_SECONDS
+        deadline = loop.time() + self._notice_wait
         while True:
             for message_id in await self._own.own_messages_in(place.room_id,
                                                               place.thread_id, since):
