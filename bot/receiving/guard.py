@@ -194,8 +194,12 @@ async def deadlines(request: web.Request,
             response.force_close()
             return response
         try:
-            body_time = guard.deadline if guard is not None else DEADLINE_SECONDS
-            await asyncio.wait_for(request.read(), body_time)  # kept for the handler
+            if request.content.is_eof():
+                await request.read()  # all in already (the usual case): no timer to set
+            else:
+                body_time = guard.deadline if guard is not None else DEADLINE_SECONDS
+                async with asyncio.timeout(body_time):
+                    await request.read()  # kept for the handler
         except TimeoutError:
             response = web.Response(status=408, text="the body took too long")
             response.force_close()

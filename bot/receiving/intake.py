@@ -40,6 +40,9 @@ class Intake:
     max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
     spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
     remember_own: RememberOwn | None = None  # the bot's own group messages (their ids)
+    # False when `record` never waits (the receiving process's journal: a local file written
+    # on the loop), so no deadline is set on it; a database may hang, and gets one.
+    record_waits: bool = True
     own_trouble: Trouble = field(
         default_factory=lambda: Trouble("keeping the ids of the bot's own group messages"))
 

@@ -18,6 +18,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.receiving.body import as_json
 from bot.store.own_messages import CANDIDATES
 from bot.store.wal import limit_wal, truncate_wal
 
@@ -60,8 +61,7 @@ class IntakeJournal:
         """False when `key` is already here (a redelivery)."""
         cursor = self._conn.execute(
             "INSERT OR IGNORE INTO intake VALUES (?, ?, ?, ?, ?)",
-            (key, resource, event, json.dumps(body, separators=(",", ":")),
-             received_at.isoformat()))
+            (key, resource, event, as_json(body), received_at.isoformat()))
         self.recorded += 1
         return cursor.rowcount == 1
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from bot.models import HANDLED_EVENTS, WEBHOOK_PATH, Envelope, MessageEventData
+from bot.receiving.body import Body
 from bot.receiving.guard import deadlines
 from bot.receiving.intake import INTAKE, Intake
 from bot.security import SIGNATURE_HEADER, verify_signature
@@ -72,10 +73,14 @@ async def receive(request: web.Request) -> web.Response:
         log.warning("event %s was created at %s, longer ago than %s: a replay, not run",
                     envelope.key, created.isoformat(), intake.max_age)
         return _ok("stale")
-    received = (envelope.key, envelope.resource, envelope.event, payload, now)
+    received = (envelope.key, envelope.resource, envelope.event, Body(payload, body), now)
     try:
-        # A database that hangs rather than refuses must not hold the acknowledgement.
-        recorded = await asyncio.wait_for(intake.record(*received), RECORD_SECONDS)
+        if intake.record_waits:
+            # A database that hangs rather than refuses must not hold the acknowledgement.
+            async with asyncio.timeout(RECORD_SECONDS):
+                recorded = await intake.record(*received)
+        else:
+            recorded = await intake.record(*received)
     except Exception as error:
         # Not the sender's fault, and a 5xx would lose it: Webex does not promise to deliver
         # a refused event again. Kept (on disk if it can be), it is recorded later.
@@ -108,8 +113,8 @@ async def _remember_own(intake: Intake, envelope: Envelope) -> None:
         return
     created = (data.created or intake.clock()).astimezone(UTC)
     try:
-        await asyncio.wait_for(intake.remember_own(data.id, data.roomId, data.parentId, created),
-                               OWN_RECORD_SECONDS)
+        async with asyncio.timeout(OWN_RECORD_SECONDS):
+            await intake.remember_own(data.id, data.roomId, data.parentId, created)
     except Exception as error:
         # One warning while it fails, not one per reply.
         intake.own_trouble.failed(error, "a reply cut off by a crash may be posted twice")
@@ -117,5 +122,9 @@ async def _remember_own(intake: Intake, envelope: Envelope) -> None:
     intake.own_trouble.worked()
 
 
+_OK = {status: json.dumps({"status": status}).encode()
+       for status in ("accepted", "duplicate", "ignored", "own event", "stale")}
+
+
 def _ok(status: str) -> web.Response:
-    return web.json_response({"status": status})
+    return web.Response(body=_OK[status], content_type="application/json")

@@ -260,10 +260,11 @@ def worker_events(runner: Runner, inbox: Inbox, now: datetime = T0) -> Events:
                   window=front_settings().inbox_resume_window, clock=lambda: now, journal=None)
 
 
-def journaled_event(body: dict[str, Any]) -> dict[str, Any]:
+async def journaled_event(body: dict[str, Any]) -> dict[str, Any]:
     """The line the receiver sends for an event it holds in its journal only."""
     writer = LinkWriter()
     link_to(writer).accept("messages:M1", "messages", "created", body, T0, spooled=False)
+    await asyncio.sleep(0)  # the link writes once a turn of the loop
     [message] = writer.messages
     return message
 
@@ -281,7 +282,7 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
     events = worker_events(runner, inbox)
     body = {"resource": "messages", "data": {"id": "M1", "personId": "alice"}}
 
-    events.handle(journaled_event(body))
+    events.handle(await journaled_event(body))
     await runner.idle()
     assert runner.submitted == []  # refused once, in the event's own task
 
@@ -306,7 +307,7 @@ async def test_an_event_the_inbox_refused_is_run_once_when_the_inbox_takes_it(
 async def test_closing_the_worker_stops_trying_to_record_an_event() -> None:
     runner, inbox = Runner(), Inbox(failures=None)
     events = worker_events(runner, inbox)
-    events.handle(journaled_event({"data": {"id": "M1"}}))
+    events.handle(await journaled_event({"data": {"id": "M1"}}))
     await runner.idle()
     assert other_tasks()  # a retry is waiting
 
@@ -327,7 +328,7 @@ async def test_an_event_the_inbox_refuses_past_the_resume_window_expires(
     late = T0 + front_settings().inbox_resume_window + timedelta(seconds=1)
     runner, inbox = Runner(), Inbox(failures=None)
     events = worker_events(runner, inbox, now=late)
-    events.handle(journaled_event({"data": {"id": "M1"}}))
+    events.handle(await journaled_event({"data": {"id": "M1"}}))
     await runner.idle()
 
     await wait_for(lambda: not other_tasks(), 5, "the retries to stop")  # after one, at 0.5 s
@@ -348,7 +349,7 @@ class FullRunner(Runner):
 async def test_an_event_the_runner_cannot_take_is_still_recorded_for_the_sweeper() -> None:
     runner, inbox = FullRunner(), Inbox(failures=0)
     events = worker_events(runner, inbox)
-    events.handle(journaled_event({"data": {"id": "M1"}}))
+    events.handle(await journaled_event({"data": {"id": "M1"}}))
     await asyncio.wait_for(events.close(), 5)  # a stop waits for it to be recorded
     assert inbox.calls == 1
     assert inbox.owners == [None]  # no lease: the next sweep (here or after a restart) claims it
@@ -438,6 +439,42 @@ async def test_serve_refuses_a_bad_signature_and_answers_a_command_once(
         )
         == 1
     )
+
+
+async def test_a_webhook_whose_json_has_newlines_is_answered_once(
+    emu: Emulator, serve: Serve
+) -> None:
+    """The receiver hands each event to the worker as one line holding the body's own text:
+    a pretty-printed body (its newlines between tokens) must reach the worker whole."""
+    bot = await serve()
+    for hook in list(emu.state.webhooks.values()):
+        emu.state.set_webhook_status(hook["id"], "inactive")  # this test delivers it itself
+    sent = await emu.post_message(person="alice", room="group", text="status", mention_bot=True)
+    pretty = json.dumps(json.loads(envelope_for(emu, sent)), indent=2).encode()
+    assert pretty.count(b"\n") > 10
+
+    assert await post_to(bot.webhook_url, pretty) == 200
+
+    await wait_for(lambda: bot_replies(emu, sent), 15, "the answer to the pretty-printed event")
+    await bot.wait_idle()
+    assert len(bot_replies(emu, sent)) == 1
+    assert "not understood" not in bot.output()
+
+
+async def test_lines_not_yet_written_are_written_when_the_link_closes() -> None:
+    writer = LinkWriter()
+    closed: list[bool] = []
+    cast(Any, writer).close = lambda: closed.append(True)
+    cast(Any, writer).wait_closed = lambda: asyncio.sleep(0)
+    link = link_to(writer)
+    link.accept("messages:M1", "messages", "created", {"id": "M1"}, T0, spooled=False)
+    link.count("messages/created", "accepted")
+
+    await link.close()  # in the same turn of the loop: nothing was written yet
+
+    assert [m.get("key") or m.get("count") for m in writer.messages] == [
+        "messages:M1", ["messages/created", "accepted"]]
+    assert closed == [True]
 
 
 async def test_a_killed_receiving_process_stops_serve_with_a_failure_status(
