@@ -54,8 +54,11 @@ class Pipeline:
     async def sleep(self, seconds: float) -> None:
         """Sleep, but wake early when the emulator shuts down."""
         if seconds > 0:
+            # A timer, not wait_for: on Python 3.11 that wraps the wait in a task of its own,
+            # and this runs for every request (the emulator shares the bot's cores).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.closing.wait(), seconds)
+                async with asyncio.timeout(seconds):
+                    await self.closing.wait()
 
     def invoke(
         self,
