@@ -100,6 +100,9 @@ class Loop:
     latencies: dict[str, list[float]]  # webhook sent → reply landed, by command word
     count: int
     elapsed: float  # first send → last reply: the ramp up and the drain included
+    steady_replies: int  # replies that landed while every stream had a command in flight
+    steady_seconds: float  # last stream's first send → first stream's last reply
+    steady_per_second: float | None  # the streams' reply rates in that window, summed
 
     @property
     def per_second(self) -> float:
@@ -142,7 +145,20 @@ async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream
     latencies: dict[str, list[float]] = {}
     for word, sent_at, message_id in (x for one in sent for x in one):
         latencies.setdefault(word, []).append(landed[message_id] - sent_at)
-    return Loop(latencies, sum(len(one) for one in sent), elapsed)
+    # The steady state: from the moment the last stream has sent its first command to the
+    # moment the first stream's last reply landed, all of them are in flight.
+    begin = max(one[0][1] for one in sent)
+    end = min(landed[one[-1][2]] for one in sent)
+    inside = [[t for t in (landed[message_id] for _, _, message_id in one) if begin <= t <= end]
+              for one in sent]
+    # Each stream's rate from its first to its last reply in the window, summed. Counting the
+    # window's replies over its length instead comes out short when the streams are in step
+    # (the burst): the window closes on the first reply of the last wave, the other 19 land
+    # just after it, and 10 commands a stream give 0.9 of the rate.
+    rates = [(len(t) - 1) / (t[-1] - t[0]) for t in inside if len(t) >= 2 and t[-1] > t[0]]
+    return Loop(latencies, sum(len(one) for one in sent), elapsed,
+                sum(len(t) for t in inside), max(0.0, end - begin),
+                sum(rates) if len(rates) == len(sent) else None)
 
 
 def summary(values: list[float], latency: float | None = None) -> dict[str, Any]:
@@ -340,7 +356,7 @@ async def status_throughput(rig: Rig, concurrency: int, seconds: float) -> dict[
     per_stream = max(2, round(rate * seconds / concurrency))
     loop = await closed_loop(rig, ["status"], list(range(concurrency)), per_stream)
     return {"concurrency": concurrency, "commands": loop.count, "seconds": loop.elapsed,
-            "per_second": loop.per_second,
+            "per_second": loop.per_second, "steady_per_second": loop.steady_per_second,
             "latency": summary(loop.latencies["status"])}
 
 
