@@ -69,6 +69,7 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
         acks: list[float] = []
         whole: list[float] = []
         steady: list[float] = []
+        gaps: list[float] = []
         steady_replies, steady_seconds = 0, 0.0
         cpu_before = rig.bot.cpu_seconds()
         opened_before = rig.sender.opened_while_sending
@@ -82,6 +83,7 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
                 loop = await closed_loop(rig, ["status"], streams, per_stream, stagger)
                 got = loop.latencies["status"]
                 whole.append(loop.per_second)
+                gaps += loop.gaps
                 if loop.steady_per_second is not None:
                     steady.append(loop.steady_per_second)
                 steady_replies += loop.steady_replies
@@ -104,6 +106,9 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
         result["steady_replies"] = steady_replies
         result["steady_seconds"] = steady_seconds
         result["replies_per_s_whole_run"] = sum(whole) / len(whole)
+        if gaps:  # what is left of the harness in a closed loop's cycle
+            result["landing_to_next_send_ms"] = {"p50": percentile(gaps, 50) * 1000,
+                                                 "p99": percentile(gaps, 99) * 1000}
         result["ack_p50_ms"] = percentile(acks, 50) * 1000
         result["ack_p99_ms"] = percentile(acks, 99) * 1000
         result["connections_opened_while_sending"] = (rig.sender.opened_while_sending

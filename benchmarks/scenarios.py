@@ -103,6 +103,7 @@ class Loop:
     steady_replies: int  # replies that landed while every stream had a command in flight
     steady_seconds: float  # last stream's first send → first stream's last reply
     steady_per_second: float | None  # the streams' reply rates in that window, summed
+    gaps: list[float]  # a reply landed (the emulator's clock) → its stream's next webhook sent
 
     @property
     def per_second(self) -> float:
@@ -156,9 +157,11 @@ async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream
     # (the burst): the window closes on the first reply of the last wave, the other 19 land
     # just after it, and 10 commands a stream give 0.9 of the rate.
     rates = [(len(t) - 1) / (t[-1] - t[0]) for t in inside if len(t) >= 2 and t[-1] > t[0]]
+    gaps = [after[1] - landed[before[2]] for one in sent
+            for before, after in itertools.pairwise(one)]
     return Loop(latencies, sum(len(one) for one in sent), elapsed,
                 sum(len(t) for t in inside), max(0.0, end - begin),
-                sum(rates) if len(rates) == len(sent) else None)
+                sum(rates) if len(rates) == len(sent) else None, gaps)
 
 
 def summary(values: list[float], latency: float | None = None) -> dict[str, Any]:
