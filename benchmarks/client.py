@@ -1,18 +1,14 @@
-"""The harness's side of the wire: signed envelopes, an ack-timing sender, a reply listener."""
+"""The harness's side of the wire: signed envelopes, messages typed in the emulator, and the
+feed that tells when each of the bot's replies landed."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-
-from bot.security import sign
 
 _ID_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{40,}")
 
@@ -38,63 +34,52 @@ def envelope(seed: dict[str, Any], message: dict[str, Any], **data: Any) -> byte
     return json.dumps(body).encode()
 
 
-@dataclass
-class Sender:
-    """Posts signed bodies to the bot's webhook and times each acknowledgement."""
-
-    url: str
-    secret: bytes
-    session: aiohttp.ClientSession
-    acks: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-
-    async def post(self, body: bytes, *, record: bool = True) -> tuple[int, float, float]:
-        """Returns (status, sent-at wall clock, ack seconds)."""
-        headers = {"Content-Type": "application/json",
-                   "X-Spark-Signature": sign(self.secret, body)}
-        sent_at = time.time()
-        started = time.perf_counter()
-        async with self.session.post(self.url, data=body, headers=headers) as reply:
-            await reply.read()
-            status = reply.status
-        took = time.perf_counter() - started
-        if record:
-            self.acks.append(took)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        return status, sent_at, took
-
-
-class ReplyListener:
-    """Receives the emulator's deliveries of the bot's own messages (a webhook the harness
-    registers with `personId=<bot>`), so a closed loop knows when each reply has landed."""
+class Landings(asyncio.Protocol):
+    """The emulator's line for each message the bot creates (`benchmarks.emulator`, its
+    `landings` port), read on one connection, so that a closed loop knows at once when each
+    reply has landed: no webhook delivery, signing or HTTP parsing in between."""
 
     def __init__(self) -> None:
         self.replies: dict[str, list[dict[str, Any]]] = {}
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._runner: web.AppRunner | None = None
-        self.url = ""
+        self._buffer = bytearray()
+        self._transport: asyncio.BaseTransport | None = None
+        self._hello: asyncio.Future[None] | None = None
 
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/", self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/"
+    async def connect(self, host: str, port: int) -> None:
+        """Connected and subscribed: the emulator's greeting has arrived."""
+        loop = asyncio.get_running_loop()
+        self._hello = loop.create_future()
+        await loop.create_connection(lambda: self, host, port)
+        await asyncio.wait_for(self._hello, 10)
 
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
-    async def _receive(self, request: web.Request) -> web.Response:
-        data = (await request.json()).get("data", {})
-        key = data.get("parentId") or data.get("roomId")
-        self.replies.setdefault(key, []).append(data)
-        waiter = self._waiters.pop(key, None)
-        if waiter is not None and not waiter.done():
-            waiter.set_result(data)
-        return web.Response()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while (end := self._buffer.find(b"\n")) >= 0:
+            record = json.loads(bytes(self._buffer[:end]))
+            del self._buffer[:end + 1]
+            if record.get("hello"):
+                if self._hello is not None and not self._hello.done():
+                    self._hello.set_result(None)
+                continue
+            key = record["key"]
+            self.replies.setdefault(key, []).append(record)
+            waiter = self._waiters.pop(key, None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(record)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for waiter in self._waiters.values():
+            if not waiter.done():
+                waiter.set_exception(ConnectionError("the emulator's landing feed closed"))
+        self._waiters.clear()
 
     def expect(self, key: str) -> asyncio.Future[dict[str, Any]]:
         """A future for the next reply in thread `key` (a command message id)."""
@@ -104,18 +89,6 @@ class ReplyListener:
         else:
             self._waiters[key] = future
         return future
-
-
-async def register_reply_hook(control_base: str, seed: dict[str, Any], target: str) -> None:
-    """Ask the emulator (as the bot) to deliver the bot's own new messages to `target`."""
-    api = control_base.removesuffix("/_emulator") + "/v1"
-    body = {"name": "load harness: bot replies", "targetUrl": target, "resource": "messages",
-            "event": "created", "filter": f"personId={seed['bot']['id']}"}
-    headers = {"Authorization": f"Bearer {seed['bot']['token']}"}
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{api}/webhooks", json=body, headers=headers
-    ) as reply:
-        assert reply.status == 200, await reply.text()
 
 
 async def create_message(http: aiohttp.ClientSession, control: str, person: str, room: str,

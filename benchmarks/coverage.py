@@ -24,9 +24,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.client import Sender, create_message, envelope
+from benchmarks.client import create_message, envelope
 from benchmarks.procs import SECRET, BotProcess, EmulatorProcess, emulator_process, start_bot
 from benchmarks.seed import admin_name, space_name
+from benchmarks.sender import Sender
 
 READS = "/telephony/config/locations/*/emergencyCallNotification"
 LIST = "/telephony/config/location[s]"
@@ -95,7 +96,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         try:
             emu.set_latency(args.latency)
             async with aiohttp.ClientSession() as http:
-                sender = Sender(bot.webhook_url, SECRET.encode(), http)
+                sender = Sender(bot.webhook_url, SECRET.encode())
                 for i in range(args.repeat):
                     for storm in (False, True) if args.storm else (False,):
                         print(f"… run {i + 1}{' (429 storm)' if storm else ''}", file=sys.stderr,

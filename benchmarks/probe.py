@@ -21,6 +21,7 @@ from bot.security import SIGNATURE_HEADER
 def probe(url: str, bodies: list[list[str]], interval: float) -> dict[str, object]:
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80)
+    conn.connect()  # before the first probe: its connect is not timed
     acks: list[float] = []
     statuses: dict[str, int] = {}
     next_at = time.perf_counter()

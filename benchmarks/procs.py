@@ -35,6 +35,7 @@ class EmulatorProcess:
     base_url: str
     control: str
     seed: dict[str, Any]
+    landings: int = 0  # the port on which it writes a line for each message the bot creates
 
     def get(self, route: str, **params: Any) -> Any:
         reply = requests.get(f"{self.control}{route}", params=params, timeout=30)
@@ -70,7 +71,7 @@ def emulator_process(admins: int = 40, latency: float = 0.0,
             raise RuntimeError("the emulator did not start")
         info = json.loads(line)
         seed = requests.get(f"{info['control']}/seed", timeout=10).json()
-        yield EmulatorProcess(proc, info["baseUrl"], info["control"], seed)
+        yield EmulatorProcess(proc, info["baseUrl"], info["control"], seed, info["landings"])
     finally:
         proc.terminate()
         try:

@@ -20,9 +20,10 @@ import aiohttp
 import uvloop
 
 from benchmarks import arrivals, scenarios
-from benchmarks.client import ReplyListener, Sender, register_reply_hook
+from benchmarks.client import Landings
 from benchmarks.procs import SECRET, emulator_process, start_bot
 from benchmarks.quiet_gc import without_collector_pauses
+from benchmarks.sender import Sender
 
 SCENARIOS = ("ack", "e2e", "tail", "status", "enable", "memory")
 
@@ -37,6 +38,10 @@ def host_speed() -> float:
     return round(time.perf_counter() - started, 3)
 
 
+def step(name: str) -> None:
+    print(f"… {name}", file=sys.stderr, flush=True)
+
+
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     latency = args.latency
     results: dict[str, Any] = {
@@ -48,18 +53,16 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with emulator_process(admins=max(args.concurrency, 40)) as emu, \
             tempfile.TemporaryDirectory() as tmp:
         bot = start_bot(emu, Path(tmp), LOG_LEVEL=args.log_level)
-        listener = ReplyListener()
-        await listener.start()
+        landings = Landings()
+        sender = Sender(bot.webhook_url, SECRET.encode())
         try:
-            await register_reply_hook(emu.control, emu.seed, listener.url)
+            await landings.connect("127.0.0.1", emu.landings)
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as http:
-                sender = Sender(bot.webhook_url, SECRET.encode(), http)
-                rig = scenarios.Rig(emu, bot, listener, http, sender,
+                rig = scenarios.Rig(emu, bot, landings, http, sender,
                                     admins=max(args.concurrency, 40))
                 emu.set_latency(latency)
                 await scenarios.warm_up(rig)
-                step = lambda name: print(f"… {name}", file=sys.stderr, flush=True)  # noqa: E731
                 wanted = set(filter(None, args.only.split(","))) or set(SCENARIOS)
                 if "ack" in wanted:
                     step("acknowledgements with 200 events in flight")
@@ -89,7 +92,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     step(f"memory over {args.events} events")
                     results["memory"] = await scenarios.memory(rig, args.events)
         finally:
-            await listener.stop()
+            await sender.close()
+            landings.close()
             results["bot_exit_status"] = bot.stop()
             results["host_speed_s"]["after"] = host_speed()
     return results

@@ -15,16 +15,10 @@ from typing import Any
 
 import aiohttp
 
-from benchmarks.client import (
-    ReplyListener,
-    Sender,
-    create_message,
-    endpoint_of,
-    envelope,
-    percentile,
-)
+from benchmarks.client import Landings, create_message, endpoint_of, envelope, percentile
 from benchmarks.procs import ROOT, BotProcess, EmulatorProcess
 from benchmarks.seed import admin_name, space_name
+from benchmarks.sender import Sender
 from bot.security import sign
 
 
@@ -32,7 +26,7 @@ from bot.security import sign
 class Rig:
     emu: EmulatorProcess
     bot: BotProcess
-    listener: ReplyListener
+    landings: Landings
     http: aiohttp.ClientSession
     sender: Sender
     admins: int
@@ -46,11 +40,27 @@ class Rig:
         return await create_message(self.http, self.emu.control, admin_name(n), space_name(n),
                                     text)
 
-    async def command(self, i: int, text: str) -> tuple[float, str]:
+    async def messages(self, typed: list[tuple[int, str]], at_once: int = 8
+                       ) -> list[dict[str, Any]]:
+        """Person i types text, for each (i, text), in order: made before a round starts, so
+        that no cycle of a round waits for the emulator's control API."""
+        slots = asyncio.Semaphore(at_once)
+
+        async def one(i: int, text: str) -> dict[str, Any]:
+            async with slots:
+                return await self.message(i, text)
+
+        return list(await asyncio.gather(*(one(i, text) for i, text in typed)))
+
+    def request(self, message: dict[str, Any]) -> bytes:
+        """The signed webhook for `message`, as the bytes the sender writes."""
+        return self.sender.request(envelope(self.seed, message))
+
+    async def command(self, message: dict[str, Any], request: bytes | None = None
+                      ) -> tuple[float, str]:
         """One command, waited for until its reply lands: returns (webhook sent at, its id)."""
-        message = await self.message(i, text)
-        waiter = self.listener.expect(message["id"])
-        status, sent_at, _ = await self.sender.post(envelope(self.seed, message))
+        waiter = self.landings.expect(message["id"])
+        status, sent_at, _ = await self.sender.post(request=request or self.request(message))
         assert status == 200, status
         await asyncio.wait_for(waiter, 60)
         return sent_at, message["id"]
@@ -83,34 +93,75 @@ class Rig:
         return found
 
 
+@dataclass
+class Loop:
+    """What a closed loop measured."""
+
+    latencies: dict[str, list[float]]  # webhook sent → reply landed, by command word
+    count: int
+    elapsed: float  # first send → last reply: the ramp up and the drain included
+    steady_replies: int  # replies that landed while every stream had a command in flight
+    steady_seconds: float  # last stream's first send → first stream's last reply
+    steady_per_second: float | None  # the streams' reply rates in that window, summed
+    gaps: list[float]  # a reply landed (the emulator's clock) → its stream's next webhook sent
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.elapsed
+
+
 async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream: int,
-                      stagger: float = 0.0) -> tuple[dict[str, list[float]], float, int]:
+                      stagger: float = 0.0) -> Loop:
     """`len(streams)` people each send `per_stream` commands one after another (stream k
-    sends texts[k % len(texts)]); returns latencies by command word, elapsed seconds, count.
+    sends texts[k % len(texts)]), each when the previous one's reply has landed.
+
+    Every message and its signed webhook are made before the round, and the connections
+    opened, so a cycle is: webhook sent → reply landed → next webhook sent.
 
     `stagger`: the streams' first commands are spread over that many seconds, as people in
     different spaces do not type in step; started together, they would stay in step, every
     command of a round arriving in the same instant."""
+    counter = itertools.count()
+    typed = [(person, texts[k % len(texts)].format(n=next(counter), uid=uuid.uuid4().hex[:8]))
+             for k, person in enumerate(streams) for _ in range(per_stream)]
+    made = await rig.messages(typed)
+    plans = [[(text.split()[0], m, rig.request(m))
+              for (_, text), m in zip(typed[k * per_stream:(k + 1) * per_stream],
+                                      made[k * per_stream:(k + 1) * per_stream], strict=True)]
+             for k in range(len(streams))]
+    await rig.sender.open(len(streams))
     started_wall = time.time()
     started = time.perf_counter()
-    sent: list[tuple[str, float, str]] = []
-    counter = itertools.count()
+    sent: list[list[tuple[str, float, str]]] = [[] for _ in streams]
 
-    async def stream(k: int, person: int) -> None:
+    async def stream(k: int) -> None:
         await asyncio.sleep(stagger * k / len(streams))
-        word = texts[k % len(texts)]
-        for _ in range(per_stream):
-            text = word.format(n=next(counter), uid=uuid.uuid4().hex[:8])
-            sent_at, message_id = await rig.command(person, text)
-            sent.append((word.split()[0], sent_at, message_id))
+        for word, message, request in plans[k]:
+            sent_at, message_id = await rig.command(message, request)
+            sent[k].append((word, sent_at, message_id))
 
-    await asyncio.gather(*(stream(k, p) for k, p in enumerate(streams)))
+    await asyncio.gather(*(stream(k) for k in range(len(streams))))
     elapsed = time.perf_counter() - started
     landed = await rig.landing_times(started_wall)
     latencies: dict[str, list[float]] = {}
-    for word, sent_at, message_id in sent:
+    for word, sent_at, message_id in (x for one in sent for x in one):
         latencies.setdefault(word, []).append(landed[message_id] - sent_at)
-    return latencies, elapsed, len(sent)
+    # The steady state: from the moment the last stream has sent its first command to the
+    # moment the first stream's last reply landed, all of them are in flight.
+    begin = max(one[0][1] for one in sent)
+    end = min(landed[one[-1][2]] for one in sent)
+    inside = [[t for t in (landed[message_id] for _, _, message_id in one) if begin <= t <= end]
+              for one in sent]
+    # Each stream's rate from its first to its last reply in the window, summed. Counting the
+    # window's replies over its length instead comes out short when the streams are in step
+    # (the burst): the window closes on the first reply of the last wave, the other 19 land
+    # just after it, and 10 commands a stream give 0.9 of the rate.
+    rates = [(len(t) - 1) / (t[-1] - t[0]) for t in inside if len(t) >= 2 and t[-1] > t[0]]
+    gaps = [after[1] - landed[before[2]] for one in sent
+            for before, after in itertools.pairwise(one)]
+    return Loop(latencies, sum(len(one) for one in sent), elapsed,
+                sum(len(t) for t in inside), max(0.0, end - begin),
+                sum(rates) if len(rates) == len(sent) else None, gaps)
 
 
 def summary(values: list[float], latency: float | None = None) -> dict[str, Any]:
@@ -137,7 +188,7 @@ async def settle(rig: Rig, quiet: float = 2.0, timeout: float = 120) -> None:
 
 async def warm_up(rig: Rig) -> None:
     """One command so the bot has its role names and organization name."""
-    await rig.command(0, "status")
+    await rig.command(await rig.message(0, "status"))
 
 
 async def ack_under_load(rig: Rig, in_flight: int = 200, probes: int = 1000,
@@ -165,18 +216,25 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
     the same instant. Then steady: the harness keeps `in_flight` commands unanswered (a new one
     as each reply lands) while a probe process of its own posts `probes` more, one every
     `interval` seconds, timing each answer."""
-    burst_messages = [await rig.message(i, "status") for i in range(in_flight)]
+    # The bot takes at most 256 connections from one peer: the rig's own are not needed here.
+    await rig.sender.close()
+    burst_messages = await rig.messages([(i, "status") for i in range(in_flight)])
+    burst_requests = [rig.request(m) for m in burst_messages]
     for m in burst_messages:
-        rig.listener.expect(m["id"])
-    burst_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
-    await asyncio.gather(*(burst_sender.post(envelope(rig.seed, m)) for m in burst_messages))
+        rig.landings.expect(m["id"])
+    burst_sender = Sender(rig.sender.url, rig.sender.secret)
+    await burst_sender.open(in_flight)
+    await asyncio.gather(*(burst_sender.post(request=r) for r in burst_requests))
     await _all_answered(rig, burst_messages)
+    await burst_sender.close()
 
     # Enough commands to keep `in_flight` going while the probes run, at ~300/s.
-    pool = [await rig.message(i, "status")
-            for i in range(in_flight + int(probes * interval * 300))]
-    probe_messages = [await rig.message(i, "status") for i in range(probes)]
-    loop_sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    pool = await rig.messages([(i, "status")
+                               for i in range(in_flight + int(probes * interval * 300))])
+    requests = {m["id"]: rig.request(m) for m in pool}
+    probe_messages = await rig.messages([(i, "status") for i in range(probes)])
+    loop_sender = Sender(rig.sender.url, rig.sender.secret)
+    await loop_sender.open(in_flight)
     stop = asyncio.Event()
     slots = asyncio.Semaphore(in_flight)
     outstanding = 0
@@ -185,11 +243,11 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
 
     async def one(message: dict[str, Any]) -> None:
         nonlocal outstanding
-        waiter = rig.listener.expect(message["id"])
+        waiter = rig.landings.expect(message["id"])
         outstanding += 1
         if outstanding >= in_flight:
             full.set()
-        await loop_sender.post(envelope(rig.seed, message))
+        await loop_sender.post(request=requests[message["id"]])
         await asyncio.wait_for(waiter, 120)
         outstanding -= 1
         slots.release()
@@ -214,7 +272,7 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
     await full.wait()
     sampler = asyncio.create_task(sample())
     for m in probe_messages:
-        rig.listener.expect(m["id"])
+        rig.landings.expect(m["id"])
     job = {"url": rig.sender.url, "interval": interval,
            "bodies": [[body.decode(), sign(rig.sender.secret, body)]
                       for body in (envelope(rig.seed, m) for m in probe_messages)]}
@@ -231,6 +289,7 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
     sent = await feeder
     await sampler
     await _all_answered(rig, sent + probe_messages)
+    await loop_sender.close()
     ordered = sorted(samples)
     return {
         "burst": summary(burst_sender.acks),
@@ -241,6 +300,8 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
         "steady_in_flight_median": ordered[len(ordered) // 2] if ordered else 0,
         "steady_in_flight_min": ordered[0] if ordered else 0,
         "probe_interval_s": interval,
+        "connections_opened_while_sending": (burst_sender.opened_while_sending
+                                             + loop_sender.opened_while_sending),
         "statuses": dict(Counter(burst_sender.statuses) + Counter(loop_sender.statuses)
                          + Counter({int(k): v for k, v in probe["statuses"].items()})),
     }
@@ -248,7 +309,7 @@ async def _ack_round(rig: Rig, in_flight: int, probes: int, interval: float = 0.
 
 async def _all_answered(rig: Rig, messages: list[dict[str, Any]], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
-    while any(m["id"] not in rig.listener.replies for m in messages):
+    while any(m["id"] not in rig.landings.replies for m in messages):
         if time.monotonic() > deadline:
             raise TimeoutError("not every event was answered")
         await asyncio.sleep(0.05)
@@ -267,12 +328,13 @@ async def e2e(rig: Rig, latency: float, concurrency: int = 20, per_stream: int =
     n_status = 0
     for _ in range(repeats):
         since = time.time()
-        status, _, n = await closed_loop(rig, ["status"], streams, per_stream, stagger)
+        loop = await closed_loop(rig, ["status"], streams, per_stream, stagger)
+        status = loop.latencies
         status_calls += await rig.calls_since(since)
-        n_status += n
+        n_status += loop.count
         # One enable stream among status streams: every enable waits for nothing but Webex.
-        mixed, _, _ = await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
-                                        (concurrency - 1), streams, per_stream, stagger)
+        mixed = (await closed_loop(rig, ["enable e2e-{uid}@acme.example"] + ["status"] *
+                                   (concurrency - 1), streams, per_stream, stagger)).latencies
         pooled["status"] += status["status"]
         pooled["enable"] += mixed["enable"]
         pooled["status_in_mixed"] += mixed["status"]
@@ -293,21 +355,21 @@ async def status_throughput(rig: Rig, concurrency: int, seconds: float) -> dict[
     """`status` sustained: closed loop at `concurrency`, for about `seconds`."""
     per_stream = 1
     # A calibration pass gives the per-stream count that fills `seconds`.
-    _, elapsed, count = await closed_loop(rig, ["status"], list(range(concurrency)), 2)
-    rate = count / elapsed
+    rate = (await closed_loop(rig, ["status"], list(range(concurrency)), 2)).per_second
     per_stream = max(2, round(rate * seconds / concurrency))
-    lat, elapsed, count = await closed_loop(rig, ["status"], list(range(concurrency)),
-                                            per_stream)
-    return {"concurrency": concurrency, "commands": count, "seconds": elapsed,
-            "per_second": count / elapsed, "latency": summary(lat["status"])}
+    loop = await closed_loop(rig, ["status"], list(range(concurrency)), per_stream)
+    return {"concurrency": concurrency, "commands": loop.count, "seconds": loop.elapsed,
+            "per_second": loop.per_second, "steady_per_second": loop.steady_per_second,
+            "latency": summary(loop.latencies["status"])}
 
 
 async def enable_throughput(rig: Rig, latency: float, concurrency: int = 20,
                             per_stream: int = 6) -> dict[str, Any]:
     """`enable <email>` for one organization, `concurrency` at once: serialized by the org lock."""
     since = time.time()
-    lat, elapsed, count = await closed_loop(
+    loop = await closed_loop(
         rig, ["enable t{n}@acme.example"], list(range(concurrency)), per_stream)
+    lat, elapsed, count = loop.latencies, loop.elapsed, loop.count
     calls = await rig.calls_since(since)
     bound = 1 / (2 * latency) if latency else float("inf")
     return {"concurrency": concurrency, "commands": count, "seconds": elapsed,
@@ -324,7 +386,8 @@ async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]
     done_messages: list[dict[str, Any]] = []
     samples: list[tuple[int, int]] = [(0, rig.bot.status()["Pss"])]
     own_ids: list[str] = []
-    sender = Sender(rig.sender.url, rig.sender.secret, rig.http)
+    sender = Sender(rig.sender.url, rig.sender.secret)
+    await sender.open(concurrency)
     real = 0
 
     async def body_for(i: int) -> bytes:
@@ -370,7 +433,7 @@ async def memory(rig: Rig, events: int, concurrency: int = 32) -> dict[str, Any]
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     deadline = time.monotonic() + 120
-    while any(m["id"] not in rig.listener.replies for m in done_messages):
+    while any(m["id"] not in rig.landings.replies for m in done_messages):
         if time.monotonic() > deadline:
             raise TimeoutError("real events were not all answered")
         await asyncio.sleep(0.1)
