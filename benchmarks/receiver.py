@@ -2,8 +2,8 @@
 
     python -m benchmarks.receiver [--bursts 300] [--size 20] [--receivers 1] [--bare]
 
-The app `serve`'s receiving process runs (bot/receiving/process.py: the guard, the journal on
-the loop with its maintenance, the link to the worker), in a process of its own on uvloop; the
+`serve`'s receiving process itself (bot/receiving/process.py run_front: the guard, the journal
+on the loop with its maintenance, the link to the worker), on the bot's own event loop; the
 link is read by another process that decodes every line, as the worker does. A raw-socket
 client writes `size` signed webhooks at once on as many keep-alive connections, waits for every
 answer, and repeats `bursts` times, so neither aiohttp's client nor a busy harness loop is in the
@@ -26,16 +26,13 @@ import selectors
 import socket
 import tempfile
 import time
-import types
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from multiprocessing.queues import Queue
 from pathlib import Path
-from typing import Any
 
 from benchmarks.client import envelope, percentile
-from bot.security import sign
-
-SECRET = b"load-webhook-secret-0123456789abcdef"  # a fixture, not a secret
+from benchmarks.procs import SECRET
+from benchmarks.sender import Sender
 
 
 def _listener(port: int) -> socket.socket:
@@ -46,9 +43,9 @@ def _listener(port: int) -> socket.socket:
     return sock
 
 
-def _worker_end(sock: socket.socket) -> None:
-    """Reads the link and decodes each line, as the worker's end does (and dies with its
-    parent)."""
+def _worker_end(listener: socket.socket) -> None:
+    """The worker's end of the link: accepts the receiving process and decodes each line, as
+    the worker does (and dies with its parent)."""
     import asyncio
 
     import uvloop
@@ -62,83 +59,65 @@ def _worker_end(sock: socket.socket) -> None:
                     json.loads(line)
 
     async def main() -> None:
-        await asyncio.get_running_loop().connect_accepted_socket(Reader, sock)
-        await asyncio.Event().wait()
+        server = await asyncio.get_running_loop().create_unix_server(Reader, sock=listener)
+        await server.serve_forever()
 
     uvloop.run(main())
 
 
-def _receiver(ready: Queue[int], journal_path: str, port: int, bare: bool) -> None:
+def _receiver(ready: Queue[int], workdir: str, index: int, port: int, bare: bool) -> None:
+    """`serve`'s receiving process itself (run_front), or a bare aiohttp app."""
+    ctypes.CDLL(None).prctl(1, 9)
+    listener = _listener(port)
+    if bare:
+        _bare(ready, listener)
+        return
+    from bot.aio import run_loop
+    from bot.receiving.process import FrontSpec, run_front
+    from bot.settings import Settings
+
+    events = os.path.join(workdir, f"events-{index}.sock")
+    link = socket.socket(socket.AF_UNIX)
+    link.bind(events)
+    link.listen(1)
+    multiprocessing.Process(target=_worker_end, args=(link,), daemon=True).start()
+    spec = FrontSpec(listener.fileno(), os.path.join(workdir, f"journal-{index}.db"), events,
+                     os.path.join(workdir, f"http-{index}.sock"), "BOT", "bench", 30.0)
+    ready.put(port)  # it listens already: connections wait in the backlog
+    run_loop(run_front(Settings(_env_file=None, WEBEX_WEBHOOK_SECRET=SECRET), spec))
+
+
+def _bare(ready: Queue[int], listener: socket.socket) -> None:
     import asyncio
 
     import uvloop
     from aiohttp import web
 
-    from bot.clock import utcnow
-    from bot.receiving.guard import GUARD, PARSER_LIMITS, GuardedSite, guard_for
-    from bot.receiving.intake import INTAKE, Intake
-    from bot.receiving.journal import IntakeJournal
-    from bot.receiving.process import WorkerLink, _maintain
-    from bot.receiving.spool import Spool
-    from bot.receiving.webhook import public_app
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"status": "accepted"})
 
-    async def bare_app() -> web.AppRunner:
-        async def answer(request: web.Request) -> web.Response:
-            await request.read()
-            return web.json_response({"status": "accepted"})
-
+    async def main() -> None:
         app = web.Application()
         app.router.add_post("/webhooks/webex", answer)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        await web.SockSite(runner, _listener(port)).start()
-        return runner
-
-    async def receiving_app() -> web.AppRunner:
-        ours, theirs = socket.socketpair()
-        multiprocessing.Process(target=_worker_end, args=(theirs,), daemon=True).start()
-        _, writer = await asyncio.open_unix_connection(sock=ours)
-        link = WorkerLink(writer, journaled=True)
-        journal = IntakeJournal(journal_path)
-        asyncio.get_running_loop().create_task(
-            _maintain(journal, types.SimpleNamespace(INBOX_RETENTION_HOURS=24)))  # type: ignore[arg-type]
-
-        async def record(*received: Any) -> bool:
-            return journal.record(*received)
-
-        app = public_app()
-        guard = guard_for(1000, 0)
-        app[GUARD] = guard
-        app[INTAKE] = Intake(secret=SECRET, bot_id="BOT", record=record, clock=utcnow,
-                             accept=link.accept, count=link.count,
-                             signature_failed=link.signature_failed,
-                             max_age=timedelta(hours=1), spool=Spool(None, link.recording),
-                             record_waits=False)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, **PARSER_LIMITS)
-        await runner.setup()
-        listener = _listener(port)
-        await GuardedSite(runner, listener, guard).start()
-        return runner
-
-    async def main() -> None:
-        await (bare_app() if bare else receiving_app())
-        ready.put(port)
+        await web.SockSite(runner, listener).start()
+        ready.put(listener.getsockname()[1])
         await asyncio.Event().wait()
 
-    ctypes.CDLL(None).prctl(1, 9)
     uvloop.run(main())
 
 
-def _request(i: int, port: int) -> bytes:
+def _requests(count: int, port: int) -> list[bytes]:
+    """Signed webhooks for `count` distinct messages, built before anything is timed."""
+    sender = Sender(f"http://127.0.0.1:{port}/webhooks/webex", SECRET.encode())
     seed = {"orgId": "O" * 80, "bot": {"id": "B" * 80}}
-    message = {"id": f"Y2lzY29zcGFyazovL3VzL01FU1NBR0UvNW{i:030d}", "roomId": "R" * 80,
-               "roomType": "group", "personId": "P" * 80, "personEmail": "admin001@acme.example",
-               "created": datetime.now(UTC).isoformat()}
-    body = envelope(seed, message)
-    head = (f"POST /webhooks/webex HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Content-Type: application/json\r\nX-Spark-Signature: {sign(SECRET, body)}\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n")
-    return head.encode() + body
+    now = datetime.now(UTC).isoformat()
+    return [sender.request(envelope(seed, {
+        "id": f"Y2lzY29zcGFyazovL3VzL01FU1NBR0UvNW{i:030d}", "roomId": "R" * 80,
+        "roomType": "group", "personId": "P" * 80, "personEmail": "admin001@acme.example",
+        "created": now})) for i in range(count)]
 
 
 def _cpu(pids: list[int]) -> float:
@@ -157,8 +136,7 @@ def run(bursts: int, size: int, receivers: int, bare: bool) -> dict[str, float]:
         port = probe.getsockname()[1]
     procs = []
     for r in range(receivers):
-        proc = multiprocessing.Process(target=_receiver, args=(
-            ready, os.path.join(workdir, f"journal-{r}.db"), port, bare))
+        proc = multiprocessing.Process(target=_receiver, args=(ready, workdir, r, port, bare))
         proc.start()
         ready.get(timeout=30)
         procs.append(proc)
@@ -166,7 +144,7 @@ def run(bursts: int, size: int, receivers: int, bare: bool) -> dict[str, float]:
     selector = selectors.DefaultSelector()
     for sock in socks:
         selector.register(sock, selectors.EVENT_READ)
-    requests = [_request(i, port) for i in range(size * bursts)]
+    requests = _requests(size * bursts, port)
     cpu_before = _cpu([p.pid for p in procs if p.pid is not None])
     acks: list[float] = []
     first: list[float] = []

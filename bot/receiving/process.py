@@ -32,7 +32,7 @@ from bot.clock import utcnow
 from bot.models import CALLBACK_PATH, PEER_HEADER
 from bot.receiving.body import as_json
 from bot.receiving.guard import GUARD, PARSER_LIMITS, Guard, GuardedSite, guard_for
-from bot.receiving.intake import INTAKE, Intake, Record, RememberOwn
+from bot.receiving.intake import INTAKE, Intake, Record, RememberOwn, with_deadline
 from bot.receiving.journal import IntakeJournal
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
@@ -136,7 +136,6 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record, link: 
         secret=settings.webhook_key, bot_id=spec.bot_id, record=record, clock=utcnow,
         accept=link.accept, count=link.count, signature_failed=link.signature_failed,
         max_age=settings.inbox_resume_window, spool=spool, remember_own=remember_own,
-        record_waits=not spec.journal,
     )
     for path in PASSED_THROUGH + ((CALLBACK_PATH,) if settings.signs_in else ()):
         app.router.add_get(path, _pass_through)
@@ -218,7 +217,7 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
         return await leased(key, resource, event, body, now)
 
     try:
-        yield into_inbox, store.record_own_message
+        yield with_deadline(into_inbox), store.record_own_message
     finally:
         await store.close()
 

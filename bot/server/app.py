@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.conversation.events import process
 from bot.errors import BotError
 from bot.models import CALLBACK_PATH
-from bot.receiving.intake import INTAKE, Intake
+from bot.receiving.intake import INTAKE, Intake, with_deadline
 from bot.receiving.journal import read_intake
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
@@ -142,8 +142,8 @@ def intake_for(settings: Settings, wiring: Wiring, events: Events, spool: Spool,
     """The receiver in this process hands accepted events straight to this process's runner."""
     return Intake(
         secret=settings.webhook_key, bot_id=wiring.bot_id,
-        record=functools.partial(wiring.store.record_event, owner=runner.owner,
-                                 lease=runner.lease),
+        record=with_deadline(functools.partial(wiring.store.record_event, owner=runner.owner,
+                                               lease=runner.lease)),
         clock=wiring.clock,
         accept=lambda *received, spooled: events.take(InboxEvent.received(*received),
                                                       journaled=spooled),

@@ -21,6 +21,7 @@ from pytest_aiohttp import AiohttpClient
 from bot.emulator import Emulator
 from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
+from bot.receiving.intake import with_deadline
 from bot.receiving.journal import IntakeJournal, read_intake
 from bot.receiving.process import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
 from bot.receiving.spool import Spool
@@ -401,6 +402,38 @@ async def test_the_receiver_records_and_defers_while_the_worker_is_far_behind(
         assert [m for m in writer.messages if "deferred" in m] != []
     else:
         assert [m.get("key") for m in writer.messages if "key" in m] == ["messages:M1"]
+
+
+async def test_a_database_that_hangs_does_not_hold_the_acknowledgement(
+    aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    """The inbox's record within its deadline (with_deadline, as the PostgreSQL recorder and
+    the one-process receiver are wired): past it the event is spooled and handed on."""
+    async def hangs(key: str, resource: str, event: str, body: dict[str, Any],
+                    now: datetime) -> bool:
+        await asyncio.Event().wait()
+        return True
+
+    writer = LinkWriter()
+    spec = FrontSpec(-1, "", str(tmp_path / "events.sock"), str(tmp_path / "http.sock"),
+                     "BOT", "worker-1", 30.0)
+    spool_file = str(tmp_path / "spool.db")
+    spool = Spool(spool_file)
+    client = await aiohttp_client(create_front_app(
+        front_settings(), spec, with_deadline(hangs, 0.2), link_to(writer), spool,
+        guard_for(100, 10)))
+    body, headers = signed_envelope()
+
+    async with asyncio.timeout(2.0), client.post(  # the deadline answers, not the hang
+            "/webhooks/webex", data=body, headers=headers) as reply:
+        assert reply.status == 200, await reply.text()
+    spool.close()
+
+    assert [key for key, *_ in read_intake(spool_file, T0 - timedelta(days=3650))] == [
+        "messages:M1"]
+    await asyncio.sleep(0)  # the link writes once a turn of the loop
+    [line] = [m for m in writer.messages if "key" in m]
+    assert (line["key"], line["journaled"]) == ("messages:M1", True)  # the worker records it
 
 
 # --- serve: the receiving process in front of the worker ------------------------------------
