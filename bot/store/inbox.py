@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, select, true, tuple_, update
 
+from . import direct
 from .owners import OwnerMixin
 from .records import FINISHED_EVENT_STATES, InboxEvent
 from .schema import inbox_events, inbox_steps
@@ -26,6 +27,12 @@ def _event(row: Any) -> InboxEvent:
         state=row.state,
     )
 
+
+_RECORD = ("INSERT INTO inbox_events (key, resource, event, body, received_at, attempts, state,"
+           " owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+           " ON CONFLICT (key) DO NOTHING RETURNING key")
+_FINISH = ("UPDATE inbox_events SET state = ?, finished_at = ?, detail = ?, lease_until = NULL"
+           " WHERE key = ? AND owner = ? AND state = 'pending'")
 
 _EVENT_COLUMNS = (_t.c.key, _t.c.resource, _t.c.event, _t.c.body, _t.c.received_at,
                   _t.c.attempts, _t.c.state)  # fmt: skip
@@ -60,8 +67,17 @@ class InboxMixin(StepMixin, OwnerMixin):
         stmt = self._prepared("record_event", lambda: (
             self._insert(_t).on_conflict_do_nothing(index_elements=["key"]).returning(_t.c.key)))
         params = _received_row(key, resource, event, body, now, owner, lease)
-        return await self._run(lambda conn: conn.execute(stmt, params).first() is not None,
-                               urgent=True)
+
+        def record(conn: Connection) -> bool:
+            if (raw := direct.driver(conn)) is None:
+                return conn.execute(stmt, params).first() is not None
+            row = params
+            return direct.execute(raw, _RECORD, (
+                row["key"], row["resource"], row["event"], direct.as_json(row["body"]),
+                direct.stamp(row["received_at"]), row["attempts"], row["state"], row["owner"],
+                direct.stamp(row["lease_until"]))).fetchall() != []
+
+        return await self._run(record, urgent=True)
 
     async def record_events(
         self, events: list[tuple[str, str, str, dict[str, Any], datetime]]
@@ -118,17 +134,23 @@ class InboxMixin(StepMixin, OwnerMixin):
                    _t.c.state == "pending")
             .values(state=bindparam("b_state"), finished_at=bindparam("b_at"),
                     detail=bindparam("b_detail"), lease_until=None)))
-        params = {"b_key": key, "b_owner": owner, "b_state": state,
-                  "b_at": now or datetime.now(UTC), "b_detail": detail}
+        at = now or datetime.now(UTC)
+        params = {"b_key": key, "b_owner": owner, "b_state": state, "b_at": at,
+                  "b_detail": detail}
 
         def finish(conn: Connection) -> bool:
             # A finished event is never resumed: its steps are needed only by whoever holds it
             # now, if not `owner` (its lease ran out). Which message carries a card always is.
-            finished = conn.execute(stmt, params).rowcount == 1
+            if (raw := direct.driver(conn)) is None:
+                finished = conn.execute(stmt, params).rowcount == 1
+            else:
+                finished = direct.execute(raw, _FINISH, (
+                    state, direct.stamp(at), detail, key, owner)).rowcount == 1
             self._write_steps(conn, key, {} if finished else steps or {}, cards or {})
             return finished
 
-        return await self._run(finish)
+        # Urgent: its reply has landed, and the person's next command waits behind it.
+        return await self._run(finish, urgent=True)
 
     async def renew_lease(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend a held lease while a long event runs; False if owner no longer holds it."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, select, update
 
+from . import direct
 from ._base import StoreBase
 from .schema import rate_buckets, repeats
 
@@ -33,6 +34,50 @@ def _locked(conn: Connection, stmt: Any) -> Any:
     return conn.execute(stmt).first()
 
 
+_READ = "SELECT tokens, updated_at, notified_at FROM rate_buckets WHERE key = ?"
+_INSERT = ("INSERT INTO rate_buckets (key, tokens, updated_at) VALUES (?, ?, ?)"
+           " ON CONFLICT (key) DO NOTHING")
+_UPDATE = "UPDATE rate_buckets SET tokens = ?, updated_at = ?, notified_at = ? WHERE key = ?"
+
+
+@dataclass(frozen=True)
+class _Bucket:
+    """One person's bucket, read and written on SQLite's own connection or through Core."""
+
+    key: str
+    core_read: Any
+    core_insert: Any
+    core_update: Any
+
+    def read(self, conn: Connection) -> tuple[float, datetime, datetime | None] | None:
+        """(tokens, updated_at, notified_at), or None for a new bucket."""
+        if (raw := direct.driver(conn)) is None:
+            row: Any = conn.execute(self.core_read, {"b_key": self.key}).first()
+            return None if row is None else (row.tokens, row.updated_at, row.notified_at)
+        found = direct.execute(raw, _READ, (self.key,)).fetchone()
+        if found is None:
+            return None
+        updated_at = direct.read_stamp(found[1])
+        assert updated_at is not None
+        return float(found[0]), updated_at, direct.read_stamp(found[2])
+
+    def insert(self, conn: Connection, tokens: float, at: datetime) -> bool:
+        """A new bucket; False when another replica's came first."""
+        if (raw := direct.driver(conn)) is None:
+            values = {"key": self.key, "tokens": tokens, "updated_at": at}
+            return bool(conn.execute(self.core_insert, values).rowcount)
+        return direct.execute(raw, _INSERT, (self.key, tokens, direct.stamp(at))).rowcount == 1
+
+    def update(self, conn: Connection, tokens: float, at: datetime,
+               notified_at: datetime | None) -> None:
+        if (raw := direct.driver(conn)) is None:
+            conn.execute(self.core_update, {"b_key": self.key, "b_tokens": tokens, "b_at": at,
+                                            "b_notified": notified_at})
+            return
+        direct.execute(raw, _UPDATE, (tokens, direct.stamp(at), direct.stamp(notified_at),
+                                      self.key))
+
+
 class RateMixin(StoreBase):
     async def take_rate_token(
         self, key: str, now: datetime, *, burst: int, per_minute: float,
@@ -40,28 +85,30 @@ class RateMixin(StoreBase):
     ) -> RateDecision:
         """Take one token from `key`'s bucket (`burst` deep, refilled at `per_minute`)."""
         rate = per_minute / 60.0
-        read, insert, update_ = self._bucket_statements()
+        bucket = self._bucket(key)
 
         def take(conn: Connection) -> RateDecision:
-            row: Any = conn.execute(read, {"b_key": key}).first()
+            row = bucket.read(conn)
             if row is None:  # a first command: a full bucket, less this one
-                values = {"key": key, "tokens": burst - 1.0, "updated_at": now}
-                if conn.execute(insert, values).rowcount:
+                if bucket.insert(conn, burst - 1.0, now):
                     return RateDecision(True)
-                row = conn.execute(read, {"b_key": key}).first()  # another replica's
-            elapsed = max(0.0, (now - row.updated_at).total_seconds())
-            tokens = min(float(burst), row.tokens + elapsed * rate)
+                row = bucket.read(conn)  # another replica's
+                assert row is not None
+            tokens_then, updated_at, notified_at = row
+            elapsed = max(0.0, (now - updated_at).total_seconds())
+            tokens = min(float(burst), tokens_then + elapsed * rate)
             if tokens >= 1.0:
-                conn.execute(update_, {"b_key": key, "b_tokens": tokens - 1.0, "b_at": now,
-                                       "b_notified": row.notified_at})
+                bucket.update(conn, tokens - 1.0, now, notified_at)
                 return RateDecision(True)
-            notify = row.notified_at is None or now - row.notified_at >= notice_every
-            conn.execute(update_, {"b_key": key, "b_tokens": tokens, "b_at": now,
-                                   "b_notified": now if notify else row.notified_at})
+            notify = notified_at is None or now - notified_at >= notice_every
+            bucket.update(conn, tokens, now, now if notify else notified_at)
             retry_at = now + timedelta(seconds=(1.0 - tokens) / rate)
             return RateDecision(False, retry_at=retry_at, notify=notify)
 
         return await self._run(take, urgent=True)
+
+    def _bucket(self, key: str) -> _Bucket:
+        return _Bucket(key, *self._bucket_statements())
 
     def _bucket_statements(self) -> tuple[Any, Any, Any]:
         """Read (locked against other replicas on PostgreSQL), insert and update a bucket,

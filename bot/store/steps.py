@@ -9,11 +9,16 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from . import direct
 from ._base import StoreBase
 from .schema import card_tokens, inbox_steps
 
 Steps = Mapping[str, Mapping[str, Any]]  # step name → its value ({"message_id": …})
 Cards = Mapping[str, str]  # card token → the message that carries it
+_UPSERT_STEP = ("INSERT INTO inbox_steps (event_key, step, value, at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (event_key, step) DO UPDATE SET value = excluded.value,"
+                " at = excluded.at")
+_ATTACH_CARD = "UPDATE card_tokens SET message_id = ? WHERE token = ?"
 
 
 class StepMixin(StoreBase):
@@ -34,6 +39,16 @@ class StepMixin(StoreBase):
 
     def _write_steps(self, conn: Connection, key: str, steps: Steps, cards: Cards) -> None:
         """Inside a transaction of the caller's (an event's end, or a flush of its steps)."""
+        if (raw := direct.driver(conn)) is not None:
+            if steps:
+                stamp = direct.stamp(datetime.now(UTC))
+                direct.execute_many(raw, _UPSERT_STEP, [
+                    (key, step, direct.as_json(dict(value)), stamp)
+                    for step, value in steps.items()])
+            if cards:
+                direct.execute_many(raw, _ATTACH_CARD, [
+                    (message_id, token) for token, message_id in cards.items()])
+            return
         if steps:
             at = datetime.now(UTC)
             conn.execute(self._step_upsert(), [

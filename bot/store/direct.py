@@ -1,0 +1,62 @@
+"""The statements every command runs, on SQLite's own connection inside the caller's transaction.
+
+Through SQLAlchemy Core each of these small statements cost about twice what SQLite took to run
+it: with 20 commands in flight, SQLAlchemy's execution was 11 % of the worker's CPU, and the
+store's statements are four of a command's transactions (py-spy, benchmarks/README.md). Here
+they are plain SQL with the values as SQLAlchemy would store them (the same text for a time, the
+same JSON), so rows written either way read the same (tests/store/test_direct.py), and errors
+are SQLAlchemy's (a locked database is still its OperationalError). On PostgreSQL, and on
+aiosqlite (an in-memory database), `driver` is None and the caller runs its Core statement.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+
+def driver(conn: Connection) -> sqlite3.Connection | None:
+    """The sqlite3 connection under `conn`, or None where the work must go through Core."""
+    raw = conn.connection.driver_connection
+    return raw if isinstance(raw, sqlite3.Connection) else None
+
+
+def execute(raw: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    try:
+        return raw.execute(sql, params)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
+
+
+def execute_many(raw: sqlite3.Connection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    try:
+        raw.executemany(sql, rows)
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error) from error
+
+
+def stamp(value: datetime | None) -> str | None:
+    """An aware time as UTCDateTime stores it on SQLite: naive UTC text, microseconds always
+    (SQLAlchemy's DATETIME format), so that times compare as text."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("the store takes timezone-aware datetimes only")
+    value = value.astimezone(UTC)
+    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
+            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+
+
+def read_stamp(value: str | None) -> datetime | None:
+    """A stored time back as an aware UTC datetime."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value)  # SQLAlchemy's JSON type without a json_serializer
