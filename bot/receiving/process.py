@@ -33,7 +33,7 @@ from bot.models import CALLBACK_PATH, PEER_HEADER
 from bot.receiving.body import as_json
 from bot.receiving.guard import GUARD, PARSER_LIMITS, Guard, GuardedSite, guard_for
 from bot.receiving.intake import INTAKE, Intake, Record, RememberOwn, with_deadline
-from bot.receiving.journal import IntakeJournal
+from bot.receiving.journal import Grouped, IntakeJournal
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
 from bot.settings import Settings
@@ -190,9 +190,7 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
 
-        async def record(key: str, resource: str, event: str, body: dict[str, Any],
-                         now: datetime) -> bool:
-            return journal.record(key, resource, event, body, now)
+        record = Grouped(journal, functools.partial(link.accept, spooled=False))
 
         async def remember(message_id: str, room_id: str, parent_id: str | None,
                            created: datetime) -> None:
