@@ -48,9 +48,7 @@ def stamp(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:
         raise ValueError("the store takes timezone-aware datetimes only")
-    value = value.astimezone(UTC)
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:"
-            f"{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def read_stamp(value: str | None) -> datetime | None:
