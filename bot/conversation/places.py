@@ -35,11 +35,13 @@ def target(ctx: Context, place: CallingLocation) -> SettingTarget[LocationSettin
 
 
 async def refuse(ctx: Context, action: str | None, title: str, text: str,
-                 place: CallingLocation | None = None) -> None:
-    """Say why nothing changed; audit it when it was an attempted change."""
+                 place: CallingLocation | None = None, *, typed: str | None = None) -> None:
+    """Say why nothing changed; audit it when it was an attempted change (at `place`, or at
+    the name the person `typed` when it named no location: the audit keeps what was asked)."""
     if action is not None:
         where = target(ctx, place) if place is not None else None
-        await ctx.changes.refused(ctx, action, text, target=where)
+        await ctx.changes.refused(ctx, action, text, target=where,
+                                  location_name=(typed or None) if place is None else None)
     await ctx.notice(title, text, style="warning")
 
 
@@ -62,7 +64,7 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         seen = " your Webex sign-in can see" if ctx.effects.acting is not None else ""
         text = f"No Webex Calling location{seen} is called “{shown}”." + (
             f" The closest: {names}." if names else "")
-    await refuse(ctx, action, "Which location?", text)
+    await refuse(ctx, action, "Which location?", text, typed=typed)
     return None
 
 

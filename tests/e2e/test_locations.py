@@ -63,6 +63,17 @@ async def test_an_unknown_name_changes_nothing_and_offers_the_closest(
     text = card_text(await say(emu, "alice", "direct_alice", typed))
     assert "Which location?" in text and offered in text
     assert location_puts(emu) == []
+    if typed.startswith("status"):
+        return  # a read: nothing to audit
+    # The refused attempt is audited with the name that was asked for (as far as it fits).
+    [row] = await bot.store.list_audit(emu.seed.org_id)
+    asked = typed.split(" at", 1)[1].strip()
+    if not asked:  # no name at all: a row with no target but the reason
+        assert (row.outcome, row.target_name) == ("refused", None)
+        assert "Name the location" in (row.reason or "")
+        return
+    assert (row.outcome, row.target_type, row.target_id, row.target_name) == (
+        "refused", "location", None, asked[:255])
 
 
 async def test_an_ambiguous_prefix_lists_the_names_it_fits(
