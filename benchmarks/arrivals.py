@@ -71,7 +71,7 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
         steady: list[float] = []
         gaps: list[float] = []
         steady_replies, steady_seconds = 0, 0.0
-        cpu_before = rig.bot.cpu_seconds()
+        cpu_before = rig.cpu_seconds()
         opened_before = rig.sender.opened_while_sending
         for round_ in range(repeats):
             before = len(rig.sender.acks)
@@ -91,10 +91,10 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
             latencies += got
             acks += rig.sender.acks[before:]
             await settle(rig, quiet=1.0)
-        cpu_after = rig.bot.cpu_seconds()
+        cpu_after = rig.cpu_seconds()
         result = summary(latencies, latency)
         # CPU per command (the rounds and their settling, idle time included: small).
-        for side in ("worker", "receiver"):
+        for side in ("worker", "receiver", "stand_in", "harness"):
             result[f"{side}_cpu_ms_per_command"] = (
                 (cpu_after[side] - cpu_before[side]) * 1000 / len(latencies))
         result["p99_x_floor"] = percentile(latencies, 99) / floor
@@ -134,4 +134,6 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                       f"(p50 {x['ack_p50_ms']:.1f})", "≤ 5 ms", x["ack_p99_ms"] <= 5))
         found.append((f"CPU a command, {pattern}", f"worker {x['worker_cpu_ms_per_command']:.2f}"
                       f" ms, receiver {x['receiver_cpu_ms_per_command']:.2f} ms", "(less)", True))
+        found.append((f"  beside it, {pattern}", f"stand-in {x['stand_in_cpu_ms_per_command']:.2f}"
+                      f" ms, harness {x['harness_cpu_ms_per_command']:.2f} ms", "", True))
     return found

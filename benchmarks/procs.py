@@ -27,6 +27,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def cpu_seconds_of(pid: int | str) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 @dataclass
 class EmulatorProcess:
     """The emulator in its own process, driven through /_emulator."""
@@ -46,6 +52,9 @@ class EmulatorProcess:
         reply = requests.post(f"{self.control}{route}", json=body or {}, timeout=30)
         reply.raise_for_status()
         return reply.json()
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds_of(self.proc.pid)
 
     def set_latency(self, seconds: float) -> None:
         self.post("/latency", {"seconds": seconds})
@@ -122,13 +131,10 @@ class BotProcess:
         """CPU time (user + system, from /proc/<pid>/stat) used so far by the worker (the
         `serve` process) and by its receiving process: robust to other load on the machine,
         where wall-clock figures are not."""
-        tick = os.sysconf("SC_CLK_TCK")
         children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
         found = {"worker": 0.0, "receiver": 0.0}
         for pid in [str(self.pid), *children]:
-            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-            used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-            found["worker" if pid == str(self.pid) else "receiver"] += used
+            found["worker" if pid == str(self.pid) else "receiver"] += cpu_seconds_of(pid)
         return found
 
     @property

@@ -30,6 +30,15 @@ class Rig:
     http: aiohttp.ClientSession
     sender: Sender
     admins: int
+    # The stand-in's CPU spent answering the harness's own control calls (messages made before
+    # a round, its record read after it), which the stand-in's CPU a command leaves out.
+    control_cpu: float = 0.0
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU used so far: the bot's two processes, the stand-in on the bot's calls (its
+        control calls left out) and the harness (this process)."""
+        return {**self.bot.cpu_seconds(), "stand_in": self.emu.cpu_seconds() - self.control_cpu,
+                "harness": time.process_time()}
 
     @property
     def seed(self) -> dict[str, Any]:
@@ -50,7 +59,10 @@ class Rig:
             async with slots:
                 return await self.message(i, text)
 
-        return list(await asyncio.gather(*(one(i, text) for i, text in typed)))
+        before = self.emu.cpu_seconds()
+        made = list(await asyncio.gather(*(one(i, text) for i, text in typed)))
+        self.control_cpu += self.emu.cpu_seconds() - before
+        return made
 
     def request(self, message: dict[str, Any]) -> bytes:
         """The signed webhook for `message`, as the bytes the sender writes."""
@@ -67,9 +79,11 @@ class Rig:
 
     async def landing_times(self, since: float) -> dict[str, float]:
         """When each bot reply landed in the emulator, by the command (parent) it answers."""
+        before = self.emu.cpu_seconds()
         async with self.http.get(f"{self.emu.control}/requests",
                                  params={"method": "POST", "path": "/messages"}) as reply:
             items = (await reply.json())["items"]
+        self.control_cpu += self.emu.cpu_seconds() - before
         bot_id = self.seed["bot"]["id"]
         replies = [(r["json"].get("parentId"), r["at"]) for r in items
                    if r["person_id"] == bot_id and r["at"] >= since and r["status"] == 200
