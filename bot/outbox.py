@@ -77,6 +77,14 @@ class Outbox:
         self.unrecorded, self.cards = {}, {}
         return steps, cards
 
+    async def take_last(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """`take`, once a flush under way has ended: the event's last write (which may go
+        ahead of queued store work) must not leave one behind it, and what a failed flush
+        put back is in it."""
+        if self._flushing:
+            await asyncio.gather(*self._flushing, return_exceptions=True)
+        return self.take()
+
     async def flush(self) -> None:
         """Write what is not written yet, now (on failure it stays for the last write)."""
         steps, cards = self.take()

@@ -265,7 +265,7 @@ class EventRunner:
     async def _give_back(self, key: str, outbox: Outbox, *,
                          retry_at: datetime | None = None) -> None:
         """Release the event to run again (at `retry_at`), with its replies' records."""
-        steps, cards = outbox.take()
+        steps, cards = await outbox.take_last()
         with contextlib.suppress(Exception):
             await self._store.release_event(key, self.owner, retry_at=retry_at, steps=steps,
                                             cards=cards)
@@ -273,7 +273,7 @@ class EventRunner:
     async def _finish(self, event: InboxEvent, state: str, detail: str | None,
                       outbox: Outbox) -> None:
         self._metrics.event(f"{event.resource}/{event.event}", state)
-        steps, cards = outbox.take()  # the replies' records, in the same transaction
+        steps, cards = await outbox.take_last()  # the replies' records, in the same transaction
         try:
             await self._store.finish_event(event.key, self.owner, state=state,
                                            now=self._clock(), detail=detail, steps=steps,

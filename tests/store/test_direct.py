@@ -4,7 +4,7 @@ would: a replica, an older version or an export reading the file sees no differe
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from .conftest import NOW
 
 async def _commands(store: Store) -> list[Any]:
     """What a few commands write, and what the store answered."""
-    later = NOW + timedelta(seconds=1, microseconds=250)
+    # An aware time not in UTC is stored as its UTC instant.
+    later = (NOW + timedelta(seconds=1, microseconds=250)).astimezone(timezone(timedelta(hours=2)))
     answers: list[Any] = [
         await store.record_event("k1", "messages", "created", {"data": {"id": "m1"}, "é": [1, 2.5]},
                                  NOW, owner="w1", lease=timedelta(seconds=30)),
@@ -77,3 +78,4 @@ async def test_rows_and_answers_are_the_same_as_through_sqlalchemy(
     assert [len(row[3]) for row in steps] == [len(row[3]) for row in core_steps] == [26]
     assert rows == core_rows
     assert rows["inbox_events"][0][4] == "2024-05-01 12:00:00.000000"
+    assert rows["inbox_events"][1][4] == "2024-05-01 12:00:01.000250"  # k2, given at +02:00
