@@ -1,8 +1,9 @@
 """The statements every command runs, on SQLite's own connection inside the caller's transaction.
 
-Through SQLAlchemy Core each of these small statements cost about twice what SQLite took to run
-it: with 20 commands in flight, SQLAlchemy's execution was 11 % of the worker's CPU, and the
-store's statements are four of a command's transactions (py-spy, benchmarks/README.md). Here
+These are the statements of a command's four transactions (the inbox record, the rate-limit
+token, the card token, the event's finish). Through SQLAlchemy Core each cost about twice what
+SQLite took to run it: with 20 commands in flight, SQLAlchemy's own code was 11 % of the
+worker's CPU (py-spy, benchmarks/README.md). Here
 they are plain SQL with the values as SQLAlchemy would store them (the same text for a time, the
 same JSON), so rows written either way read the same (tests/store/test_direct.py), and errors
 are SQLAlchemy's (a locked database is still its OperationalError). On PostgreSQL, and on
