@@ -40,8 +40,7 @@ async def refuse(ctx: Context, action: str | None, title: str, text: str,
     the name the person `typed` when it named no location: the audit keeps what was asked)."""
     if action is not None:
         where = target(ctx, place) if place is not None else None
-        await ctx.changes.refused(ctx, action, text, target=where,
-                                  location_name=(typed or None) if place is None else None)
+        await ctx.changes.refused(ctx, action, text, target=where, location_name=typed or None)
     await ctx.notice(title, text, style="warning")
 
 

@@ -30,7 +30,7 @@ def _event(row: Any) -> InboxEvent:
 
 _RECORD = ("INSERT INTO inbox_events (key, resource, event, body, received_at, attempts, state,"
            " owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-           " ON CONFLICT (key) DO NOTHING RETURNING key")
+           " ON CONFLICT (key) DO NOTHING")
 _FINISH = ("UPDATE inbox_events SET state = ?, finished_at = ?, detail = ?, lease_until = NULL"
            " WHERE key = ? AND owner = ? AND state = 'pending'")
 
@@ -71,11 +71,10 @@ class InboxMixin(StepMixin, OwnerMixin):
         def record(conn: Connection) -> bool:
             if (raw := direct.driver(conn)) is None:
                 return conn.execute(stmt, params).first() is not None
-            row = params
             return direct.execute(raw, _RECORD, (
-                row["key"], row["resource"], row["event"], direct.as_json(row["body"]),
-                direct.stamp(row["received_at"]), row["attempts"], row["state"], row["owner"],
-                direct.stamp(row["lease_until"]))).fetchall() != []
+                key, resource, event, direct.as_json(body), direct.stamp(now),
+                params["attempts"], params["state"], params["owner"],
+                direct.stamp(params["lease_until"]))).rowcount == 1
 
         return await self._run(record, urgent=True)
 
@@ -141,11 +140,8 @@ class InboxMixin(StepMixin, OwnerMixin):
         def finish(conn: Connection) -> bool:
             # A finished event is never resumed: its steps are needed only by whoever holds it
             # now, if not `owner` (its lease ran out). Which message carries a card always is.
-            if (raw := direct.driver(conn)) is None:
-                finished = conn.execute(stmt, params).rowcount == 1
-            else:
-                finished = direct.execute(raw, _FINISH, (
-                    state, direct.stamp(at), detail, key, owner)).rowcount == 1
+            finished = direct.write(conn, _FINISH, (state, direct.stamp(at), detail, key, owner),
+                                    stmt, params) == 1
             self._write_steps(conn, key, {} if finished else steps or {}, cards or {})
             return finished
 

@@ -63,19 +63,15 @@ class _Bucket:
 
     def insert(self, conn: Connection, tokens: float, at: datetime) -> bool:
         """A new bucket; False when another replica's came first."""
-        if (raw := direct.driver(conn)) is None:
-            values = {"key": self.key, "tokens": tokens, "updated_at": at}
-            return bool(conn.execute(self.core_insert, values).rowcount)
-        return direct.execute(raw, _INSERT, (self.key, tokens, direct.stamp(at))).rowcount == 1
+        return direct.write(conn, _INSERT, (self.key, tokens, direct.stamp(at)), self.core_insert,
+                            {"key": self.key, "tokens": tokens, "updated_at": at}) == 1
 
     def update(self, conn: Connection, tokens: float, at: datetime,
                notified_at: datetime | None) -> None:
-        if (raw := direct.driver(conn)) is None:
-            conn.execute(self.core_update, {"b_key": self.key, "b_tokens": tokens, "b_at": at,
-                                            "b_notified": notified_at})
-            return
-        direct.execute(raw, _UPDATE, (tokens, direct.stamp(at), direct.stamp(notified_at),
-                                      self.key))
+        direct.write(conn, _UPDATE, (tokens, direct.stamp(at), direct.stamp(notified_at),
+                                     self.key),
+                     self.core_update, {"b_key": self.key, "b_tokens": tokens, "b_at": at,
+                                        "b_notified": notified_at})
 
 
 class RateMixin(StoreBase):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import threading
 import time
 from collections import deque
@@ -18,8 +17,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
+from .direct import execute
 from .wal import IDLE_CHECKPOINT_SECONDS, limit_wal, truncate_wal
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,8 @@ def sqlite_sync_engine(async_url: str, busy_timeout: float, *,
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # On the driver's connection: through exec_driver_sql this one statement cost ~4 % of
-        # the worker's CPU under load (py-spy). Errors are wrapped as SQLAlchemy would.
-        try:
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise DBAPIError.instance("BEGIN IMMEDIATE", None, error, sqlite3.Error) from error
+        # the worker's CPU under load (py-spy).
+        execute(conn.connection.driver_connection, "BEGIN IMMEDIATE")
 
     return engine
 

@@ -43,11 +43,8 @@ class TokenMixin(StoreBase):
         stmt = self._prepared("create_card_token", _t.insert)
 
         def create(conn: Connection) -> None:
-            if (raw := direct.driver(conn)) is None:
-                conn.execute(stmt, values)
-                return
-            direct.execute(raw, _insert_sql(tuple(values)),
-                           [_stored(name, value) for name, value in values.items()])
+            direct.write(conn, _insert_sql(tuple(values)),
+                         [_stored(name, value) for name, value in values.items()], stmt, values)
 
         # Urgent: the card it stands for is about to be posted, with someone waiting for it.
         await self._run(create, urgent=True)
