@@ -20,11 +20,17 @@ async def complete_despite_cancel(work: Coroutine[Any, Any, T], grace: float) ->
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         await asyncio.wait({task}, timeout=grace)
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: the caller is gone, a restart sees the outcome
-        else:
-            task.cancel()
+        abandon(task)  # the caller is gone: a restart sees the outcome
         raise
+
+
+def abandon(task: asyncio.Future[Any]) -> None:
+    """A task whose outcome nobody will await: cancel it if it still runs, else take the error
+    it ended with, so that asyncio does not report it as never retrieved."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 def run_loop(main: Coroutine[Any, Any, int]) -> int:

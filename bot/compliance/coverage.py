@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.aio import abandon
 from bot.errors import WebexError
 from bot.models import NotificationSetting
 from bot.webex.locations import CallingLocation, LocationsClient, LocationSetting
@@ -180,9 +181,7 @@ class CoverageReader:
             organization = await _organization(org_task, locations, limited)
         finally:
             for task in (*tasks, org_task):
-                task.cancel()
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: a failure here is already being raised
+                abandon(task)  # a failure here is already being raised
         changed = any(
             c.setting is not None and c.setting.organization not in (None, organization)
             for c in locations

@@ -10,6 +10,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot.aio import abandon
 from bot.conversation.context import Conversation
 from bot.errors import RetryLater, TransientWebexError, WebexError
 from bot.models import Envelope
@@ -80,19 +81,11 @@ async def fetch(conv: Conversation, where: Where, person_id: str, what: str,
     roles = asyncio.ensure_future(_access(conv, person_id))
     try:
         found = await read
-    except BaseException as error:
-        _drop(roles)
-        if not isinstance(error, WebexError):
-            raise
+    except WebexError as error:
+        abandon(roles)  # not wanted: the answer says the read failed
         await _unreadable(conv, where, error, what)
         return None
+    except BaseException:
+        abandon(roles)  # cancelled (a shutdown), or a bug: nothing awaits the roles now
+        raise
     return found, await roles
-
-
-def _drop(task: asyncio.Future[Access | None]) -> None:
-    """The roles are not wanted (the read failed, or this event is cancelled): stop looking
-    them up, or take the error they ended with, so that it is not reported as never read."""
-    if not task.done():
-        task.cancel()
-    elif not task.cancelled():
-        task.exception()

@@ -182,6 +182,26 @@ async def test_a_message_webex_will_not_give_is_answered_so_in_the_room(
     assert "send it again" in card_text(answer)
 
 
+async def test_a_message_webex_will_not_give_is_answered_without_waiting_for_the_roles(
+    emu: Emulator, serve: Serve
+) -> None:
+    # Alice's first command: her roles are read (GET /people) while the message is, and
+    # that lookup is slow. The message's 404 is answered at once, not after the lookup.
+    bot = await serve()
+    emu.faults.latency("/people/*", 3.0)
+    emu.faults.add(method="GET", path="/messages/*", status=404, times=1)
+    sent = await emu.post_message(person="alice", room="direct_alice", text="status")
+    await wait_for(lambda: bot_messages(emu, "direct_alice", sent), 20, "the answer")
+    people_answered = emu.calls("GET", f"/people/{sent['personId']}")
+    await bot.wait_idle()
+    await bot.stop()
+
+    (answer,) = bot_messages(emu, "direct_alice", sent)
+    assert "I could not read your message" in card_text(answer)
+    assert people_answered == []  # the answer was there before the roles came back
+    assert "never retrieved" not in bot.output()
+
+
 async def test_killed_while_the_reply_is_posted_it_is_not_posted_again(
     emu: Emulator, serve: Serve, hold: HoldAfterApply
 ) -> None:
