@@ -42,6 +42,9 @@ class Intake:
     max_age: timedelta  # an event Webex created longer ago than this is a replay: refused
     spool: Spool = field(default_factory=lambda: Spool(None))  # when `record` fails
     remember_own: RememberOwn | None = None  # the bot's own group messages (their ids)
+    # `record` hands each new event on (and counts it) itself, as soon as it is written:
+    # the journal's Grouped writer. Else the route does, after `record`.
+    hands_on: bool = False
     own_trouble: Trouble = field(
         default_factory=lambda: Trouble("keeping the ids of the bot's own group messages"))
 

@@ -113,15 +113,20 @@ class Grouped:
     is written. One commit per webhook was a quarter of the receiving process's CPU, and the
     last webhook of a burst waited for every commit before it (py-spy, benchmarks.receiver).
 
-    A request cancelled before the write (a shutdown) is not written: it is not acknowledged
-    either, so Webex delivers it again. One cancelled after its event was written is handed
-    on (`orphaned`) as the handler would have: the worker reads the journal only at start.
+    The new events of a write are handed on (`hand_on`, once, with all of them) right after
+    the commit, in the same turn: the worker starts on them while the answers are still being
+    written, instead of after every handler of the burst has resumed and answered. So the
+    handler does not hand them on itself (`hands_on`). A request cancelled before the write
+    (a shutdown) is not written, nor handed on: it is not acknowledged either, so Webex
+    delivers it again. One cancelled after the write has been handed on already.
     """
 
+    hands_on = True  # the webhook route's Intake: the handler leaves the hand-on to this
+
     def __init__(self, journal: IntakeJournal,
-                 orphaned: Callable[[str, str, str, dict[str, Any], datetime], object]) -> None:
+                 hand_on: Callable[[list[Received]], object]) -> None:
         self._journal = journal
-        self._orphaned = orphaned
+        self._hand_on = hand_on
         self._waiting: list[tuple[Received, asyncio.Future[bool]]] = []
 
     async def __call__(self, key: str, resource: str, event: str, body: dict[str, Any],
@@ -130,15 +135,8 @@ class Grouped:
         if not self._waiting:
             loop.call_soon(self._write)  # after the handlers this turn has started
         future: asyncio.Future[bool] = loop.create_future()
-        received = (key, resource, event, body, received_at)
-        self._waiting.append((received, future))
-        try:
-            return await future
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled() and future.exception() is None \
-                    and future.result():
-                self._orphaned(*received)
-            raise
+        self._waiting.append(((key, resource, event, body, received_at), future))
+        return await future
 
     def _write(self) -> None:
         waiting = [(received, future) for received, future in self._waiting
@@ -153,7 +151,9 @@ class Grouped:
                 future.set_exception(error)
             return
         for (_, future), new in zip(waiting, added, strict=True):
-            future.set_result(new)
+            future.set_result(new)  # the handlers resume in the next turn, after the hand-on
+        self._hand_on([received for (received, _), new in zip(waiting, added, strict=True)
+                       if new])
 
 
 def read_intake(path: str, since: datetime) -> list[tuple[str, str, str, dict[str, Any],

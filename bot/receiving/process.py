@@ -33,7 +33,7 @@ from bot.models import CALLBACK_PATH, PEER_HEADER
 from bot.receiving.body import as_json
 from bot.receiving.guard import GUARD, PARSER_LIMITS, Guard, GuardedSite, guard_for
 from bot.receiving.intake import INTAKE, Intake, Record, RememberOwn, with_deadline
-from bot.receiving.journal import Grouped, IntakeJournal
+from bot.receiving.journal import Grouped, IntakeJournal, Received
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
 from bot.settings import Settings
@@ -76,14 +76,17 @@ class WorkerLink:
         # Written once per turn of the loop: each write wakes the worker, and on a virtual
         # machine a wake-up costs more than the line (a burst's 20 events are one write).
         if not self._lines:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
         line = json.dumps(message, separators=(",", ":"))
         if body is not None:  # the webhook's own text, not encoded again
             line = f'{line[:-1]},"body":{as_json(body)}}}'
         self._lines.append(line.encode() + b"\n")
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write the lines so far now, not at the end of the turn (then there are none)."""
         lines, self._lines = self._lines, []
+        if not lines:
+            return
         if self._writer.is_closing():
             # The worker is gone (and this process follows it): the event is in the journal
             # (SQLite), which the next start reads, or in the inbox under a lease that runs
@@ -121,7 +124,7 @@ class WorkerLink:
 
     async def close(self) -> None:
         if self._lines:
-            self._flush()  # the last acknowledged events' lines, before the link closes
+            self.flush()  # the last acknowledged events' lines, before the link closes
         self._writer.close()
         with contextlib.suppress(OSError):
             await self._writer.wait_closed()
@@ -136,6 +139,7 @@ def create_front_app(settings: Settings, spec: FrontSpec, record: Record, link: 
         secret=settings.webhook_key, bot_id=spec.bot_id, record=record, clock=utcnow,
         accept=link.accept, count=link.count, signature_failed=link.signature_failed,
         max_age=settings.inbox_resume_window, spool=spool, remember_own=remember_own,
+        hands_on=isinstance(record, Grouped),
     )
     for path in PASSED_THROUGH + ((CALLBACK_PATH,) if settings.signs_in else ()):
         app.router.add_get(path, _pass_through)
@@ -190,7 +194,13 @@ async def _recorder(settings: Settings, spec: FrontSpec, link: WorkerLink
         journal = IntakeJournal(spec.journal)
         maintenance = asyncio.create_task(_maintain(journal, settings))
 
-        record = Grouped(journal, functools.partial(link.accept, spooled=False))
+        def hand_on(events: list[Received]) -> None:
+            for key, resource, event, body, received_at in events:
+                link.count(f"{resource}/{event}", "accepted")
+                link.accept(key, resource, event, body, received_at, spooled=False)
+            link.flush()  # now: the burst's answers are not written yet
+
+        record = Grouped(journal, hand_on)
 
         async def remember(message_id: str, room_id: str, parent_id: str | None,
                            created: datetime) -> None:

@@ -38,8 +38,8 @@ def journal(tmp_path: Path) -> Any:
 async def test_a_burst_is_one_write_and_each_webhook_learns_whether_it_was_new(
         journal: Counting) -> None:
     journal.record("messages:OLD", "messages", "created", {"n": 0}, T0)
-    orphans: list[str] = []
-    record = Grouped(journal, lambda key, *_: orphans.append(key))
+    handed: list[list[str]] = []
+    record = Grouped(journal, lambda events: handed.append([key for key, *_ in events]))
     keys = [f"messages:M{i}" for i in range(20)] + ["messages:M3", "messages:OLD"]
 
     answers = await asyncio.gather(*(
@@ -49,15 +49,32 @@ async def test_a_burst_is_one_write_and_each_webhook_learns_whether_it_was_new(
     assert journal.writes == [1, 22]
     rows = {key: body for key, _, _, body, _ in read_intake(journal.path, T0)}
     assert rows["messages:M3"] == {"n": 3} and rows["messages:OLD"] == {"n": 0}
-    assert len(rows) == 21 and orphans == []
+    assert len(rows) == 21
+    # The 20 new ones handed on together, once; the redeliveries not at all.
+    assert handed == [[f"messages:M{i}" for i in range(20)]]
     # The next webhook, on its own, is a write of its own.
     assert await record("messages:LATE", "messages", "created", {}, T0) is True
-    assert journal.writes[-1] == 1
+    assert journal.writes[-1] == 1 and handed[-1] == ["messages:LATE"]
+
+
+async def test_a_burst_is_handed_on_before_any_of_its_webhooks_is_answered(
+        journal: Counting) -> None:
+    handed: list[str] = []
+    answered: list[tuple[str, int]] = []  # (key, how many were handed on by then)
+    record = Grouped(journal, lambda events: handed.extend(key for key, *_ in events))
+
+    async def webhook(key: str) -> None:
+        await record(key, "messages", "created", {}, T0)
+        answered.append((key, len(handed)))
+
+    await asyncio.gather(*(webhook(f"messages:M{i}") for i in range(5)))
+
+    assert [seen for _, seen in answered] == [5] * 5  # the worker had all five first
 
 
 async def test_a_request_cancelled_before_the_write_is_not_written(journal: Counting) -> None:
-    orphans: list[str] = []
-    record = Grouped(journal, lambda key, *_: orphans.append(key))
+    handed: list[str] = []
+    record = Grouped(journal, lambda events: handed.extend(key for key, *_ in events))
     kept = asyncio.ensure_future(record("messages:KEPT", "messages", "created", {}, T0))
     dropped = asyncio.ensure_future(record("messages:GONE", "messages", "created", {}, T0))
     await asyncio.sleep(0)  # both wait for the write
@@ -67,14 +84,14 @@ async def test_a_request_cancelled_before_the_write_is_not_written(journal: Coun
     with pytest.raises(asyncio.CancelledError):
         await dropped
     assert [key for key, *_ in read_intake(journal.path, T0)] == ["messages:KEPT"]
-    assert orphans == []  # not written: not handed on either (Webex delivers it again)
+    assert handed == ["messages:KEPT"]  # not written: not handed on (Webex delivers it again)
 
 
-async def test_a_request_cancelled_after_its_event_was_written_hands_it_on(
+async def test_a_request_cancelled_after_its_event_was_written_was_handed_on_once(
         journal: Counting) -> None:
     journal.record("messages:SEEN", "messages", "created", {}, T0)
-    orphans: list[str] = []
-    record = Grouped(journal, lambda key, *_: orphans.append(key))
+    handed: list[str] = []
+    record = Grouped(journal, lambda events: handed.extend(key for key, *_ in events))
     late = [asyncio.ensure_future(record(key, "messages", "created", {}, T0))
             for key in ("messages:LATE", "messages:SEEN")]
     for _ in range(2):  # the write runs: the handlers' wake-ups are due
@@ -86,9 +103,9 @@ async def test_a_request_cancelled_after_its_event_was_written_hands_it_on(
     for request in late:
         with pytest.raises(asyncio.CancelledError):
             await request
-    # The new one to the worker (which reads the journal only at start); the redelivery was
-    # handed on when it first came.
-    assert orphans == ["messages:LATE"]
+    # The new one is with the worker (which reads the journal only at start), once; the
+    # redelivery was handed on when it first came.
+    assert handed == ["messages:LATE"]
 
 
 async def test_a_failed_write_fails_every_webhook_of_the_burst(journal: Counting) -> None:
