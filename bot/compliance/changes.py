@@ -155,11 +155,12 @@ class ChangeService:
         target: SettingTarget[S] | None = None, location_name: str | None = None,
     ) -> AuditRecord:
         """Audit a change that was not made, and why: of the organization unless `target`, or
-        of the location the person named (`location_name`, refused before it was looked up).
-        Returns its audit row."""
+        of the location the person named (`location_name`, refused before it was looked up;
+        "" when `at` was followed by no name: a location's row that names none, never the
+        organization's, which would claim an attempt on it). Returns its audit row."""
         where = target.audit_fields if target is not None else {}
         if target is None and location_name is not None:
-            where = {"target_type": "location", "target_name": location_name[:255]}
+            where = {"target_type": "location", "target_name": location_name[:255] or None}
         row = await self._settle_once(ctx, AuditRecord(
             id=None, at=self._clock(), event_key=ctx.event_key, org_id=ctx.org_id,
             person_id=ctx.person_id, person_email=ctx.person_email, room_id=ctx.room_id,

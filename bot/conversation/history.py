@@ -29,7 +29,7 @@ def history_row(record: AuditRecord) -> cards.HistoryRow:
         detail = f"{detail or ''} (tracking id {record.tracking_id})".strip()
     action = record.action
     if record.target_type == "location":  # the location's name when the change was made
-        action = f"{action} at {record.target_name or record.target_id}"
+        action = f"{action} at {record.target_name or record.target_id or 'no location named'}"
     return cards.HistoryRow(
         at=record.at, who=record.person_email or record.person_id, source=record.source,
         action=action, before=_view(record.before), after=_view(record.after),

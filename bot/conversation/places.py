@@ -37,10 +37,11 @@ def target(ctx: Context, place: CallingLocation) -> SettingTarget[LocationSettin
 async def refuse(ctx: Context, action: str | None, title: str, text: str,
                  place: CallingLocation | None = None, *, typed: str | None = None) -> None:
     """Say why nothing changed; audit it when it was an attempted change (at `place`, or at
-    the name the person `typed` when it named no location: the audit keeps what was asked)."""
+    the name the person `typed` when it named no location: the audit keeps what was asked;
+    "" when they named none, a location's row without a name rather than the organization's)."""
     if action is not None:
         where = target(ctx, place) if place is not None else None
-        await ctx.changes.refused(ctx, action, text, target=where, location_name=typed or None)
+        await ctx.changes.refused(ctx, action, text, target=where, location_name=typed)
     await ctx.notice(title, text, style="warning")
 
 
@@ -48,7 +49,8 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
     """The location `typed` names (whole name or unique prefix), or None after saying why."""
     if not typed:
         await refuse(ctx, action, "Which location?",
-                     "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.")
+                     "Name the location after `at`, e.g. `status at \"Riverside Clinic\"`.",
+                     typed="")
         return None
     # With personal sign-in names are found in the list the person's own token sees (every
     # read for their command is theirs): a location Webex hides from them is then not found.

@@ -32,7 +32,8 @@ def _values(rec: AuditRecord) -> dict[str, Any]:
         raise ValueError(f"unknown audit outcome {rec.outcome!r}")
     if rec.target_type not in AUDIT_TARGETS:
         raise ValueError(f"audit target must be organization or location: {rec.target_type!r}")
-    if rec.target_type == "location" and not (rec.target_id or rec.target_name):
+    if rec.target_type == "location" and not (rec.target_id or rec.target_name) \
+            and rec.outcome != "refused":  # refused: `at` named no location
         raise ValueError("a location's audit row needs the location's id or name")
     values = dataclasses.asdict(rec)
     del values["id"]

@@ -68,8 +68,11 @@ async def test_an_unknown_name_changes_nothing_and_offers_the_closest(
     # The refused attempt is audited with the name that was asked for (as far as it fits).
     [row] = await bot.store.list_audit(emu.seed.org_id)
     asked = typed.split(" at", 1)[1].strip()
-    if not asked:  # no name at all: a row with no target but the reason
-        assert (row.outcome, row.target_name) == ("refused", None)
+    if not asked:  # no name at all: a location's row naming none, not the organization's
+        assert (row.outcome, row.target_type, row.target_id, row.target_name) == (
+            "refused", "location", None, None)
+        shown = card_text(await say(emu, "alice", "direct_alice", "history"))
+        assert "disable at no location named" in shown
         assert "Name the location" in (row.reason or "")
         return
     assert (row.outcome, row.target_type, row.target_id, row.target_name) == (

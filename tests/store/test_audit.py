@@ -115,5 +115,10 @@ async def test_rows_carry_their_target_and_history_filters_by_it(store: Store) -
     named = await store.add_audit(record(event_key="e-named", outcome="refused",
                                          target_type="location", target_name="Nowhere"))
     assert (named.target_id, named.target_name) == (None, "Nowhere")
+    # `disable at` with no name: refused, and a location's row, though it names none.
+    unnamed = await store.add_audit(record(event_key="e-unnamed", outcome="refused",
+                                           target_type="location"))
+    assert (unnamed.target_type, unnamed.target_id, unnamed.target_name) == (
+        "location", None, None)
     with pytest.raises(ValueError, match="target"):
         await store.add_audit(record(event_key="e-bad", target_type="room"))
