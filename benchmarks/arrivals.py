@@ -16,11 +16,13 @@ PATTERNS = ("staggered", "burst", "poisson")
 IN_FLIGHT = 20
 
 
-async def open_loop(rig: Rig, rate: float, commands: int, seed: int) -> tuple[list[float], float]:
+async def open_loop(rig: Rig, rate: float, commands: int, seed: int
+                    ) -> tuple[list[float], float, list[tuple[float, str]], dict[str, float]]:
     """`commands` status commands arriving at random at `rate` per second (exponential gaps,
     a fixed seed per round), each from the next person and space; every one is timed until
     its reply lands. The messages and their webhooks are made before the first is sent.
-    Returns the latencies and the seconds from the first send to the last reply."""
+    Returns the latencies, the seconds from the first send to the last reply, each command's
+    (sent at, message id) and the landing times."""
     draw = random.Random(seed)
     made = await rig.messages([(i + 1, "status") for i in range(commands)])
     requests = [rig.request(m) for m in made]
@@ -42,7 +44,22 @@ async def open_loop(rig: Rig, rate: float, commands: int, seed: int) -> tuple[li
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     landed = await rig.landing_times(started_wall)
-    return [landed[message_id] - sent_at for sent_at, message_id in sent], elapsed
+    return [landed[message_id] - sent_at for sent_at, message_id in sent], elapsed, sent, landed
+
+
+def _segments(sent: list[tuple[float, str]], landed: dict[str, float],
+              reads: dict[str, tuple[float, float]], latency: float) -> dict[str, list[float]]:
+    """Each command split at its first Webex call, from the emulator's record of it: the
+    webhook sent → the bot's GET /messages/{id} arrives (the receiver, the link, the event's
+    start, its first store writes, the request), and that call answered → the reply landed,
+    less the two round trips in between (the bot's work between and around two calls)."""
+    before, after = [], []
+    for sent_at, message_id in sent:
+        if message_id in reads and message_id in landed:
+            arrived, answered = reads[message_id]
+            before.append(arrived - sent_at)
+            after.append(landed[message_id] - answered - 2 * latency)
+    return {"webhook_to_read_ms": before, "read_answered_to_landed_over_2l_ms": after}
 
 
 async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, commands: int = 200,
@@ -70,13 +87,16 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
         whole: list[float] = []
         steady: list[float] = []
         gaps: list[float] = []
+        segments: dict[str, list[float]] = {}
         steady_replies, steady_seconds = 0, 0.0
         cpu_before = rig.cpu_seconds()
         opened_before = rig.sender.opened_while_sending
         for round_ in range(repeats):
             before = len(rig.sender.acks)
+            round_started = time.time()
             if pattern == "poisson":
-                got, elapsed = await open_loop(rig, rate, per_stream * concurrency, round_)
+                got, elapsed, sent, landed = await open_loop(rig, rate, per_stream * concurrency,
+                                                             round_)
                 whole.append(len(got) / elapsed)
             else:
                 stagger = 3.3 * latency if pattern == "staggered" else 0.0
@@ -88,6 +108,10 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
                     steady.append(loop.steady_per_second)
                 steady_replies += loop.steady_replies
                 steady_seconds += loop.steady_seconds
+                sent, landed = loop.sent, loop.landed
+            for name, values in _segments(sent, landed, await rig.reads(round_started),
+                                          latency).items():
+                segments.setdefault(name, []).extend(values)
             latencies += got
             acks += rig.sender.acks[before:]
             await settle(rig, quiet=1.0)
@@ -109,6 +133,10 @@ async def arrivals(rig: Rig, latency: float, concurrency: int = IN_FLIGHT, comma
         if gaps:  # what is left of the harness in a closed loop's cycle
             result["landing_to_next_send_ms"] = {"p50": percentile(gaps, 50) * 1000,
                                                  "p99": percentile(gaps, 99) * 1000}
+        for name, values in segments.items():
+            result[name] = {"mean": sum(values) / len(values) * 1000 if values else None,
+                            "p50": percentile(values, 50) * 1000,
+                            "p90": percentile(values, 90) * 1000}
         result["ack_p50_ms"] = percentile(acks, 50) * 1000
         result["ack_p99_ms"] = percentile(acks, 99) * 1000
         result["connections_opened_while_sending"] = (rig.sender.opened_while_sending
@@ -136,4 +164,8 @@ def rows(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
                       f" ms, receiver {x['receiver_cpu_ms_per_command']:.2f} ms", "(less)", True))
         found.append((f"  beside it, {pattern}", f"stand-in {x['stand_in_cpu_ms_per_command']:.2f}"
                       f" ms, harness {x['harness_cpu_ms_per_command']:.2f} ms", "", True))
+        read, rest = x["webhook_to_read_ms"], x["read_answered_to_landed_over_2l_ms"]
+        found.append((f"  where, {pattern} (mean / p90)",
+                      f"to the read {read['mean']:.1f} / {read['p90']:.1f} ms, read → "
+                      f"landed 2 L + {rest['mean']:.1f} / {rest['p90']:.1f} ms", "", True))
     return found

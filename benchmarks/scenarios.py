@@ -79,11 +79,7 @@ class Rig:
 
     async def landing_times(self, since: float) -> dict[str, float]:
         """When each bot reply landed in the emulator, by the command (parent) it answers."""
-        before = self.emu.cpu_seconds()
-        async with self.http.get(f"{self.emu.control}/requests",
-                                 params={"method": "POST", "path": "/messages"}) as reply:
-            items = (await reply.json())["items"]
-        self.control_cpu += self.emu.cpu_seconds() - before
+        items = await self._recorded("POST", "/messages", since)
         bot_id = self.seed["bot"]["id"]
         replies = [(r["json"].get("parentId"), r["at"]) for r in items
                    if r["person_id"] == bot_id and r["at"] >= since and r["status"] == 200
@@ -93,6 +89,24 @@ class Rig:
         if twice:
             raise AssertionError(f"the bot answered {len(twice)} commands twice: {twice[:3]}")
         return dict(replies)
+
+    async def reads(self, since: float) -> dict[str, tuple[float, float]]:
+        """The bot's first call for each command, GET /messages/{id}: when it arrived at the
+        emulator and when it was answered, by the message's id."""
+        items = await self._recorded("GET", "/messages/*", since)
+        prefix = "/messages/"
+        return {r["path"][len(prefix):]: (r["arrived"], r["at"]) for r in items
+                if r["at"] >= since and r["status"] == 200}
+
+    async def _recorded(self, method: str, path: str, since: float) -> list[dict[str, Any]]:
+        """The emulator's record of these calls answered since `since` (its CPU for this is
+        kept out of the stand-in's CPU a command)."""
+        before = self.emu.cpu_seconds()
+        async with self.http.get(f"{self.emu.control}/requests", params={
+                "method": method, "path": path, "since": str(since)}) as reply:
+            items: list[dict[str, Any]] = (await reply.json())["items"]
+        self.control_cpu += self.emu.cpu_seconds() - before
+        return items
 
     async def calls_since(self, since: float) -> Counter[str]:
         async with self.http.get(f"{self.emu.control}/requests") as reply:
@@ -123,6 +137,8 @@ class Loop:
     steady_seconds: float  # last stream's first send → first stream's last reply
     steady_per_second: float | None  # the streams' reply rates in that window, summed
     gaps: list[float]  # a reply landed (the emulator's clock) → its stream's next webhook sent
+    sent: list[tuple[float, str]]  # (webhook sent at, message id), every command
+    landed: dict[str, float]  # message id → when its reply landed
 
     @property
     def per_second(self) -> float:
@@ -180,7 +196,8 @@ async def closed_loop(rig: Rig, texts: list[str], streams: list[int], per_stream
             for before, after in itertools.pairwise(one)]
     return Loop(latencies, sum(len(one) for one in sent), elapsed,
                 sum(len(t) for t in inside), max(0.0, end - begin),
-                sum(rates) if len(rates) == len(sent) else None, gaps)
+                sum(rates) if len(rates) == len(sent) else None, gaps,
+                [(sent_at, message_id) for one in sent for _, sent_at, message_id in one], landed)
 
 
 def summary(values: list[float], latency: float | None = None) -> dict[str, Any]:

@@ -39,6 +39,13 @@ async def test_control_api_drives_the_emulator(emu: Emulator, http: aiohttp.Clie
     async with http.get(f"{control}/requests", params={"path": "/people/me"}) as response:
         recorded = (await response.json())["items"]
     assert [r["status"] for r in recorded] == [503]
+    answered = recorded[0]["at"]
+    async with http.get(f"{control}/requests", params={"since": str(answered + 0.001)}) as later:
+        assert (await later.json())["items"] == []  # only what was answered since
+    async with http.get(f"{control}/requests", params={"since": str(answered)}) as since:
+        assert [r["path"] for r in (await since.json())["items"]] == ["/people/me"]
+    async with http.get(f"{control}/requests", params={"since": "yesterday"}) as refused:
+        assert refused.status == 400
     async with http.put(f"{control}/setting", json={"emailAddress": "x@acme.example"}) as resp:
         assert (await resp.json())["emailAddress"] == "x@acme.example"
     async with http.post(f"{control}/reset") as response:
