@@ -116,12 +116,10 @@ class Grouped:
     The new events of a write are handed on (`hand_on`, once, with all of them) right after
     the commit, in the same turn: the worker starts on them while the answers are still being
     written, instead of after every handler of the burst has resumed and answered. So the
-    handler does not hand them on itself (`hands_on`). A request cancelled before the write
+    handler does not hand them on itself (`Intake.hands_on`). A request cancelled before the write
     (a shutdown) is not written, nor handed on: it is not acknowledged either, so Webex
     delivers it again. One cancelled after the write has been handed on already.
     """
-
-    hands_on = True  # the webhook route's Intake: the handler leaves the hand-on to this
 
     def __init__(self, journal: IntakeJournal,
                  hand_on: Callable[[list[Received]], object]) -> None:
