@@ -17,13 +17,15 @@ log = logging.getLogger(__name__)
 
 
 class Link:
-    """The worker's end of the receiver's link: one JSON message per line.
+    """The worker's end of the receiver's link: one JSON message per line, handed on with
+    the others of the same read (a burst's events arrive in one write: bot/receiving/journal.py
+    Grouped).
 
-    A protocol rather than a stream reader: each line is handled in the very callback that
-    read it, where a reader's coroutine would wait for another turn of the loop, and on a
+    A protocol rather than a stream reader: the lines are handled in the very callback that
+    read them, where a reader's coroutine would wait for another turn of the loop, and on a
     busy loop a turn is milliseconds."""
 
-    def __init__(self, handle: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(self, handle: Callable[[list[dict[str, Any]]], None]) -> None:
         self._handle = handle
         self.connected = asyncio.Event()
         self.closed = asyncio.Event()
@@ -48,14 +50,17 @@ class _LinkProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         start = 0
+        messages: list[dict[str, Any]] = []
         while (end := self._buffer.find(b"\n", start)) >= 0:
             line = bytes(self._buffer[start:end])
             start = end + 1
             try:
-                self._link._handle(json.loads(line))
+                messages.append(json.loads(line))
             except Exception:
                 log.exception("a message from the receiving process was not understood")
         del self._buffer[:start]
+        if messages:
+            self._link._handle(messages)
         if len(self._buffer) > 8 * MAX_BODY:
             log.error("the receiving process sent a line longer than %d bytes", 8 * MAX_BODY)
             self._buffer.clear()

@@ -69,6 +69,11 @@ class EventRunner:
     def lease(self) -> timedelta:
         return self._lease
 
+    @property
+    def accepting(self) -> bool:
+        """False once stopping: an event handed over now stays in the inbox."""
+        return self._accepting
+
     def submit(self, key: str, leased: InboxEvent | None = None, *,
                first: First | None = None) -> bool:
         """Run `key` now if fewer than `concurrency` events are running, else queue it

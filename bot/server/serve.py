@@ -146,7 +146,7 @@ async def _with_front(app: web.Application, runner: web.AppRunner, listener: soc
         http_socket, events_socket = workdir / "http.sock", workdir / "events.sock"
         await web.UnixSite(runner, str(http_socket)).start()
         events = app[EVENTS]
-        link = Link(events.handle)
+        link = Link(events.handle_all)
         server = await asyncio.get_running_loop().create_unix_server(
             link.protocol, str(events_socket))
         wiring, event_runner = app[WIRING], app[RUNNER]

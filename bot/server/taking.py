@@ -1,6 +1,7 @@
 """What the worker does with the events it is handed (by the receiving process's link, or by
 the receiver in this process): into the runner; those not in the inbox yet (journaled or
-spooled) into the inbox first, in the event's own task, retried while the inbox refuses.
+spooled) into the inbox first, in the event's own task, retried while the inbox refuses (a
+burst handed on in one write: all together, before their tasks start).
 Counts and the receiver's reports go into the metrics and readiness."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from bot.receiving.spool import Trouble
 from bot.server.link import event_from_line
 from bot.server.ops_listener import Health
 from bot.server.runner import EventRunner
-from bot.store import InboxEvent, Store
+from bot.store import InboxEvent, NotNow, Store
 
 log = logging.getLogger(__name__)
 RECORD_RETRY_MAX_SECONDS = 30.0
@@ -54,6 +55,43 @@ class Events:
             # Not taken now (the queue is full, or stopping): into the inbox all the same,
             # for the sweeper or the next start.
             self._spawn(self._record_until_done(event, submit=False), self._recording)
+
+    def handle_all(self, messages: list[dict[str, Any]]) -> None:
+        """The messages of one read from the receiving process, in order. The events of a
+        burst that are only in its journal are recorded in the inbox together, in one
+        transaction here, before their tasks start: each in its own task, they were a
+        commit each, one after another, ahead of the burst's first Webex calls."""
+        burst = [m for m in messages if "key" in m and m.get("journaled")]
+        if len(burst) > 1 and self._record_together(burst):
+            messages = [m for m in messages if not ("key" in m and m.get("journaled"))]
+        for message in messages:
+            try:
+                self.handle(message)
+            except Exception:
+                log.exception("a message from the receiving process was not understood")
+
+    def _record_together(self, messages: list[dict[str, Any]]) -> bool:
+        """Into the inbox under this runner's lease, at once, and into the runner: False (and
+        nothing recorded) when the inbox would make the loop wait, or refused; then each is
+        recorded in its own task, with the retries."""
+        runner = self._runner
+        if not runner.accepting:
+            return False
+        try:
+            events = [event_from_line(message) for message in messages]
+            added = self._store.record_events_now(
+                [(e.key, e.resource, e.event, e.body, e.received_at) for e in events],
+                owner=runner.owner, lease=runner.lease)
+        except NotNow:
+            return False
+        except Exception as error:  # each on its own reports it, if it fails again (Trouble)
+            log.debug("a burst of events not recorded together (%s): one by one", error)
+            return False
+        self._recorded()
+        for event, new in zip(events, added, strict=True):
+            if new:  # else the inbox had it: another delivery of it ran or runs
+                runner.submit(event.key, event)
+        return True
 
     def handle(self, message: dict[str, Any]) -> None:
         """One message from the receiving process (receiving/process.py WorkerLink)."""

@@ -4,6 +4,7 @@ from .migrations import LATEST_VERSION, MIGRATIONS, Migration
 from .outage import is_database_outage
 from .records import AuditRecord, CardToken, InboxEvent
 from .signin import PersonTokens, SignInState
+from .sqlite_worker import NotNow
 from .store import Store
 from .url import connect_args_for, normalize_database_url
 from .watch import WatchPost, WatchState
@@ -15,6 +16,7 @@ __all__ = [
     "CardToken",
     "InboxEvent",
     "Migration",
+    "NotNow",
     "PersonTokens",
     "SignInState",
     "Store",

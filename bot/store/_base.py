@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .sqlite_worker import SQLiteWorker
+from .sqlite_worker import NotNow, SQLiteWorker
 
 T = TypeVar("T")
 
@@ -25,6 +25,13 @@ class StoreBase:
             return await self._worker.run(work, urgent=urgent)
         async with self._engine.begin() as conn:
             return await conn.run_sync(work)
+
+    def _run_now(self, work: Callable[[Connection], T]) -> T:
+        """`work` committed right here on the event loop (SQLite); NotNow when that would
+        wait, or on a database where it cannot be done (PostgreSQL)."""
+        if self._worker is None:
+            raise NotNow
+        return self._worker.run_now(work)
 
     @property
     def dialect(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from . import direct
 from .owners import OwnerMixin
 from .records import FINISHED_EVENT_STATES, InboxEvent
 from .schema import inbox_events, inbox_steps
+from .sqlite_worker import NotNow
 from .steps import Cards, StepMixin, Steps
 
 _t = inbox_events
@@ -47,6 +49,14 @@ def _received_row(key: str, resource: str, event: str, body: dict[str, Any], at:
             "lease_until": at + lease if held and lease is not None else None}
 
 
+def _record_direct(raw: sqlite3.Connection, row: dict[str, Any]) -> bool:
+    """One _received_row on SQLite's own connection: False when its key was there already."""
+    return direct.execute(raw, _RECORD, (
+        row["key"], row["resource"], row["event"], direct.as_json(row["body"]),
+        direct.stamp(row["received_at"]), row["attempts"], row["state"], row["owner"],
+        direct.stamp(row["lease_until"]))).rowcount == 1
+
+
 class InboxMixin(StepMixin, OwnerMixin):
     async def record_event(
         self,
@@ -71,12 +81,25 @@ class InboxMixin(StepMixin, OwnerMixin):
         def record(conn: Connection) -> bool:
             if (raw := direct.driver(conn)) is None:
                 return conn.execute(stmt, params).first() is not None
-            return direct.execute(raw, _RECORD, (
-                key, resource, event, direct.as_json(body), direct.stamp(now),
-                params["attempts"], params["state"], params["owner"],
-                direct.stamp(params["lease_until"]))).rowcount == 1
+            return _record_direct(raw, params)
 
         return await self._run(record, urgent=True)
+
+    def record_events_now(self, events: list[tuple[str, str, str, dict[str, Any], datetime]],
+                          *, owner: str, lease: timedelta) -> list[bool]:
+        """Several (key, resource, event, body, received_at) in one transaction, each as
+        record_event with `owner` and `lease` would record it, committed here on the event loop
+        (a burst the receiving process handed on together): for each, False when its key was
+        recorded before. NotNow, with nothing recorded, when that would wait (another writer
+        holds the database) or cannot be done here (PostgreSQL): then record them one by one."""
+        rows = [_received_row(*received, owner, lease) for received in events]
+
+        def record(conn: Connection) -> list[bool]:
+            if (raw := direct.driver(conn)) is None:
+                raise NotNow
+            return [_record_direct(raw, row) for row in rows]
+
+        return self._run_now(record)
 
     async def record_events(
         self, events: list[tuple[str, str, str, dict[str, Any], datetime]]

@@ -9,6 +9,7 @@ so it holds the lock for microseconds, and a burst of webhooks costs one commit,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -82,6 +83,11 @@ def sqlite_sync_engine(async_url: str, busy_timeout: float, *,
     return engine
 
 
+class NotNow(Exception):
+    """Work that cannot be done on the event loop without waiting: there is no connection of
+    its own there, or another writer holds the database just now."""
+
+
 class SQLiteWorker:
     """One thread, one connection; `await run(fn)` returns fn's result once it is committed.
 
@@ -106,15 +112,24 @@ class SQLiteWorker:
         self._thread = threading.Thread(target=self._main, name="sqlite-store", daemon=True)
         self._thread.start()
 
+    def run_now(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction, committed here on the event loop's connection, or
+        NotNow (and nothing written) when that would wait."""
+        if self._fast is None:
+            raise NotNow
+        try:
+            with self._fast.begin():
+                self._wrote = True
+                return work(self._fast)
+        except OperationalError as error:
+            if _locked(error):
+                raise NotNow from error
+            raise
+
     async def run(self, work: Callable[[Connection], T], *, urgent: bool = False) -> T:
-        if urgent and self._fast is not None:
-            try:
-                with self._fast.begin():
-                    self._wrote = True
-                    return work(self._fast)
-            except OperationalError as error:
-                if not _locked(error):
-                    raise
+        if urgent:
+            with contextlib.suppress(NotNow):
+                return self.run_now(work)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._ready:
