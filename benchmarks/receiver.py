@@ -1,6 +1,7 @@
 """python -m benchmarks.receiver: the receiving process's app alone, answering bursts.
 
     python -m benchmarks.receiver [--bursts 300] [--size 20] [--receivers 1] [--bare]
+                                  [--worker-ms 0]
 
 `serve`'s receiving process itself (bot/receiving/process.py run_front: the guard, the journal
 on the loop with its maintenance, the link to the worker), on the bot's own event loop; the
@@ -12,7 +13,9 @@ p99, and the first and last answer of a burst.
 
 `--bare`: an aiohttp app on uvloop whose handler reads the body and answers, the floor of one
 aiohttp process here. `--receivers 2`: two such processes on one port (SO_REUSEPORT, each its own
-journal), which the bot does not do: what a second process would buy.
+journal), which the bot does not do: what a second process would buy. `--worker-ms`: the
+link's reader spends that much CPU on each event, as the worker's first steps do, so that the
+receiver shares the cores with a worker that works.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ def _listener(port: int) -> socket.socket:
     return sock
 
 
-def _worker_end(listener: socket.socket) -> None:
+def _worker_end(listener: socket.socket, work_ms: float = 0.0) -> None:
     """The worker's end of the link: accepts the receiving process and decodes each line, as
-    the worker does (and dies with its parent)."""
+    the worker does, then spends `work_ms` of CPU on each event, as the worker's first steps
+    do (and dies with its parent)."""
     import asyncio
 
     import uvloop
@@ -55,8 +59,10 @@ def _worker_end(listener: socket.socket) -> None:
     class Reader(asyncio.Protocol):
         def data_received(self, data: bytes) -> None:
             for line in data.split(b"\n"):
-                if line:
-                    json.loads(line)
+                if line and "key" in json.loads(line):
+                    until = time.thread_time() + work_ms / 1000
+                    while time.thread_time() < until:
+                        pass
 
     async def main() -> None:
         server = await asyncio.get_running_loop().create_unix_server(Reader, sock=listener)
@@ -65,7 +71,8 @@ def _worker_end(listener: socket.socket) -> None:
     uvloop.run(main())
 
 
-def _receiver(ready: Queue[int], workdir: str, index: int, port: int, bare: bool) -> None:
+def _receiver(ready: Queue[int], workdir: str, index: int, port: int, bare: bool,
+              work_ms: float = 0.0) -> None:
     """`serve`'s receiving process itself (run_front), or a bare aiohttp app."""
     ctypes.CDLL(None).prctl(1, 9)
     listener = _listener(port)
@@ -80,7 +87,7 @@ def _receiver(ready: Queue[int], workdir: str, index: int, port: int, bare: bool
     link = socket.socket(socket.AF_UNIX)
     link.bind(events)
     link.listen(1)
-    multiprocessing.Process(target=_worker_end, args=(link,), daemon=True).start()
+    multiprocessing.Process(target=_worker_end, args=(link, work_ms), daemon=True).start()
     spec = FrontSpec(listener.fileno(), os.path.join(workdir, f"journal-{index}.db"), events,
                      os.path.join(workdir, f"http-{index}.sock"), "BOT", "bench", 30.0)
     ready.put(port)  # it listens already: connections wait in the backlog
@@ -128,7 +135,8 @@ def _cpu(pids: list[int]) -> float:
     return total
 
 
-def run(bursts: int, size: int, receivers: int, bare: bool) -> dict[str, float]:
+def run(bursts: int, size: int, receivers: int, bare: bool, work_ms: float = 0.0
+        ) -> dict[str, float]:
     ready: Queue[int] = multiprocessing.Queue()
     workdir = tempfile.mkdtemp()
     with socket.socket() as probe:
@@ -136,7 +144,8 @@ def run(bursts: int, size: int, receivers: int, bare: bool) -> dict[str, float]:
         port = probe.getsockname()[1]
     procs = []
     for r in range(receivers):
-        proc = multiprocessing.Process(target=_receiver, args=(ready, workdir, r, port, bare))
+        proc = multiprocessing.Process(target=_receiver, args=(ready, workdir, r, port, bare,
+                                                                  work_ms))
         proc.start()
         ready.get(timeout=30)
         procs.append(proc)
@@ -183,8 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=20, help="webhooks written at once")
     parser.add_argument("--receivers", type=int, default=1)
     parser.add_argument("--bare", action="store_true", help="a bare aiohttp app instead")
+    parser.add_argument("--worker-ms", type=float, default=0.0,
+                        help="CPU the link's reader spends on each event (the worker's share)")
     args = parser.parse_args(argv)
-    found = run(args.bursts, args.size, args.receivers, args.bare)
+    found = run(args.bursts, args.size, args.receivers, args.bare, args.worker_ms)
     print("  ".join(f"{name} {value:.3f}" for name, value in found.items()))
     return 0
 
