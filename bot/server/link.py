@@ -1,4 +1,4 @@
-"""The worker's end of the link from the receiving process (receiving/process.py
+"""The worker's end of the link from the receiving process (bot/receiving/worker_link.py
 WorkerLink): one JSON message per line, an accepted event or a count."""
 
 from __future__ import annotations
@@ -71,6 +71,6 @@ class _LinkProtocol(asyncio.Protocol):
 
 
 def event_from_line(message: dict[str, Any]) -> InboxEvent:
-    """What WorkerLink.accept (bot/receiving/process.py) sent."""
+    """What WorkerLink.accept (bot/receiving/worker_link.py) sent."""
     return InboxEvent.received(message["key"], message["resource"], message["event"],
                                message["body"], datetime.fromisoformat(message["received_at"]))

@@ -94,7 +94,7 @@ class Events:
         return True
 
     def handle(self, message: dict[str, Any]) -> None:
-        """One message from the receiving process (receiving/process.py WorkerLink)."""
+        """One message from the receiving process (bot/receiving/worker_link.py WorkerLink)."""
         if "key" in message:
             self.take(event_from_line(message), journaled=bool(message.get("journaled")))
         elif "count" in message:

@@ -23,8 +23,9 @@ from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
 from bot.receiving.intake import with_deadline
 from bot.receiving.journal import IntakeJournal, read_intake
-from bot.receiving.process import LINK_BUFFER_LIMIT, FrontSpec, WorkerLink, create_front_app
+from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
+from bot.receiving.worker_link import LINK_BUFFER_LIMIT, WorkerLink
 from bot.security import SIGNATURE_HEADER, sign
 from bot.server.ops_listener import Health
 from bot.server.taking import Events
