@@ -120,15 +120,20 @@ class Guard:
     def _sweep(self) -> None:
         """Close the connections whose time is up; again in a while, while any are open."""
         loop = asyncio.get_running_loop()
+        self._sweep_at = None
         now = loop.time()
         late = [c for c in self._open.values()
                 if c.due is not None and c.due <= now and not c.handling]
-        for conn in late:
-            conn.due = None
-            self.refused("deadline")
-            conn.transport.abort()
-        self._sweep_at = (loop.call_later(self.deadline / SWEEPS, self._sweep)
-                          if self._open else None)
+        try:
+            for conn in late:
+                conn.due = None
+                try:
+                    self.refused("deadline")
+                finally:
+                    conn.transport.abort()
+        finally:  # one failure here must not end the deadlines of every connection after it
+            if self._open and self._sweep_at is None:
+                self._sweep_at = loop.call_later(self.deadline / SWEEPS, self._sweep)
 
     def _evict(self) -> bool:
         waiting = [c for c in self._open.values() if not c.handling]

@@ -55,12 +55,20 @@ class _LinkProtocol(asyncio.Protocol):
             line = bytes(self._buffer[start:end])
             start = end + 1
             try:
-                messages.append(json.loads(line))
+                message = json.loads(line)
             except Exception:
-                log.exception("a message from the receiving process was not understood")
+                message = None
+            if isinstance(message, dict):
+                messages.append(message)
+            else:
+                log.error("a message from the receiving process was not understood: %.200r",
+                          line)
         del self._buffer[:start]
         if messages:
-            self._link._handle(messages)
+            try:
+                self._link._handle(messages)
+            except Exception:  # the link stays up: the events are in the journal
+                log.exception("messages from the receiving process were not handled")
         if len(self._buffer) > 8 * MAX_BODY:
             log.error("the receiving process sent a line longer than %d bytes", 8 * MAX_BODY)
             self._buffer.clear()

@@ -74,6 +74,12 @@ class EventRunner:
         """False once stopping: an event handed over now stays in the inbox."""
         return self._accepting
 
+    def give_back(self, key: str) -> None:
+        """`key` was recorded under our lease and not taken: the next sweep (now) frees the
+        lease and claims it, instead of waiting for the lease to run out."""
+        self._refused.add(key)
+        self._wake.set()
+
     def submit(self, key: str, leased: InboxEvent | None = None, *,
                first: First | None = None) -> bool:
         """Run `key` now if fewer than `concurrency` events are running, else queue it

@@ -89,8 +89,18 @@ class Events:
             return False
         self._recorded()
         for event, new in zip(events, added, strict=True):
-            if new:  # else the inbox had it: another delivery of it ran or runs
-                runner.submit(event.key, event)
+            if not new:
+                continue  # the inbox had it: another delivery of it ran or runs
+            try:
+                taken = runner.submit(event.key, event)
+            except Exception:
+                log.exception("event %s was recorded but not taken; the sweep takes it",
+                              event.key)
+                taken = False
+            if not taken:
+                # An earlier delivery of it waits in the queue and will find it recorded
+                # (and stop); or we stop. Either way the sweep frees our lease and runs it.
+                runner.give_back(event.key)
         return True
 
     def handle(self, message: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ held by another writer just then, each is recorded in its own task instead, and 
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any, cast
 import pytest
 
 from bot.metrics import Metrics
+from bot.server.link import Link
 from bot.server.ops_listener import Health
 from bot.server.taking import Events
 from bot.store import InboxEvent, Store
@@ -130,4 +132,53 @@ async def test_a_burst_meeting_another_writer_is_recorded_event_by_event_and_non
     assert sorted(key for key, _, _ in runner.started) == sorted(keys)
     assert all(recorded_in_task for _, _, recorded_in_task in runner.started)
     assert set(inbox(db_path(store))) == set(keys)
+    await events.close()
+
+
+async def test_a_line_that_is_not_a_message_is_logged_and_the_rest_of_the_read_is_handled(
+        store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    runner = Runner()
+    events = events_for(runner, store, Metrics())
+    link = Link(events.handle_all)
+    protocol = link.protocol()
+    closed: list[bool] = []
+
+    class Transport:
+        def close(self) -> None:
+            closed.append(True)
+
+    protocol.connection_made(cast(Any, Transport()))
+    good = [json.dumps(m).encode() for m in lines(["messages:M1", "messages:M2"])]
+    protocol.data_received(b"\n".join([b"5", b'"monkey"', *good, b"{not json"]) + b"\n")
+
+    await runner.idle()
+    assert sorted(key for key, _, _ in runner.started) == ["messages:M1", "messages:M2"]
+    assert caplog.text.count("a message from the receiving process was not understood") == 3
+    assert closed == [] and not link.closed.is_set()
+    await events.close()
+
+
+class QueuedAlready(Runner):
+    """A runner that holds an earlier delivery of every key in its queue already."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given_back: list[str] = []
+
+    def submit(self, key: str, leased: InboxEvent | None = None, *,
+               first: Callable[[], Awaitable[bool]] | None = None) -> bool:
+        return False
+
+    def give_back(self, key: str) -> None:
+        self.given_back.append(key)
+
+
+async def test_a_burst_event_the_runner_does_not_take_is_given_back_to_the_sweep(
+        store: Store) -> None:
+    runner = QueuedAlready()
+    events = events_for(runner, store, Metrics())
+    events.handle_all(lines(["messages:M1", "messages:M2"]))
+    # Recorded under our lease, and handed back at once rather than after the lease runs out.
+    assert set(inbox(db_path(store))) == {"messages:M1", "messages:M2"}
+    assert runner.given_back == ["messages:M1", "messages:M2"]
     await events.close()

@@ -99,3 +99,38 @@ async def test_the_sweep_stops_when_no_connection_is_open(port: tuple[int, list[
     timers = [h for h in asyncio.get_running_loop()._scheduled  # type: ignore[attr-defined]
               if not h.cancelled() and "_sweep" in repr(h)]
     assert timers == []
+
+
+async def test_a_failure_while_closing_one_connection_does_not_end_the_deadlines() -> None:
+    failures = iter([RuntimeError("the metric broke")])
+
+    def refused(reason: str) -> None:
+        if (error := next(failures, None)) is not None:
+            raise error
+
+    guard = Guard(total=10, per_peer=0, deadline=0.2, refused=refused)
+    aborted: list[int] = []
+
+    class Transport:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def get_extra_info(self, name: str) -> object:
+            return ("127.0.0.1", self.n)
+
+        def abort(self) -> None:
+            aborted.append(self.n)
+            guard.closed(self)  # type: ignore[arg-type]
+
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+    loop.set_exception_handler(lambda loop, context: None)  # the first sweep's error
+    try:
+        assert guard.opened(Transport(1))  # type: ignore[arg-type]
+        await asyncio.sleep(0.2 + 0.2 / SWEEPS * 2)
+        assert aborted == [1]  # closed even though counting it failed
+        assert guard.opened(Transport(2))  # type: ignore[arg-type]
+        await asyncio.sleep(0.2 + 0.2 / SWEEPS * 2)
+        assert aborted == [1, 2]  # and the deadlines go on
+    finally:
+        loop.set_exception_handler(handler)
