@@ -87,7 +87,6 @@ class Guard:
         conn = self._open.pop(transport, None)
         if conn is None:
             return
-        conn.due = None
         self._by_peer[conn.peer] -= 1
         if not self._by_peer[conn.peer]:
             del self._by_peer[conn.peer]
@@ -120,20 +119,16 @@ class Guard:
     def _sweep(self) -> None:
         """Close the connections whose time is up; again in a while, while any are open."""
         loop = asyncio.get_running_loop()
-        self._sweep_at = None
+        # The next sweep first: a failure below must not end every deadline after it (a
+        # connection it did not reach keeps its due time for that sweep).
+        self._sweep_at = (loop.call_later(self.deadline / SWEEPS, self._sweep)
+                          if self._open else None)
         now = loop.time()
-        late = [c for c in self._open.values()
-                if c.due is not None and c.due <= now and not c.handling]
-        try:
-            for conn in late:
-                conn.due = None
-                try:
-                    self.refused("deadline")
-                finally:
-                    conn.transport.abort()
-        finally:  # one failure here must not end the deadlines of every connection after it
-            if self._open and self._sweep_at is None:
-                self._sweep_at = loop.call_later(self.deadline / SWEEPS, self._sweep)
+        for conn in [c for c in self._open.values()
+                     if c.due is not None and c.due <= now and not c.handling]:
+            conn.due = None
+            conn.transport.abort()
+            self.refused("deadline")
 
     def _evict(self) -> bool:
         waiting = [c for c in self._open.values() if not c.handling]

@@ -61,10 +61,13 @@ class Events:
         burst that are only in its journal are recorded in the inbox together, in one
         transaction here, before their tasks start: each in its own task, they were a
         commit each, one after another, ahead of the burst's first Webex calls."""
-        burst = [m for m in messages if "key" in m and m.get("journaled")]
-        if len(burst) > 1 and self._record_together(burst):
-            messages = [m for m in messages if not ("key" in m and m.get("journaled"))]
+        burst: list[dict[str, Any]] = []
+        rest: list[dict[str, Any]] = []
         for message in messages:
+            (burst if "key" in message and message.get("journaled") else rest).append(message)
+        if len(burst) < 2 or not self._record_together(burst):
+            rest = messages
+        for message in rest:
             try:
                 self.handle(message)
             except Exception:
