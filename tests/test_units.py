@@ -20,7 +20,7 @@ from bot.conversation.menu import COMMANDS
 from bot.errors import TransientWebexError
 from bot.models import CARD_SUBMISSION, NotificationSetting, Person
 from bot.security import Permission, access_for, verify_signature
-from bot.server.runner import backoff
+from bot.server.event_run import backoff
 from bot.settings import Settings
 from bot.webex.cache import TTLCache
 from bot.webex.retry import RetryPolicy

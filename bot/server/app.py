@@ -16,7 +16,7 @@ from bot.conversation.events import process
 from bot.errors import BotError
 from bot.models import CALLBACK_PATH
 from bot.receiving.intake import INTAKE, Intake, with_deadline
-from bot.receiving.journal import read_intake
+from bot.receiving.journal_worker import read_intake
 from bot.receiving.spool import Spool, spool_path
 from bot.receiving.webhook import public_app
 from bot.server.callback import make_callback

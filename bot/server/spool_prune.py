@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.receiving.journal import forget_spooled, spooled_keys
+from bot.receiving.journal_worker import forget_spooled, spooled_keys
 from bot.receiving.spool import Trouble, spool_path
 from bot.settings import Settings
 from bot.store import Store

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.metrics import Metrics
-from bot.receiving.journal import read_intake
+from bot.receiving.journal_worker import read_intake
 from bot.receiving.spool import Trouble
 from bot.server.link import event_from_line
 from bot.server.ops_listener import Health

@@ -18,7 +18,7 @@ from bot.conversation.replies import Replier
 from bot.errors import BotError
 from bot.metrics import Metrics
 from bot.models import Person
-from bot.receiving.journal import JournalOwnMessages
+from bot.receiving.journal_worker import JournalOwnMessages
 from bot.server.watch_loop import WatchLoop, build_watch
 from bot.settings import Settings
 from bot.store import Store

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from bot.emulator import Emulator
-from bot.receiving.journal import read_intake
+from bot.receiving.journal_worker import read_intake
 from tests.e2e.helpers import envelope_for
 from tests.procs import (
     BotProcess,

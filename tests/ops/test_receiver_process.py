@@ -22,7 +22,8 @@ from bot.emulator import Emulator
 from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
 from bot.receiving.intake import with_deadline
-from bot.receiving.journal import IntakeJournal, read_intake
+from bot.receiving.journal import IntakeJournal
+from bot.receiving.journal_worker import read_intake
 from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
 from bot.receiving.worker_link import LINK_BUFFER_LIMIT, WorkerLink

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.receiving.journal import Grouped, IntakeJournal, read_intake
+from bot.receiving.journal import Grouped, IntakeJournal
+from bot.receiving.journal_worker import read_intake
 
 T0 = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 

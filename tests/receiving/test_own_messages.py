@@ -13,7 +13,7 @@ import pytest
 from pytest_aiohttp import AiohttpClient
 
 from bot.receiving.guard import guard_for
-from bot.receiving.journal import JournalOwnMessages
+from bot.receiving.journal_worker import JournalOwnMessages
 from bot.receiving.process import FrontSpec, _recorder, create_front_app
 from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign

@@ -16,7 +16,8 @@ from pytest_aiohttp import AiohttpClient
 
 from bot.metrics import Metrics
 from bot.receiving.guard import guard_for
-from bot.receiving.journal import IntakeJournal, JournalOwnMessages, read_intake
+from bot.receiving.journal import IntakeJournal
+from bot.receiving.journal_worker import JournalOwnMessages, read_intake
 from bot.receiving.process import FrontSpec, create_front_app
 from bot.receiving.spool import Spool
 from bot.security import SIGNATURE_HEADER, sign
