@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.errors import AdminTokenError, WebexError
 from bot.webex.gateway import WebexGateway
-from bot.webex.rest import WebexRest
+from bot.webex.rest import WebexRest, webex_session
 from bot.webex.retry import RetryPolicy
 
 Answer = Callable[[web.Request], web.Response]
@@ -166,3 +166,37 @@ async def test_calls_go_through_the_proxy_the_environment_names(
         ("GET", "/v1/messages/M1"), ("GET", "/v1/people/me")]
     assert fake.hosts == ["webexapis.example"] * 2
     assert fake.agents[0].startswith("ecn-bot/")
+
+
+async def test_a_cookie_webex_sets_is_not_sent_back_under_any_identity() -> None:
+    # A load balancer's or a proxy's Set-Cookie on one answer must not follow the bot's
+    # later calls, made with other tokens (an admin's, the bot's). On a host name: aiohttp's
+    # cookie jar ignores cookies from a bare IP address anyway.
+    cookies: list[str | None] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        cookies.append(request.headers.get("Cookie"))
+        answer = web.json_response({"id": "M1", "roomId": "R", "personId": "P",
+                                    "created": "2026-11-30T10:00:00.000Z"})
+        answer.set_cookie("AWSALB", "sticky-one")
+        return answer
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    async with TestServer(app, host="localhost") as server, webex_session() as session:
+        rest = WebexRest(session, str(server.make_url("/v1")), timeout=2)
+        for token in ("admin-token", "bot-token"):
+            await rest.request("GET", "/messages/M1", token, endpoint="GET /messages/{id}")
+
+    assert cookies == [None, None]
+
+
+async def test_text_outside_ascii_is_read_as_webex_sends_it(webex: Any) -> None:
+    fake, gateway = webex
+    body = '{"id": "M1", "roomId": "R", "personId": "P", "text": "enable Zürich – café",' \
+           ' "created": "2026-11-30T10:00:00.000Z"}'
+    # Served with no charset at all: JSON is UTF-8 (RFC 8259), whatever the header omits.
+    fake.answers["/v1/messages/M1"] = [lambda _: web.Response(
+        body=body.encode(), content_type="application/json", charset=None)]
+
+    assert (await gateway.get_message("M1")).text == "enable Zürich – café"

@@ -14,8 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-import aiohttp
-
 from bot.ops.check_admin import (
     admin_token,
     organization,
@@ -29,6 +27,7 @@ from bot.ops.check_signin import sign_in_lines
 from bot.settings import Settings
 from bot.store import LATEST_VERSION
 from bot.store.existing import DatabaseNotReady, open_existing
+from bot.webex.rest import webex_session
 
 log = logging.getLogger(__name__)
 Check = Callable[[Probe], Awaitable[list[Line]]]
@@ -98,7 +97,7 @@ async def run_check(settings: Settings) -> int:
 async def collect(settings: Settings) -> list[Line]:
     """Every check's lines, in the table's order."""
     lines: list[Line] = []
-    async with aiohttp.ClientSession() as session:
+    async with webex_session() as session:
         probe = Probe(settings, session)
         try:
             for label, check in CHECKS:

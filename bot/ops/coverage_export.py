@@ -27,7 +27,7 @@ from bot.webex.answers import ADMIN_REJECTED
 from bot.webex.auth import admin_identity
 from bot.webex.locations import LocationsClient
 from bot.webex.pacing import OrgPacer
-from bot.webex.rest import WebexRest, as_admin
+from bot.webex.rest import WebexRest, as_admin, webex_session
 from bot.webex.retry import RetryPolicy
 from bot.webex.telephony import TelephonyClient
 
@@ -110,7 +110,7 @@ async def export_coverage(settings: Settings, fmt: str, output: str | None) -> i
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        async with aiohttp.ClientSession() as session:
+        async with webex_session() as session:
             snapshot = await read_coverage(settings, session, store)
     except BotError as error:
         tracking = f" (tracking id {error.tracking_id})" if error.tracking_id else ""

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from bot.conversation.events import process
@@ -32,6 +31,7 @@ from bot.store import InboxEvent, Store
 from bot.store.existing import DatabaseNotReady, open_migrated
 from bot.store.url import intake_path
 from bot.webex.gateway import WebexGateway
+from bot.webex.rest import webex_session
 from bot.webex.signin_flow import SignInFlow
 from bot.webex.webhooks import owned, sync_webhooks, target_for
 
@@ -59,8 +59,7 @@ async def _running(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # An event makes at most two Webex calls at once (its message and its sender's roles);
     # with fewer connections, calls would queue for one while their timeout runs.
-    connector = aiohttp.TCPConnector(limit=2 * settings.MAX_CONCURRENT_EVENTS + 16)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with webex_session(2 * settings.MAX_CONCURRENT_EVENTS + 16) as session:
         store = await _open_store(settings)
         wiring = None
         try:

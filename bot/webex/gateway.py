@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-import aiohttp
 import requests
 from pydantic import BaseModel, ValidationError
 from webexteamssdk import WebexTeamsAPI
@@ -38,7 +37,7 @@ from bot.webex.answers import (
     webex_error_message,
 )
 from bot.webex.auth import AdminAuth
-from bot.webex.rest import WebexRest, as_admin
+from bot.webex.rest import WebexRest, as_admin, webex_session
 from bot.webex.retry import RetryPolicy, parse_retry_after, with_retries
 
 log = logging.getLogger(__name__)
@@ -291,7 +290,7 @@ async def standalone_gateway(
     timeout: float = 10.0,
 ) -> AsyncIterator[WebexGateway]:
     """A gateway with an HTTP session of its own, for what runs once (an operator's command)."""
-    async with aiohttp.ClientSession() as session:
+    async with webex_session() as session:
         gateway = WebexGateway(bot_token, admin, policy=policy,
                                rest=WebexRest(session, api_url, timeout=timeout))
         try:

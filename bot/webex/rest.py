@@ -70,6 +70,15 @@ async def as_admin(
     return await with_retries(attempt, policy, on_retry=on_retry)
 
 
+def webex_session(connections: int = 100) -> aiohttp.ClientSession:
+    """The HTTP session every Webex client of a process shares: at most `connections` at
+    once (aiohttp's own default: 100), and no cookie jar. The API is authorized by the token
+    each call carries; a cookie one answer set (a load balancer's, a proxy's) would go out
+    with every later call, under every identity the bot calls as."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
+                                 cookie_jar=aiohttp.DummyCookieJar())
+
+
 class WebexRest:
     """Sends one request with a token and turns the answer into JSON or our errors. It holds
     what every Webex client of the bot shares: the base URL, the timeout, the proxy and the
