@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import uvloop
 
-from benchmarks import arrivals, scenarios
+from benchmarks import alone, arrivals, scenarios
 from benchmarks.client import Landings
 from benchmarks.procs import SECRET, emulator_process, start_bot
 from benchmarks.quiet_gc import without_collector_pauses
@@ -77,6 +77,8 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                     step("replies under three arrival patterns, 20 in flight")
                     results["tail"] = await arrivals.arrivals(rig, latency, 20,
                                                               repeats=args.repeat)
+                    step("one command at a time, beside them")
+                    results["tail"]["alone"] = await alone.alone(rig, latency)
                     await scenarios.settle(rig)
                 if "status" in wanted:
                     step(f"status throughput at concurrency {args.concurrency}")
@@ -99,9 +101,10 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
-    """(figure, measured, target, met) rows for the scenarios that ran."""
-    rows = []
+def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(figure, measured, target, met) rows for the scenarios that ran (met None: a figure
+    without a target)."""
+    rows: list[tuple[str, str, str, bool | None]] = []
     if ack := r.get("ack"):
         n, steady, burst = ack["in_flight_target"], ack["steady"], ack["burst"]
         rows += [
@@ -124,6 +127,8 @@ def targets(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
         ]
     if tail := r.get("tail"):
         rows += arrivals.rows(tail)
+        if "alone" in tail:
+            rows += alone.rows(tail["alone"])
     if st := r.get("status_throughput"):
         rows.append((f"status/s sustained (c={st['concurrency']})", f"{st['per_second']:.0f}/s",
                      "≥ 100/s", st["per_second"] >= 100))
@@ -154,7 +159,8 @@ def table(r: dict[str, Any]) -> str:
              "(a fixed loop: lower is faster)",
              f"{'figure'.ljust(width)}  {'measured':32}  {'target':14}  met"]
     for figure, measured, target, met in rows:
-        lines.append(f"{figure.ljust(width)}  {measured:32}  {target:14}  {'yes' if met else 'NO'}")
+        verdict = "" if met is None else "yes" if met else "NO"
+        lines.append(f"{figure.ljust(width)}  {measured:32}  {target:14}  {verdict}")
     lines.append("")
     if "ack" in r:
         lines.append("ack p99 by round (ms): " + ", ".join(
