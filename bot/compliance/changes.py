@@ -108,7 +108,7 @@ class ChangeService:
             )
             before = parsed(record.before) or current
             after = parsed(record.after) or modify(before)
-            if record.outcome == "applied":  # finished before a restart
+            if record.outcome in ("applied", "unchanged"):  # finished before a restart
                 return ChangeResult("applied" if before != after else "unchanged", before, after)
             if record.outcome != "pending":  # failed or refused before a restart: say so again
                 raise WebexError(record.reason or "This change did not go through.",
@@ -122,6 +122,8 @@ class ChangeService:
                            "change was interrupted by a restart")
                 self._metrics.change(action, "superseded")
                 return ChangeResult("superseded", before, current)
+            # A change that changes nothing sends no PUT, and the audit trail says so.
+            outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
             if current == before != after:
                 await complete_despite_cancel(
                     self._write(ctx, action, record.id or 0, after, target),
@@ -129,8 +131,7 @@ class ChangeService:
             # Settling the audit row need not delay the reply; the event is not done until it is
             # settled, and a crash before that is resumed as a pending row already applied.
             ctx.outbox.defer(self._store.finish_change(
-                record.id or 0, "applied", after=after.to_webex()))
-        outcome: Literal["applied", "unchanged"] = "applied" if before != after else "unchanged"
+                record.id or 0, outcome, after=after.to_webex()))
         if outcome == "applied" and self._on_change is not None:
             self._on_change()
         log.info("event %s: %s %s for %s by %s", ctx.event_key, action, outcome, target.kind,

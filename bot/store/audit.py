@@ -81,7 +81,8 @@ class AuditMixin(StoreBase):
     ) -> bool:
         """Settle a pending row; False if it was already settled (a settled row never changes)."""
         if outcome not in AUDIT_OUTCOMES - {"pending"}:
-            raise ValueError(f"finish_change outcome must be applied/refused/failed: {outcome!r}")
+            raise ValueError(
+                f"finish_change outcome must be applied/unchanged/refused/failed: {outcome!r}")
         values: dict[str, Any] = {"outcome": outcome}
         for name, value in (("after", after), ("reason", reason), ("tracking_id", tracking_id)):
             if value is not None:

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any
 
 FINISHED_EVENT_STATES = frozenset({"done", "failed"})
-AUDIT_OUTCOMES = frozenset({"pending", "applied", "refused", "failed"})
+# "unchanged": a change that found the setting already as asked (nothing was written).
+AUDIT_OUTCOMES = frozenset({"pending", "applied", "unchanged", "refused", "failed"})
 AUDIT_SOURCES = frozenset({"command", "card"})
 AUDIT_TARGETS = frozenset({"organization", "location"})
 
@@ -42,7 +43,7 @@ class AuditRecord:
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-    outcome: str  # "pending" | "applied" | "refused" | "failed"
+    outcome: str  # "pending" | "applied" | "unchanged" | "refused" | "failed"
     reason: str | None
     tracking_id: str | None
     target_type: str = "organization"  # "organization" | "location"

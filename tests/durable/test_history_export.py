@@ -166,3 +166,43 @@ async def test_history_takes_what_its_card_shows(emu: Emulator, happened: dict[s
 
     assert f"History: {len(happened['rows'])} entries." in shown
     assert "not a number from 1 to 20" in refused and "`history [n] [at <location>]`" in refused
+
+
+async def test_an_enable_that_changes_nothing_is_unchanged_in_history_and_export(
+    emu: Emulator, tmp_path: Path, bot: RunningBot
+) -> None:
+    await say(emu, "alice", "direct_alice", "enable ops@example.com")
+    reply = await say(emu, "alice", "direct_alice", "enable")
+    assert "Nothing to change" in card_text(reply)
+    await bot.idle()
+    assert len(puts(emu)) == 1  # the second enable wrote nothing
+
+    alice = email(emu, "alice")
+    shown = card_text(await say(emu, "alice", "direct_alice", "history"))
+    assert listed(shown) == [(alice, "enable", "unchanged"), (alice, "enable", "applied")]
+    for rows in (
+        [json.loads(line) for line in
+         (await export(emu, tmp_path, bot, "--format", "jsonl")).splitlines()],
+        list(csv.DictReader(io.StringIO(await export(emu, tmp_path, bot, "--format", "csv")))),
+    ):
+        assert [(r["action"], r["outcome"]) for r in rows] == [
+            ("enable", "applied"), ("enable", "unchanged")]
+        assert rows[1]["before"] == rows[1]["after"]
+
+
+async def test_a_location_change_that_changes_nothing_is_unchanged_in_history(
+    emu: Emulator, tmp_path: Path, bot: RunningBot
+) -> None:
+    asked = "enable desk@acme.example at Riverside Clinic"
+    await say(emu, "alice", "direct_alice", asked)
+    reply = await say(emu, "alice", "direct_alice", asked)
+    assert "Nothing to change — Riverside Clinic" in card_text(reply)
+    await bot.idle()
+
+    shown = card_text(await say(emu, "alice", "direct_alice", "history at Riverside Clinic"))
+    alice = email(emu, "alice")
+    assert listed(shown) == [(alice, "enable at Riverside Clinic", "unchanged"),
+                             (alice, "enable at Riverside Clinic", "applied")]
+    rows = [json.loads(line) for line in
+            (await export(emu, tmp_path, bot, "--format", "jsonl")).splitlines()]
+    assert [r["outcome"] for r in rows] == ["applied", "unchanged"]

@@ -79,6 +79,28 @@ async def test_a_write_that_never_landed_is_made_once(
     assert row.outcome == "applied"
 
 
+async def test_a_settled_change_that_changed_nothing_says_so_again_when_resumed(
+    emu: Emulator, quiet_bot: RunningBot
+) -> None:
+    emu.set_setting(**AFTER)
+    message = await emu.post_message(person="alice", room="direct_alice",
+                                     text="enable ops@acme.example")
+    row = await quiet_bot.store.begin_change(AuditRecord(
+        id=None, at=datetime.now(UTC), event_key=f"messages:{message['id']}",
+        org_id=emu.seed.org_id, person_id=message["personId"], person_email="alice@acme.example",
+        room_id=message["roomId"], source="command", action="enable", before=AFTER,
+        after=AFTER, outcome="pending", reason=None, tracking_id=None))
+    assert row.id is not None
+    await quiet_bot.store.finish_change(row.id, "unchanged", after=AFTER)  # then the crash
+
+    reply = await resume(emu, quiet_bot, message)
+
+    assert puts(emu) == []
+    assert "Nothing to change" in card_text(reply)
+    [row] = await quiet_bot.store.list_audit(emu.seed.org_id)
+    assert row.outcome == "unchanged"
+
+
 async def test_a_resumed_write_never_undoes_a_newer_change(
     emu: Emulator, quiet_bot: RunningBot
 ) -> None:

@@ -321,3 +321,23 @@ async def test_restore_on_a_location_alert_writes_the_location_back(
         assert "uma@acme.example through this bot (card)" in card_text(notice)
         await checked(bot, 2)
         assert len(watch_cards(emu, "group")) == 1
+
+
+async def test_a_restore_of_what_was_already_restored_is_unchanged_in_history(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_setting(emergencyCallNotificationEnabled=True)
+    async with watching_bot(emu, tmp_path, WATCH_INTERVAL_SECONDS=900) as bot:
+        await start_watching(emu, bot)
+        emu.control_hub("uma", "Riverside Clinic", emergencyCallNotificationEnabled=False)
+        await bot.app[WIRING].watch.run_once()
+        [alert] = watch_cards(emu, "group")
+        emu.control_hub("uma", "Riverside Clinic", emergencyCallNotificationEnabled=True)
+        await emu.press_card("alice", alert["id"], submit_data(alert, "Restore"))
+        answer = card_text(await next_bot_message(emu, alert["roomId"]))
+        assert "Nothing to change — Riverside Clinic" in answer
+        assert emu.calls("PUT", "/telephony/config/locations/*/emergencyCallNotification") == []
+        await bot.idle()
+        history = card_text(await say(emu, "alice", "direct_alice", "history"))
+        assert "restore at Riverside Clinic (unchanged)" in history
+        assert "(applied)" not in history

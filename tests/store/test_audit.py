@@ -38,6 +38,15 @@ async def test_begin_change_inserts_a_pending_row_and_finish_settles_it(store: S
     assert saved.before == {"enabled": False} and saved.at == NOW
 
 
+async def test_a_change_that_changed_nothing_is_settled_as_unchanged(store: Store) -> None:
+    row = await store.begin_change(record(after={"enabled": False}))
+    assert row.id is not None
+    assert await store.finish_change(row.id, "unchanged", after={"enabled": False})
+    [saved] = await store.list_audit("org-1")
+    assert (saved.outcome, saved.before, saved.after) == (
+        "unchanged", {"enabled": False}, {"enabled": False})
+
+
 async def test_a_settled_row_is_never_rewritten(store: Store) -> None:
     row = await store.begin_change(record())
     assert row.id is not None
