@@ -35,6 +35,9 @@ class Outbox:
     # No retry would start within the resume window: a passing failure is answered now.
     last_chance: bool = False
     since: datetime | None = None  # when the event arrived: no reply of it is older
+    # What the person asked for was refused (a change audited as refused, a location not found)
+    # though the handler returned: the command or card press counts as refused, not ok.
+    refused: bool = False
     deferred: list[asyncio.Task[Any]] = field(default_factory=list)
     last: list[Coroutine[Any, Any, Any]] = field(default_factory=list)
     # Writes steps and card attachments (the runner's, for this event); None: not deferred.

@@ -170,6 +170,7 @@ class ChangeService:
         ))
         log.info("event %s: %s refused: %s", ctx.event_key, action, reason)
         self._metrics.change(action, "refused")
+        ctx.outbox.refused = True  # and so is the command that asked for it
         return row
 
     async def _read(self, ctx: Request, action: str, org: str, target: SettingTarget[S]) -> S:

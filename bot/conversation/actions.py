@@ -103,7 +103,7 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
         ctx.metrics.command(f"card:{name}", "failed")
         await ctx.error(error)
         return
-    ctx.metrics.command(f"card:{name}", "ok")
+    ctx.metrics.command(f"card:{name}", "refused" if ctx.outbox.refused else "ok")
 
 
 async def _refuse_once(ctx: Context, action: Action, why: str) -> None:

@@ -145,7 +145,7 @@ async def run_command(ctx: Context, command: Command, text: str) -> None:
                  error.user_message, error.tracking_id)
         await ctx.error(error)
         return
-    ctx.metrics.command(command.name, "ok")
+    ctx.metrics.command(command.name, "refused" if ctx.outbox.refused else "ok")
 
 
 async def not_understood(ctx: Context, command: Command, reason: str) -> None:

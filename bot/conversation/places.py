@@ -39,6 +39,7 @@ async def refuse(ctx: Context, action: str | None, title: str, text: str,
     """Say why nothing changed; audit it when it was an attempted change (at `place`, or at
     the name the person `typed` when it named no location: the audit keeps what was asked;
     "" when they named none, a location's row without a name rather than the organization's)."""
+    ctx.outbox.refused = True  # a read aimed at no location is refused too
     if action is not None:
         where = target(ctx, place) if place is not None else None
         await ctx.changes.refused(ctx, action, text, target=where, location_name=typed)

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.emulator import Emulator
 from bot.security import sign
@@ -148,3 +149,12 @@ def envelope_for(emu: Emulator, message: dict[str, Any]) -> bytes:
 
 async def settle(seconds: float = 0.3) -> None:
     await asyncio.sleep(seconds)
+
+
+async def counted(bot: RunningBot, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """The samples of one counter on the bot's /metrics, by their labels."""
+    async with aiohttp.ClientSession() as http, http.get(f"{bot.ops_url}/metrics") as reply:
+        text = await reply.text()
+    return {tuple(sorted(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples if sample.name == name}

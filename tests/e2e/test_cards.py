@@ -15,6 +15,7 @@ from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.helpers import (
     card_of,
     card_text,
+    counted,
     inputs_of,
     next_bot_message,
     puts,
@@ -133,6 +134,10 @@ async def test_a_stale_form_is_refused_with_a_fresh_form(emu: Emulator, bot: Run
     assert puts(emu) == []
     assert "changed" in card_text(notice)
     assert inputs_of(fresh)["email"] == "changed-in-control-hub@acme.example"
+    await bot.idle()
+    commands = await counted(bot, "ecn_bot_commands_total")
+    assert commands.get((("command", "card:save_settings"), ("outcome", "refused"))) == 1
+    assert (("command", "card:save_settings"), ("outcome", "ok")) not in commands
 
 
 async def test_forged_tampered_and_foreign_tokens_are_refused(

@@ -16,6 +16,7 @@ from bot.security import sign
 from tests.e2e.harness import SECRET, RunningBot, running_bot
 from tests.e2e.helpers import (
     card_text,
+    counted,
     envelope_for,
     post_signed,
     puts,
@@ -167,6 +168,19 @@ async def test_enable_alone_uses_the_stored_address(emu: Emulator, bot: RunningB
     reply = await say(emu, "alice", "direct_alice", "enable")
     assert len(puts(emu)) == 1
     assert "No notification address is stored" in card_text(reply)
+
+
+async def test_enable_refused_for_want_of_an_address_counts_as_refused(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(emailAddress="", emergencyCallNotificationEnabled=False)
+    assert "No notification address is stored" in card_text(
+        await say(emu, "alice", "direct_alice", "enable"))
+    await bot.idle()
+
+    commands = await counted(bot, "ecn_bot_commands_total")
+    assert commands.get((("command", "enable"), ("outcome", "refused"))) == 1
+    assert (("command", "enable"), ("outcome", "ok")) not in commands
 
 
 async def test_429_waits_for_retry_after_then_applies_once(

@@ -9,7 +9,7 @@ import pytest
 
 from bot.emulator import Emulator
 from tests.e2e.harness import RunningBot
-from tests.e2e.helpers import card_text, say
+from tests.e2e.helpers import card_text, counted, say
 from tests.e2e.test_cards import press
 
 LOCATION_PUT = "/telephony/config/locations/*/emergencyCallNotification"
@@ -77,6 +77,28 @@ async def test_an_unknown_name_changes_nothing_and_offers_the_closest(
         return
     assert (row.outcome, row.target_type, row.target_id, row.target_name) == (
         "refused", "location", None, asked[:255])
+
+
+async def test_a_name_that_names_no_location_counts_the_command_as_refused(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    for typed in ("enable hq@acme.example at Headquarters please",
+                  "disable at Riverside Clinic now", "status at Riverbank"):
+        assert "Which location?" in card_text(await say(emu, "alice", "direct_alice", typed))
+    await say(emu, "alice", "direct_alice", "enable hq@acme.example at Headquarters")
+    await bot.idle()
+
+    commands = await counted(bot, "ecn_bot_commands_total")
+
+    def command(name: str, outcome: str) -> float:
+        return commands.get((("command", name), ("outcome", outcome)), 0.0)
+    assert (command("enable", "refused"), command("enable", "ok")) == (1, 1)
+    assert (command("disable", "refused"), command("disable", "ok")) == (1, 0)
+    assert (command("status", "refused"), command("status", "ok")) == (1, 0)
+    # …as the changes they asked for are counted
+    changes = await counted(bot, "ecn_bot_changes_total")
+    assert changes[(("action", "disable"), ("outcome", "refused"))] == 1
+    assert changes[(("action", "enable"), ("outcome", "refused"))] == 1
 
 
 async def test_an_ambiguous_prefix_lists_the_names_it_fits(
