@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from bot.compliance.watch_diff import changes_between
+from bot.conversation.watch_words import change_view, restorable
+from bot.views.cards import CardMessage
 from bot.views.watch_cards import LOCATION_ROWS, ChangeRow, WatchChangeView, watch_change_card
 from tests.test_cards import HOSTILE, assert_good, strings, submits
 
@@ -65,3 +69,51 @@ def test_hostile_text_is_an_exact_value(field: str) -> None:
     assert_good(message)
     assert any(HOSTILE in s for s in strings(message.card))
     assert "**bold**" not in message.markdown
+
+
+ORG_ON = {"emergencyCallNotificationEnabled": True,
+          "allowEmailNotificationAllLocationEnabled": True,
+          "emailAddress": "desk@acme.example"}  # fmt: skip
+HQ_OFF = {"emergencyCallNotificationEnabled": False, "emailAddress": ""}
+HQ_OWN = {"emergencyCallNotificationEnabled": True, "emailAddress": "hq2@acme.example"}
+
+
+def cards_for(old: dict[str, Any], new: dict[str, Any]) -> list[CardMessage]:
+    """The watch's cards for the changes from `old` to `new`, each with Restore when offered."""
+    def state(org: dict[str, Any], **places: dict[str, Any]) -> dict[str, Any]:
+        return {"org": org, "locations": {k: {"name": k, "setting": v} for k, v in places.items()}}
+
+    changes = changes_between(state(**old), state(**new), org_id="org", org_name="Acme",
+                              covered=0, total=2)  # fmt: skip
+    return [watch_change_card(change_view(c, "Acme", AT, "tok" if restorable(c) else None))
+            for c in changes]  # fmt: skip
+
+
+def test_a_location_turned_on_as_the_org_turns_off_is_a_notice_and_the_org_s_alert_names_it(
+) -> None:  # fmt: skip
+    org, hq = cards_for({"org": ORG_ON, "Headquarters": HQ_OFF, "Lab": HQ_OFF},
+                        {"org": {**ORG_ON, "emergencyCallNotificationEnabled": False},
+                         "Headquarters": HQ_OWN, "Lab": HQ_OFF})  # fmt: skip
+    assert "Emergency calls from 2 locations now send no email" in org.markdown
+    assert "- Headquarters: Covered (the organization's address: desk@acme.example) → " \
+           "**Not covered" in org.markdown  # fmt: skip
+    assert "Restore" in submits(org.card)
+    assert hq.markdown.startswith("**Notice: setting changed**")
+    assert "Headquarters: Covered" not in hq.markdown
+    assert submits(hq.card) == {}
+
+
+def test_a_loss_either_change_would_cause_alone_says_so_and_the_location_has_no_restore() -> None:
+    own_only = {**ORG_ON, "allowEmailNotificationAllLocationEnabled": False}
+    hq_own = {**HQ_OWN, "emailAddress": "hq@acme.example"}
+    org, hq = cards_for({"org": own_only, "Headquarters": hq_own},
+                        {"org": {**own_only, "emergencyCallNotificationEnabled": False},
+                         "Headquarters": HQ_OFF})  # fmt: skip
+    for message in (org, hq):
+        assert "either change alone would have left it uncovered: undoing only this one does " \
+               "not cover it again" in message.markdown  # fmt: skip
+    assert "the location's own setting changed too" in org.markdown
+    assert "the organization's setting changed too" in hq.markdown
+    assert hq.markdown.startswith("**Alert: emergency call notifications turned off at")
+    assert submits(hq.card) == {}
+    assert "Restore" in submits(org.card)  # turning notifications back on is still needed

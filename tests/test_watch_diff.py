@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from bot.compliance.watch_diff import Change, changes_between
 
 ON = {"emergencyCallNotificationEnabled": True, "allowEmailNotificationAllLocationEnabled": True,
@@ -65,9 +63,55 @@ def test_a_removed_location_is_a_notice_and_a_change_round_trips_as_json() -> No
     assert Change.from_json(gone.to_json()) == gone
 
 
-@pytest.mark.parametrize("org", [ON, {**ON, "emergencyCallNotificationEnabled": False}])
-def test_org_and_location_changes_at_once_are_two_changes(org: dict[str, Any]) -> None:
+def test_org_and_location_changes_at_once_are_two_changes() -> None:
     old = seen({**ON, "emailAddress": "old@acme.example"}, hq=OWN)
-    changes = diff(old, seen(org, hq=NONE))
+    changes = diff(old, seen(ON, hq=NONE))
     assert [c.target_type for c in changes] == ["organization", "location"]
-    assert changes[0].locations == ()  # hq's coverage is on its own card
+    assert changes[0].locations == ()  # hq stays covered: nothing moved with the organization
+    assert not changes[0].alert and changes[1].alert  # hq turned its own notification off
+
+
+OFF = {**ON, "emergencyCallNotificationEnabled": False}
+OWN_ONLY = {**ON, "allowEmailNotificationAllLocationEnabled": False}  # each location its own
+
+
+def rows(change: Change) -> list[tuple[str, bool | None, bool | None, bool]]:
+    return [(f.name, f.before and f.before.covered, f.after and f.after.covered, f.shared)
+            for f in change.locations]  # fmt: skip
+
+
+def test_a_location_turned_on_as_the_org_turns_off_is_lost_to_the_org_not_to_itself() -> None:
+    # The tester's demo: the organization turned off in Control Hub while an admin turned
+    # Headquarters' own notification on through the bot, within one check.
+    org, hq = diff(seen(ON, hq=NONE, lab=NONE), seen(OFF, hq=OWN, lab=NONE))
+    assert (org.target_type, org.alert, org.undo_helps) == ("organization", True, True)
+    assert rows(org) == [("Hq", True, False, False), ("Lab", True, False, False)]
+    assert (hq.target_type, hq.alert, hq.restores, hq.undo_helps) == ("location", False, False,
+                                                                       False)  # fmt: skip
+    assert rows(hq) == [("Hq", False, False, False)]  # under the organization now: off either way
+
+
+def test_changes_that_break_a_location_only_together_are_each_listed_and_each_undo_helps() -> None:
+    # Each alone keeps hq covered (its own address; then the organization's); together not.
+    org, hq = diff(seen(ON, hq=OWN), seen(OWN_ONLY, hq=NONE))
+    assert rows(org) == [("Hq", True, False, False)] and org.alert and org.undo_helps
+    assert rows(hq) == [("Hq", True, False, False)] and hq.alert and hq.undo_helps
+
+
+def test_a_location_broken_by_its_own_change_under_the_new_org_is_not_on_the_org_s_card() -> None:
+    # The organization's address changed (no coverage moved by it); hq turned itself off.
+    org, hq = diff(seen(OWN_ONLY, hq=OWN), seen({**OWN_ONLY, "emailAddress": "x@acme.example"},
+                                                hq=NONE))  # fmt: skip
+    assert org.locations == () and not org.alert
+    assert rows(hq) == [("Hq", True, False, False)] and hq.alert and hq.undo_helps
+
+
+def test_a_loss_either_change_alone_would_cause_is_shared_and_the_location_has_no_undo() -> None:
+    # The organization turned off and hq turned itself off with all-locations off: undoing
+    # either alone leaves hq uncovered.
+    org, hq = diff(seen(OWN_ONLY, hq=OWN), seen({**OWN_ONLY, "emergencyCallNotificationEnabled":
+                                                 False}, hq=NONE))  # fmt: skip
+    assert rows(org) == rows(hq) == [("Hq", True, False, True)]
+    assert org.alert and org.undo_helps  # turning notifications back on is still needed
+    assert hq.alert and not hq.undo_helps
+    assert Change.from_json(hq.to_json()) == hq

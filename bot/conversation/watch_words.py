@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.compliance.watch import CANNOT_CHECK
-from bot.compliance.watch_diff import Change, Coverage
+from bot.compliance.watch_diff import Change, Coverage, LocationFlip
 from bot.views.cards import CardMessage, notice_card
 from bot.views.watch_cards import ChangeRow, WatchChangeView
 
@@ -71,6 +71,18 @@ def _summary(change: Change) -> str:
     return f"{what} changed.{silent}"
 
 
+def _shared(change: Change, flip: LocationFlip) -> str:
+    """What a shared row must say: the other change alone would have done the same."""
+    if not flip.shared:
+        return ""
+    other = ("the location's own setting" if change.target_type == "organization"
+             else "the organization's setting")  # fmt: skip
+    if flip.lost:
+        return (f" ({other} changed too, and either change alone would have left it uncovered: "
+                "undoing only this one does not cover it again)")
+    return f" ({other} changed too, and either change alone would have covered it)"
+
+
 def change_view(change: Change, org_name: str, detected_at: datetime,
                 token: str | None) -> WatchChangeView:  # fmt: skip
     """The card's words for one change."""
@@ -81,7 +93,7 @@ def change_view(change: Change, org_name: str, detected_at: datetime,
         target=(f"Location: {change.target_name}" if change.target_type == "location"
                 else f"Organization: {org_name}"),
         rows=[ChangeRow(LABELS[f.name], _value(f.before), _value(f.after)) for f in change.fields],
-        locations=[ChangeRow(f.name, _coverage(f.before), _coverage(f.after))
+        locations=[ChangeRow(f.name, _coverage(f.before), _coverage(f.after) + _shared(change, f))
                    for f in change.locations],
         coverage=f"{change.covered} of {total} location{'s' if total != 1 else ''} covered",
         detected_at=detected_at, changed_by=changed_by(change.actor), restore_token=token,
@@ -89,8 +101,9 @@ def change_view(change: Change, org_name: str, detected_at: datetime,
 
 
 def restorable(change: Change) -> bool:
-    """An alert about a change of the setting (not a location added) can be put back."""
-    return change.alert and change.kind == "changed" and bool(change.fields)
+    """An alert about a change of the setting (not a location added) can be put back, when
+    undoing it alone helps (never a location put back to a state still uncovered)."""
+    return change.alert and change.kind == "changed" and bool(change.fields) and change.undo_helps
 
 
 def restore_payload(change: Change) -> dict[str, Any]:

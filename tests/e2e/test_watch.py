@@ -341,3 +341,22 @@ async def test_a_restore_of_what_was_already_restored_is_unchanged_in_history(
         history = card_text(await say(emu, "alice", "direct_alice", "history"))
         assert "restore at Riverside Clinic (unchanged)" in history
         assert "(applied)" not in history
+
+
+async def test_a_location_turned_on_as_control_hub_turns_the_org_off_is_a_notice_not_blamed(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    emu.set_setting(**ON)  # Headquarters has no notification of its own
+    async with watching_bot(emu, tmp_path, WATCH_INTERVAL_SECONDS=900) as bot:
+        await start_watching(emu, bot)
+        emu.control_hub("uma", emergencyCallNotificationEnabled=False)  # within one interval
+        await say(emu, "alice", "direct_alice", "enable hq2@acme.example at Headquarters")
+        org, hq = await cards_in(emu, "group", 2)  # the change through the bot pokes the watch
+        org_text, hq_text = card_text(org), card_text(hq)
+        assert "Emergency calls from 4 locations now send no email" in org_text
+        assert "Headquarters: Covered (the organization's address" in org_text
+        assert "Restore" in [b.get("title") for b in org["attachments"][0]["content"]["actions"]]
+        assert "Notice: setting changed" in hq_text and "Location: Headquarters" in hq_text
+        assert "alice@acme.example through this bot (command)" in hq_text
+        assert "Headquarters: Covered" not in hq_text
+        assert hq["attachments"][0]["content"].get("actions", []) == []
