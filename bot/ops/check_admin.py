@@ -109,9 +109,11 @@ async def roles_readable(probe: Probe) -> list[Line]:
                      "the admin identity needs spark-admin:people_read and an administrator "
                      "role: without it no sender's roles can be read, and every command is "
                      "refused")]
+    # Only the administrator roles are named (the ones that decide access); the count says how
+    # many of all the roles those are, so the number and the list agree.
     names = sorted(n for n in probe.role_names.values() if "Administrator" in n)
-    return [Line(True, label, f"{len(probe.role_names)} roles ({', '.join(names)}); "
-                              "people's roles are shown")]
+    counted = f"{len(probe.role_names)} roles, {len(names)} of them administrator roles"
+    return [Line(True, label, f"{counted} ({', '.join(names)}); people's roles are shown")]
 
 
 async def _role_names(probe: Probe) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.emulator import Emulator
+from bot.emulator.seed import ROLE_NAMES
 from bot.sealing import generate_key
 from bot.store import LATEST_VERSION, Store
 from bot.webex.gateway import standalone_gateway
@@ -84,6 +85,17 @@ def failing(lines: dict[str, str]) -> set[str]:
 
 def unsure(lines: dict[str, str]) -> set[str]:
     return {label for label, line in lines.items() if line.startswith("?")}
+
+
+async def test_the_roles_line_counts_the_roles_it_names(
+    emu: Emulator, tmp_path: Path, db_url: str
+) -> None:
+    _, lines, _ = await check(emu, tmp_path, DATABASE_URL=db_url)
+
+    line = lines["roles readable"]
+    named = line.split("(", 1)[1].split(")", 1)[0].split(", ")
+    assert named == sorted(n for n in ROLE_NAMES.values() if "Administrator" in n)
+    assert f"{len(ROLE_NAMES)} roles, {len(named)} of them administrator roles (" in line
 
 
 async def test_a_healthy_setup_is_all_green(
