@@ -222,6 +222,8 @@ def _run(servers: Servers, args: argparse.Namespace, workdir: Path) -> int:
     root = addresses.emulator
     print(f"  Webex emulator  {root}/v1   (control API {root}/_emulator/seed)")
     print(f"  bot             {addresses.bot}   (webhooks at {WEBHOOK_PATH})")
+    if addresses.ops:
+        print(f"  bot ops         {addresses.ops}/readyz and /metrics   (serve's OPS_PORT)")
     print(f"  bot database    {workdir / 'bot.db'}   (deleted on exit)")
     if addresses.console:
         print(f"  browser console {addresses.console}   (open it in a browser)")

@@ -6,6 +6,7 @@ import os
 import re
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -149,6 +150,12 @@ def test_no_chat_runs_until_ctrl_c() -> None:
     try:
         child.expect(r"bot\s+(http://127\.0\.0\.1:\d+)")
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", child.match.group(1))
+        child.expect(r"bot ops\s+(http://127\.0\.0\.1:\d+)/readyz and /metrics")
+        ops = child.match.group(1)
+        for path in ("/readyz", "/metrics"):  # the printed address is where they answer
+            # the URL is the one just matched: http://127.0.0.1:PORT, never another scheme
+            with urllib.request.urlopen(ops + path, timeout=WAIT) as reply:  # noqa: S310
+                assert reply.status == 200, path
         child.expect_exact("Stop with Ctrl-C.")
         stop_with_ctrl_c(child)
     finally:
