@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import IO, Any
 
+from bot.ops.output_file import cannot_write, write_whole
 from bot.settings import Settings
 from bot.store import AuditRecord
 from bot.store.existing import DatabaseNotReady, open_current
@@ -64,12 +65,12 @@ def write(records: Iterable[AuditRecord], fmt: str, out: IO[str]) -> int:
 
 
 def _write_file(records: list[AuditRecord], fmt: str, output: str) -> int:
-    with open(output, "w", newline="", encoding="utf-8") as out:
-        return write(records, fmt, out)
+    return write_whole(output, lambda out: write(records, fmt, out))
 
 
 async def export_audit(settings: Settings, fmt: str, since: str | None, output: str | None) -> int:
-    """Exit status 0 written, 2 bad input or no such database (it is never created)."""
+    """Exit status 0 written, 1 the output file cannot be written (nothing of it is left),
+    2 bad input or no such database (it is never created)."""
     start = parse_since(since)
     try:
         store = await open_current(settings.DATABASE_URL)
@@ -84,7 +85,7 @@ async def export_audit(settings: Settings, fmt: str, since: str | None, output: 
         try:
             count = await asyncio.to_thread(_write_file, records, fmt, output)
         except OSError as error:
-            print(f"error: cannot write {output}: {error.strerror}", file=sys.stderr)
+            print(cannot_write(output, error), file=sys.stderr)
             return 1
         print(f"wrote {count} audit records to {output}", file=sys.stderr)
     else:

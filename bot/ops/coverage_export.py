@@ -3,8 +3,9 @@
 The same reader and rule as the chat's `coverage` report, with no row limit. Nothing is written
 to Webex. The summary ("N of M locations covered") goes to standard error; the exit status is 0
 for a complete report, 1 when a page of the list could not be read (the rows are then not every
-location), 2 when the organization's setting could not be read or there is no such database
-(it is never created nor migrated: bot.store.existing.open_current).
+location), 2 when the organization's setting could not be read, there is no such database
+(it is never created nor migrated: bot.store.existing.open_current) or the output file cannot be
+written (nothing of it is left: bot.ops.output_file).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import aiohttp
 
 from bot.compliance.coverage import CoverageReader, CoverageSnapshot, LocationCoverage, Reason
 from bot.errors import BotError
+from bot.ops.output_file import cannot_write, write_whole
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.existing import DatabaseNotReady, open_current
@@ -98,8 +100,7 @@ async def read_coverage(settings: Settings, session: aiohttp.ClientSession,
 
 
 def _write_file(items: tuple[LocationCoverage, ...], fmt: str, output: str) -> int:
-    with open(output, "w", newline="", encoding="utf-8") as out:
-        return write(items, fmt, out)
+    return write_whole(output, lambda out: write(items, fmt, out))
 
 
 async def export_coverage(settings: Settings, fmt: str, output: str | None) -> int:
@@ -119,7 +120,11 @@ async def export_coverage(settings: Settings, fmt: str, output: str | None) -> i
     finally:
         await store.close()
     if output:
-        count = await asyncio.to_thread(_write_file, snapshot.locations, fmt, output)
+        try:
+            count = await asyncio.to_thread(_write_file, snapshot.locations, fmt, output)
+        except OSError as error:
+            print(cannot_write(output, error), file=sys.stderr)
+            return 2  # not 1: nothing was written, which is not an incomplete list
         print(f"wrote {count} locations to {output}", file=sys.stderr)
     else:
         write(snapshot.locations, fmt, sys.stdout)

@@ -77,3 +77,26 @@ async def test_without_a_database_it_is_one_line_and_exit_2(
     [line] = err.strip().splitlines()
     assert line.startswith("error: no database at") and "typo.db" in line
     assert not (tmp_path / "typo.db").exists() and not emu.calls("GET", LIST)
+
+
+def everything_in(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*"))
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    (("coverage",), 2),  # not 1, which says the list of locations is incomplete
+    (("audit", "export"), 1),
+])
+async def test_an_output_that_cannot_be_written_is_one_line_and_nothing_is_left(
+    emu: Emulator, tmp_path: Path, command: tuple[str, ...], expected: int
+) -> None:
+    missing = tmp_path / "nonexistent" / "x.csv"
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    for output, why in ((missing, "No such file or directory"), (folder, "Is a directory")):
+        before = everything_in(tmp_path)
+        status, out, err = await run_cli(emu, tmp_path, *command, "--format", "csv",
+                                         "--output", str(output))
+        assert (status, out) == (expected, ""), err
+        assert err.strip().splitlines() == [f"error: cannot write {output}: {why}"]
+        assert everything_in(tmp_path) == before  # no part of a file anywhere
