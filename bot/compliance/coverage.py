@@ -16,7 +16,8 @@ call inside a Retry-After window.
 Read with a token that may see only some of the organization's locations (`limited`: a Location
 Administrator's own sign-in), the report is about those locations only, never the
 organization's: Webex refuses such a token the organization's own setting, so the setting is
-taken from the block Webex sends with each location's.
+taken from the block Webex sends with each location's. When no location's answer carried it (the
+token sees no calling location), the report has no organization setting and says so.
 """
 
 from __future__ import annotations
@@ -104,11 +105,13 @@ class CoverageSnapshot:
     then not all there are (`problem` and `tracking_id` say why). `organization_changed` is True
     when a location's read carried a different organization setting than the one read first.
     `limited` is True when the token may see only some of the organization's locations: the
-    locations are then the ones it could see, and say nothing of the others.
+    locations are then the ones it could see, and say nothing of the others. `organization` is
+    None only then, when Webex refused the token the organization's setting and no location's
+    answer carried it.
     """
 
     org_id: str
-    organization: NotificationSetting
+    organization: NotificationSetting | None
     locations: tuple[LocationCoverage, ...]
     complete: bool = True
     problem: str | None = None
@@ -141,7 +144,7 @@ class CoverageReader:
     async def read(self, org_id: str, on_progress: Progress | None = None, *,
                    limited: bool = False) -> CoverageSnapshot:
         """The snapshot; raises WebexError only when the organization's setting cannot be read
-        (`limited`: nor taken from any location's answer).
+        (`limited`: it is then taken from a location's answer, or left out).
 
         `on_progress(read, listed, listed_all)` is awaited after each page, once the list has
         ended (or failed), and after each location; keep it quick (the caller decides how
@@ -214,16 +217,17 @@ class CoverageReader:
 
 async def _organization(org_task: asyncio.Task[NotificationSetting],
                         locations: tuple[LocationCoverage, ...],
-                        limited: bool) -> NotificationSetting:
+                        limited: bool) -> NotificationSetting | None:
     """The organization's setting as read; with a `limited` token that Webex refused it, as the
-    first location's answer carried it."""
+    first location's answer carried it, or None when none did (the token sees no location whose
+    answer has it): a refusal of what such a token may never read is no failure of its report."""
     try:
         return await org_task
     except WebexError:
+        if not limited:
+            raise
         carried = next((c.setting.organization for c in locations
                         if c.setting is not None and c.setting.organization is not None), None)
-        if not limited or carried is None:
-            raise
-        log.info("coverage: the organization's setting was refused to a limited token; "
-                 "taken from a location's answer")
+        log.info("coverage: the organization's setting was refused to a limited token; %s",
+                 "taken from a location's answer" if carried else "no location's answer had it")
         return carried

@@ -67,6 +67,8 @@ class Watch:
             if not snap.complete:
                 raise WebexError(snap.problem or "A page of the location list could not be read.",
                                  tracking_id=snap.tracking_id)  # fmt: skip
+            if snap.organization is None:  # only a limited read leaves it out, never the watch's
+                raise WebexError("The organization's setting could not be read.")
         except WebexError as error:
             result = await self._failed(state, error)
         else:

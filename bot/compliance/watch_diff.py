@@ -147,6 +147,8 @@ def seen_of(snap: CoverageSnapshot, previous: Seen | None) -> Seen:
                 locations[place.id] = {**kept[place.id], "name": place.name}
             continue
         locations[place.id] = {"name": place.name, "setting": place.setting.to_webex()}
+    if snap.organization is None:  # Watch.check refuses such a snapshot before this
+        raise ValueError("a snapshot without the organization's setting is no state to keep")
     return {"org": snap.organization.to_webex(), "locations": locations}
 
 

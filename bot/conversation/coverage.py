@@ -94,8 +94,10 @@ def row(item: LocationCoverage) -> CoverageRow:
 async def coverage_view(ctx: Context, snapshot: CoverageSnapshot) -> CoverageView:
     rows = [row(c) for c in snapshot.uncovered] + [row(c) for c in snapshot.locations
                                                    if c.covered]
+    organization = snapshot.organization
     return CoverageView(
-        org_name=await ctx.org_name(), organization=view(snapshot.organization),
+        org_name=await ctx.org_name(),
+        organization=view(organization) if organization is not None else None,
         covered=snapshot.covered, total=len(snapshot.counted), rows=rows,
         checked_at=ctx.now(), complete=snapshot.complete, problem=snapshot.problem,
         tracking_id=snapshot.tracking_id, organization_changed=snapshot.organization_changed,

@@ -36,7 +36,7 @@ class CoverageRow:
 @dataclass(frozen=True)
 class CoverageView:
     org_name: str
-    organization: SettingView
+    organization: SettingView | None  # None: the person's sign-in could not read it
     covered: int
     total: int
     rows: Sequence[CoverageRow]  # uncovered first, as they should be shown
@@ -61,7 +61,10 @@ def _limited_text(org_name: str) -> str:
             "User or Read-only Administrator's report covers them all.")
 
 
-def _organization_text(s: SettingView) -> str:
+def _organization_text(s: SettingView | None) -> str:
+    if s is None:
+        return ("Organization: its setting is not shown; your Webex sign-in may not read it, "
+                "and no location it can see carried it.")
     if not s.enabled:
         return "Organization: notifications are OFF."
     every = "on" if s.all_locations else "off"

@@ -163,6 +163,34 @@ async def large_admin(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBo
         yield emu, bot
 
 
+@pytest.fixture
+async def none_of_lous(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
+    """12 calling locations, none of them lou's, and the bot with CHANGES_WITH=admin."""
+    port = free_port()
+    async with running_emulator(Seed.default().with_locations(12)) as emu, \
+            running_bot(emu, tmp_path, webhooks=False, port=port,
+                        **sign_in_settings(emu, port)) as bot:
+        yield emu, bot
+
+
+async def test_a_location_administrator_who_sees_no_location_gets_an_empty_report(
+    none_of_lous: tuple[Emulator, RunningBot], browser: aiohttp.ClientSession
+) -> None:
+    emu, _ = none_of_lous
+    assert (await sign_in(emu, browser, "lou"))[0] == 200
+    await told(emu, "lou", "You are signed in")
+    reply = await say(emu, "lou", "direct_lou", "coverage")
+    text = card_text(reply)
+    assert f"0 of 0 locations covered {LIMITED}" in text
+    assert "Webex refused" not in text and "Webex could not do that" not in text
+    # the organization's setting was refused to her and no location carried it: none is claimed
+    assert "Organization: its setting is not shown; your Webex sign-in may not read it" in text
+    assert "notifications ON" not in text and "notifications are OFF" not in text
+    assert "this is not Acme Health's coverage, and says nothing of its other locations" in text
+    assert card_of(reply)["body"][1]["style"] == "attention"
+    assert [c.status for c in emu.calls("GET", ECN)] == [403]
+
+
 async def test_a_401_in_the_middle_of_a_report_refreshes_once_and_reads_on(
     large_admin: tuple[Emulator, RunningBot], browser: aiohttp.ClientSession
 ) -> None:
