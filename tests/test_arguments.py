@@ -35,6 +35,11 @@ def test_what_a_command_takes_is_read(name: str, typed: str, value: object) -> N
     ("history", "21", "“21” is not a number from 1 to 20."),
     ("history", "²", "“²” is not a number from 1 to 20."),
     ("help", "*me*", "I did not understand “\\*me\\*”."),  # repeated literally, never markdown
+    ("enable", 'a@b.example at "Headquarters" please', "I did not understand “please”."),
+    ("status", "at “Lakeside” now", "I did not understand “now”."),
+    ("status", 'at "Headquarters"please', "I did not understand “please”."),
+    ("status", 'at "Headquarters', "The quote before “Headquarters” is never closed: put the "
+                                   "location's name between two quotes."),
 ])
 def test_words_a_command_does_not_take_are_named(name: str, typed: str, reason: str) -> None:
     with pytest.raises(NotUnderstood) as refused:
@@ -49,6 +54,7 @@ def test_at_takes_every_word_after_it_as_the_location() -> None:
     assert takes.parse("AT Boston") == Args(None, {"at": "Boston"})
     assert takes.parse("at Cafe at Main") == Args(None, {"at": "Cafe at Main"})
     assert takes.parse('at "Riverside Clinic"') == Args(None, {"at": "Riverside Clinic"})
+    assert takes.parse("at 'Joe's Cafe'") == Args(None, {"at": "Joe's Cafe"})
     assert takes.parse("at") == Args(None, {"at": ""})  # the command says it needs a name
     with pytest.raises(NotUnderstood, match="“maybe” is not on or off"):
         takes.parse("maybe at Boston")

@@ -209,6 +209,8 @@ async def test_a_429_storm_holds_every_call_for_the_window_and_loses_no_location
         ("AT  headquarters ", "", "headquarters"),
         ('at "Cafe at Main"', "", "Cafe at Main"),
         ("at “Lakeside”", "", "Lakeside"),
+        ('at "Headquarters" please', "", "Headquarters"),  # the words after are refused later
+        ('at "Headquarters', "", '"Headquarters'),  # refused later: the quote is never closed
         ("at Cafe at Main", "", "Cafe at Main"),  # the first standalone "at" starts the name
         ("at", "", ""),
         ("at@acme.example", "at@acme.example", None),

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.conversation.words import unquoted
+from bot.conversation.words import UnclosedQuote, quoted_name
 from bot.email_address import InvalidEmail, parse_email
 from bot.views.cards import escape_markdown
 
@@ -147,9 +147,23 @@ def number(maximum: int) -> Value:
     return Value("n", read)
 
 
+def _location(text: str) -> str:
+    """A location's name: all of `text`, or what a quote opening it closes (words after the
+    closing quote are refused, never folded into the name)."""
+    try:
+        name, after = quoted_name(text)
+    except UnclosedQuote:
+        raise ValueError(f"The quote before {quoted(text[1:])} is never closed: put the "
+                         "location's name between two quotes.") from None
+    if after:
+        raise ValueError(f"I did not understand {quoted(after)}.")
+    return name
+
+
 EMAIL = Value("email", _email)
 # `at <location>`: all the words after the first standalone "at" (so "Cafe at Main" needs no
-# quotes), quotes around them taken off; "" when none follow (the command says which it needs).
-AT = Option("at", Value("<location>", unquoted, words=None))
+# quotes), or the quoted name right after it; "" when none follow (the command says which it
+# needs).
+AT = Option("at", Value("<location>", _location, words=None))
 ADDRESS = Value("<address>", _email)
 ON_OFF = Value("on|off", _on_off)

@@ -73,6 +73,24 @@ async def test_disable_at_a_location_does_not_offer_to_turn_off_the_organization
     assert emu.setting()["emergencyCallNotificationEnabled"] is True
 
 
+@pytest.mark.parametrize(("typed", "title", "reason"), [
+    ('enable a@b.example at "Headquarters" please', "Nothing changed",
+     "I did not understand “please”. Usage: `enable [email] [at <location>]`"),
+    ('status at "Headquarters', "I did not understand that",
+     "The quote before “Headquarters” is never closed: put the location's name between two "
+     "quotes. Usage: `status [at <location>]`"),
+])
+async def test_words_after_a_quoted_location_are_named_not_folded_into_it(
+    emu: Emulator, bot: RunningBot, typed: str, title: str, reason: str
+) -> None:
+    reply = await say(emu, "alice", "direct_alice", typed)
+
+    text = card_text(reply)
+    assert title in text and reason in text
+    assert "No Webex Calling location" not in text
+    assert puts(emu) == [] and not emu.calls("PUT", "/telephony/config/locations/*")
+
+
 @pytest.mark.parametrize(("typed", "reason"), [
     ("set email", "It needs <address>."),
     ("set all-locations maybe", "“maybe” is not on or off."),
