@@ -35,6 +35,8 @@ def test_what_a_command_takes_is_read(name: str, typed: str, value: object) -> N
     ("history", "21", "“21” is not a number from 1 to 20."),
     ("history", "²", "“²” is not a number from 1 to 20."),
     ("help", "*me*", "I did not understand “\\*me\\*”."),  # repeated literally, never markdown
+    ("watch", "sometimes", "I did not understand “sometimes”: say `watch` to be told of changes "
+                           "here, or `watch off` to stop."),
     ("enable", 'a@b.example at "Headquarters" please', "I did not understand “please”."),
     ("status", "at “Lakeside” now", "I did not understand “now”."),
     ("status", 'at "Headquarters"please', "I did not understand “please”."),

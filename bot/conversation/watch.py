@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.conversation import places
 from bot.conversation.actions import ActionTable
-from bot.conversation.arguments import Args, Takes, Value
+from bot.conversation.arguments import Args, Takes, Value, quoted
 from bot.conversation.context import Context, WatchControl
 from bot.conversation.dispatch import CommandTable
 from bot.conversation.setting import ask_to_disable, reply_change
@@ -27,7 +27,8 @@ def _watch_word(text: str) -> bool:
     word = text.strip().lower()
     if word in OFF_WORDS | ON_WORDS:
         return word in ON_WORDS
-    raise ValueError("say `watch` to be told of changes here, or `watch off` to stop")
+    raise ValueError(f"I did not understand {quoted(text)}: say `watch` to be told of changes "
+                     "here, or `watch off` to stop.")
 
 
 WATCH_WORD = Value("off", _watch_word)

@@ -97,6 +97,8 @@ async def test_words_after_a_quoted_location_are_named_not_folded_into_it(
     ("history ²", "“²” is not a number from 1 to 20."),
     ("history ٣", "“٣” is not a number from 1 to 20."),
     ("enable ｏｐｓ@example.com", "reads like ops@example.com"),
+    ("watch sometimes", "I did not understand “sometimes”: say `watch` to be told of changes "
+                        "here, or `watch off` to stop. Usage: `watch [off]`"),
 ])
 async def test_a_value_it_cannot_use_is_refused_with_the_reason(
     emu: Emulator, bot: RunningBot, typed: str, reason: str
