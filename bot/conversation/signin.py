@@ -30,7 +30,7 @@ async def sign_in_command(ctx: Context, args: Args) -> None:
     lead = "" if status is None else (
         f"You are signed in until {format_utc(status.until or status.access_until)}; signing "
         "in again replaces it.")
-    await offer_sign_in(ctx, lead)
+    await offer_sign_in(ctx, lead, title="Sign-in link sent")  # asked for: not "first"
 
 
 @COMMANDS.register("sign out", permission=Permission.ANYONE,

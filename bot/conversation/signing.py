@@ -26,8 +26,9 @@ async def require_sign_in(ctx: Context, changes: bool) -> None:
         raise NotSignedIn(NOT_SIGNED_IN)
 
 
-async def offer_sign_in(ctx: Context, lead: str) -> None:
-    """Post the sign-in card (with a fresh single-use state) in the person's 1:1 space."""
+async def offer_sign_in(ctx: Context, lead: str, *, title: str = "Sign in first") -> None:
+    """Post the sign-in card (with a fresh single-use state) in the person's 1:1 space; in a
+    group, a notice (`title`: why the link was sent) says where it went."""
     flow = ctx.effects.sign_in
     assert flow is not None
     started = await flow.start(ctx.person_id, ctx.room_id)
@@ -38,7 +39,7 @@ async def offer_sign_in(ctx: Context, lead: str) -> None:
         return
     await ctx.send(card, privately=True)
     if ctx.room_type == "group":  # a card press does not say where it was: then no notice
-        await ctx.notice("Sign in first", f"{lead} I sent you a sign-in link in our 1:1 space.")
+        await ctx.notice(title, f"{lead} I sent you a sign-in link in our 1:1 space.".strip())
 
 
 async def refuse_not_signed_in(ctx: Context, error: NotSignedIn, audited: str | None) -> None:

@@ -9,7 +9,7 @@ import aiohttp
 
 from bot.emulator import Emulator
 from tests.e2e.harness import RunningBot
-from tests.e2e.helpers import card_text, inputs_of, puts, say, submit_data
+from tests.e2e.helpers import card_text, elements, inputs_of, puts, say, submit_data
 from tests.e2e.signing import (
     ECN,
     KEY,
@@ -176,7 +176,9 @@ async def test_in_a_group_the_sign_in_card_goes_to_the_1_1_space(
     emu: Emulator, admin_bot: RunningBot
 ) -> None:
     notice = await say(emu, "alice", "group", "sign in")
-    assert "I sent you a sign-in link in our 1:1 space" in card_text(notice)
+    shown = [e["text"] for e in elements(notice) if e["type"] == "TextBlock"]
+    assert shown[:2] == ["Sign-in link sent", "I sent you a sign-in link in our 1:1 space."]
+    assert "Sign in first" not in card_text(notice)
     assert "authorize" not in card_text(notice)
     private = [m for m in emu.state.messages.values()
                if m["roomId"] == emu.room_id("direct_alice") and m["personId"] == emu.seed.bot_id]
