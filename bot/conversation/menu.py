@@ -67,10 +67,19 @@ async def welcome(ctx: Context) -> None:
 async def whoami_command(ctx: Context, args: Args) -> None:
     access = ctx.access
     person = access.person if access else None
+    org_name = await ctx.org_name()
+    org_text = roles_unseen = None
+    if access is None:
+        org_text = roles_unseen = "Unknown: Webex could not tell me just now"
+    elif not access.same_org:
+        # Roles are read with this organization's admin identity, which sees the roles of its
+        # own people only: another organization's are hidden, not absent.
+        org_text = f"Another organization, not {org_name} (the one I manage)"
+        roles_unseen = f"Not visible to me: I see the roles of {org_name}'s people only"
     card = cards.whoami_card(
         display_name=(person.displayName if person else None) or ctx.who,
         email=(person.email if person else None) or ctx.person_email,
-        org_name=await ctx.org_name(),
+        org_name=org_name, org_text=org_text, roles_unseen=roles_unseen,
         roles=list(access.role_names) if access and access.same_org else [],
         allowed=[c.usage for c in offered(ctx, ctx.level)],
         sign_in=await sign_in_line(ctx),

@@ -319,16 +319,22 @@ def whoami_card(
     roles: Sequence[str],
     allowed: Sequence[str],
     sign_in: str | None = None,
+    org_text: str | None = None,
+    roles_unseen: str | None = None,
 ) -> CardMessage:
     """Who the bot thinks the sender is and what they may do (and, with personal sign-in,
-    whether and until when they are signed in)."""
+    whether and until when they are signed in). `org_name` is the organization the bot
+    manages; `org_text` says the person's own when it is not that one, and `roles_unseen` why
+    their roles cannot be shown (never "(none)" for roles the bot cannot see)."""
     title = f"Your access — {org_name}"
-    roles_text = ", ".join(roles) or NONE_TEXT
+    roles_text = roles_unseen or ", ".join(roles) or NONE_TEXT
+    org_text = org_text or org_name
     data = {
         "title": escape_markdown(title),
         "displayName": escape_markdown(display_name),
         "emailText": escape_markdown(email) if email else NONE_TEXT,
         "orgName": escape_markdown(org_name),
+        "orgText": escape_markdown(org_text),
         "rolesText": escape_markdown(roles_text),
         "allowed": list(allowed),
         "hasAllowed": bool(allowed),
@@ -341,7 +347,7 @@ def whoami_card(
             [
                 ("Name", display_name),
                 ("Email", email or NONE_TEXT),
-                ("Organization", org_name),
+                ("Organization", org_text),
                 ("Roles", roles_text),
             ]
         ),

@@ -17,6 +17,7 @@ from tests.e2e.harness import SECRET, RunningBot, running_bot
 from tests.e2e.helpers import (
     card_text,
     counted,
+    elements,
     envelope_for,
     post_signed,
     puts,
@@ -244,6 +245,19 @@ async def test_whoami_shows_roles_and_what_they_allow(emu: Emulator, bot: Runnin
     text = card_text(reply)
     assert "User Administrator" in text
     assert "enable" in text
+
+
+async def test_whoami_tells_a_person_of_another_organization_so(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    reply = await say(emu, "eve", "direct_eve", "whoami")  # a Full Administrator of Globex
+
+    [facts] = [e["facts"] for e in elements(reply) if e["type"] == "FactSet"]
+    shown = {f["title"]: f["value"] for f in facts}
+    assert shown["Organization"] == "Another organization, not Acme Health (the one I manage)"
+    assert shown["Roles"] == "Not visible to me: I see the roles of Acme Health's people only"
+    assert "- Organization: Another organization, not Acme Health" in reply["markdown"]
+    assert "(none)" not in reply["markdown"].replace("Email: (none)", "")
 
 
 async def test_the_bot_added_to_a_space_says_hello(emu: Emulator, bot: RunningBot) -> None:
