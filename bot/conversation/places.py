@@ -55,19 +55,31 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         return None
     # With personal sign-in names are found in the list the person's own token sees (every
     # read for their command is theirs): a location Webex hides from them is then not found.
-    match = match_location(typed, await all_locations(ctx.locations, ctx.org_id))
+    every = await all_locations(ctx.locations, ctx.org_id)
+    match = match_location(typed, every)
     if match.found is not None:
         return match.found
     names = ", ".join(f"“{n}”" for n in match.closest)
     shown = typed[:100] + ("…" if len(typed) > 100 else "")
     if match.ambiguous:
-        text = f"“{shown}” fits more than one location: {names}. Say the whole name."
+        fits = _fitting(typed, every)
+        more = f" and {fits - len(match.closest)} more ({fits} in all)" \
+            if fits > len(match.closest) else ""
+        text = f"“{shown}” fits more than one location: {names}{more}. Say the whole name."
     else:
         seen = " your Webex sign-in can see" if ctx.effects.acting is not None else ""
         text = f"No Webex Calling location{seen} is called “{shown}”." + (
             f" The closest: {names}." if names else "")
     await refuse(ctx, action, "Which location?", text, typed=typed)
     return None
+
+
+def _fitting(typed: str, places: list[CallingLocation]) -> int:
+    """How many locations an ambiguous `typed` fits, counted as match_location counts them
+    (the names it offers stop at a few): several of exactly that name, else those it starts."""
+    wanted = " ".join(typed.split()).casefold()
+    exact = sum(" ".join(p.name.split()).casefold() == wanted for p in places)
+    return exact if exact > 1 else sum(p.name.casefold().startswith(wanted) for p in places)
 
 
 async def status(ctx: Context, place: CallingLocation) -> None:

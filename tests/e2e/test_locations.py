@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator
-from tests.e2e.harness import RunningBot
+from bot.emulator import Emulator, Seed, running_emulator
+from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.helpers import card_text, counted, say
 from tests.e2e.test_cards import press
 
@@ -112,6 +113,17 @@ async def test_an_ambiguous_prefix_lists_the_names_it_fits(
     # the whole name still names exactly one
     await say(emu, "alice", "direct_alice", "enable x@acme.example at headquarters")
     assert [p for p, _ in location_puts(emu)] == [lid(emu, "Headquarters")]
+
+
+async def test_an_ambiguous_prefix_says_how_many_names_it_fits_beyond_those_shown(
+    tmp_path: Path,
+) -> None:
+    async with running_emulator(Seed.default().with_locations(12)) as emu, \
+            running_bot(emu, tmp_path):
+        text = card_text(await say(emu, "alice", "direct_alice", "status at Site 00"))
+    shown = ", ".join(f"“Site {n:04d}”" for n in range(1, 6))
+    assert (f"“Site 00” fits more than one location: {shown} and 7 more (12 in all). Say the "
+            "whole name.") in text
 
 
 async def test_status_at_a_location_says_whether_it_is_covered(
