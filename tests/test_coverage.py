@@ -275,3 +275,16 @@ async def test_a_location_that_times_out_is_unreadable_and_the_rest_are_read() -
     assert reasons["Lakeside Pharmacy"] is Reason.UNREADABLE
     assert Reason.UNREADABLE not in [r for n, r in reasons.items() if n != "Lakeside Pharmacy"]
     assert snapshot.complete and len(snapshot.counted) == 4 and snapshot.covered == 0
+
+
+async def test_every_location_named_is_listed_with_or_without_calling_every_page() -> None:
+    async with running_emulator(check_responses=True) as emu, \
+            aiohttp.ClientSession() as session:
+        emu.places.page_cap = 1
+        emu.places.set("Lakeside Pharmacy", name="Warehouse Annex")
+        locations = LocationsClient(WebexRest(session, emu.base_url, timeout=5.0),
+                                    StaticAdminToken(emu.seed.admin_token), OrgPacer(10),
+                                    policy=RetryPolicy(base_delay=0.01, retry_after_cap=5.0))
+        names = await locations.names_containing(emu.seed.org_id, "WAREHOUSE")
+    assert sorted(names) == ["Warehouse", "Warehouse Annex"]  # the first has no Webex Calling
+    assert len(emu.calls("GET", "/locations")) == 2

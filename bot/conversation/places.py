@@ -7,6 +7,7 @@ Webex Calling location changes nothing, and the reply offers the closest names.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from bot.compliance.changes import ChangeResult
@@ -14,11 +15,13 @@ from bot.compliance.coverage import judge
 from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
 from bot.conversation.actions import LOCATION_KEY
 from bot.conversation.context import Context
+from bot.errors import BotError
 from bot.models import NotificationSetting
 from bot.store import CardToken
 from bot.views import cards
 from bot.webex.locations import CallingLocation, LocationSetting
 
+log = logging.getLogger(__name__)
 LOCATION = LOCATION_KEY  # the token payload key naming the location a card is about
 
 
@@ -66,12 +69,33 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         more = f" and {fits - len(match.closest)} more ({fits} in all)" \
             if fits > len(match.closest) else ""
         text = f"“{shown}” fits more than one location: {names}{more}. Say the whole name."
+    elif (other := await _without_calling(ctx, typed)) is not None:
+        text = (f"A location called “{other}” exists, but it is not enabled for Webex Calling, "
+                "so it has no emergency call notification setting.")
     else:
         seen = " your Webex sign-in can see" if ctx.effects.acting is not None else ""
         text = f"No Webex Calling location{seen} is called “{shown}”." + (
             f" The closest: {names}." if names else "")
     await refuse(ctx, action, "Which location?", text, typed=typed)
     return None
+
+
+async def _without_calling(ctx: Context, typed: str) -> str | None:
+    """The name of a location of exactly this name that has no Webex Calling, if one exists.
+
+    The Calling list the bot reads leaves such locations out; Webex's list of every location
+    (GET /locations, filtered by name) shows them. It costs one more call, made only here, for
+    a name no Calling location has: rare, and the person is waiting for this reply anyway; a
+    name that is found never pays it. When it cannot be read (a token without a scope it
+    needs, a failure) the reply is the plain "no such location"."""
+    wanted = " ".join(typed.split()).casefold()
+    try:
+        names = await ctx.locations.names_containing(ctx.org_id, typed)
+    except BotError as error:
+        log.info("event %s: locations without Webex Calling not read (tracking id %s)",
+                 ctx.event_key, error.tracking_id)
+        return None
+    return next((n for n in names if " ".join(n.split()).casefold() == wanted), None)
 
 
 def _fitting(typed: str, places: list[CallingLocation]) -> int:

@@ -22,6 +22,7 @@ from bot.webex.retry import WAIT_STATUSES, RetryPolicy
 from bot.webex.telephony import PERSON_REJECTED, own_refusal
 
 LIST_PATH = "/telephony/config/locations"
+EVERY_PATH = "/locations"  # every location, Webex Calling or not
 SETTING_PATH = "/telephony/config/locations/{}/emergencyCallNotification"
 SETTING_ENDPOINT = SETTING_PATH.format("{locationId}")
 PAGE_SIZE = 1000  # what we ask for; Webex may send fewer, and the Link header says what is next
@@ -89,6 +90,21 @@ class LocationsClient:
             answer = await self._call("GET", answer.next_url, org_id,
                                       endpoint=f"GET {LIST_PATH}")
 
+    async def names_containing(self, org_id: str, name: str) -> list[str]:
+        """The names of every location, Webex Calling or not, whose name contains `name`
+        (Webex's own filter, case-insensitive), every page; WebexError otherwise."""
+        # orgId as for the telephony list: Webex takes it from partners (another org's
+        # admins); for an organization's own admin it names the organization it is in.
+        answer = await self._call("GET", EVERY_PATH, org_id, endpoint=f"GET {EVERY_PATH}",
+                                  params={"orgId": org_id, "name": name})
+        names: list[str] = []
+        while True:
+            names += _names(answer.body)
+            if answer.next_url is None:
+                return names
+            answer = await self._call("GET", answer.next_url, org_id,
+                                      endpoint=f"GET {EVERY_PATH}")
+
     async def get(self, org_id: str, location_id: str) -> LocationSetting:
         """The location's setting; WebexError (status 404 when it is gone) otherwise."""
         answer = await self._call(
@@ -140,3 +156,12 @@ def _locations(body: Any) -> list[CallingLocation]:
     except (TypeError, ValidationError) as error:
         raise WebexError("Webex answered with a list of locations this bot cannot read.",
                          endpoint=f"GET {LIST_PATH}") from error
+
+
+def _names(body: Any) -> list[str]:
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not all(
+            isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        raise WebexError("Webex answered with a list of locations this bot cannot read.",
+                         endpoint=f"GET {EVERY_PATH}")
+    return [i["name"] for i in items]

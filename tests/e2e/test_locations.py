@@ -126,6 +126,27 @@ async def test_an_ambiguous_prefix_says_how_many_names_it_fits_beyond_those_show
             "whole name.") in text
 
 
+async def test_a_location_without_webex_calling_is_said_to_have_no_setting(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    text = card_text(await say(emu, "alice", "direct_alice", "enable x@acme.example at warehouse"))
+    assert ("A location called “Warehouse” exists, but it is not enabled for Webex Calling, so "
+            "it has no emergency call notification setting.") in text
+    assert location_puts(emu) == []
+    [listed] = emu.calls("GET", "/locations")  # read only for a name no Calling location has
+    assert listed.query["name"] == "warehouse"
+    await say(emu, "alice", "direct_alice", "status at Headquarters")
+    assert len(emu.calls("GET", "/locations")) == 1
+
+
+async def test_when_every_location_cannot_be_listed_the_reply_is_the_plain_one(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.faults.add(method="GET", path="/locations", status=403, times=None)
+    text = card_text(await say(emu, "alice", "direct_alice", "status at warehouse"))
+    assert "No Webex Calling location is called “warehouse”." in text
+
+
 async def test_status_at_a_location_says_whether_it_is_covered(
     emu: Emulator, bot: RunningBot
 ) -> None:
