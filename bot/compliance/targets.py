@@ -71,11 +71,13 @@ def location_target(
 
 @dataclass(frozen=True)
 class LocationMatch:
-    """The location a name names, or why none: `closest` names to offer instead."""
+    """The location a name names, or why none: `closest` names to offer instead (for an
+    ambiguous name, the first few of the `fits` it fits)."""
 
     found: CallingLocation | None
     ambiguous: bool = False
     closest: tuple[str, ...] = ()
+    fits: int = 0
 
 
 def match_location(typed: str, places: Sequence[CallingLocation]) -> LocationMatch:
@@ -91,7 +93,8 @@ def match_location(typed: str, places: Sequence[CallingLocation]) -> LocationMat
         return LocationMatch(prefixed[0])
     if prefixed:
         return LocationMatch(None, ambiguous=True,
-                             closest=tuple(sorted(p.name for p in prefixed)[:CLOSEST]))
+                             closest=tuple(sorted(p.name for p in prefixed)[:CLOSEST]),
+                             fits=len(prefixed))
     names = {p.name.casefold(): p.name for p in places}
     near = difflib.get_close_matches(wanted, list(names), n=CLOSEST, cutoff=0.4)
     contains = [n for k, n in names.items() if wanted in k and k not in near]

@@ -58,14 +58,13 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         return None
     # With personal sign-in names are found in the list the person's own token sees (every
     # read for their command is theirs): a location Webex hides from them is then not found.
-    every = await all_locations(ctx.locations, ctx.org_id)
-    match = match_location(typed, every)
+    match = match_location(typed, await all_locations(ctx.locations, ctx.org_id))
     if match.found is not None:
         return match.found
     names = ", ".join(f"“{n}”" for n in match.closest)
     shown = typed[:100] + ("…" if len(typed) > 100 else "")
     if match.ambiguous:
-        fits = _fitting(typed, every)
+        fits = match.fits
         more = f" and {fits - len(match.closest)} more ({fits} in all)" \
             if fits > len(match.closest) else ""
         text = f"“{shown}” fits more than one location: {names}{more}. Say the whole name."
@@ -96,14 +95,6 @@ async def _without_calling(ctx: Context, typed: str) -> str | None:
                  ctx.event_key, error.tracking_id)
         return None
     return next((n for n in names if " ".join(n.split()).casefold() == wanted), None)
-
-
-def _fitting(typed: str, places: list[CallingLocation]) -> int:
-    """How many locations an ambiguous `typed` fits, counted as match_location counts them
-    (the names it offers stop at a few): several of exactly that name, else those it starts."""
-    wanted = " ".join(typed.split()).casefold()
-    exact = sum(" ".join(p.name.split()).casefold() == wanted for p in places)
-    return exact if exact > 1 else sum(p.name.casefold().startswith(wanted) for p in places)
 
 
 async def status(ctx: Context, place: CallingLocation) -> None:
