@@ -34,6 +34,7 @@ from bot.views.cards import (
     validate_card,
     whoami_card,
 )
+from bot.views.location_cards import location_change_card
 from bot.views.signin import sign_in_card
 from bot.views.templating import expand, load_template, template_names
 
@@ -130,6 +131,20 @@ BUILDERS: dict[str, Callable[[str, str, SettingView], CardMessage]] = {
     "change_address_check": lambda org, who, s: change_card(
         org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="command",
         address_check=s.email or who, edit_token="tok-1",
+    ),
+    "change_coverage": lambda org, who, s: change_card(
+        org_name=org, before=OFF, after=s, changed_by=who, at=AT, source="command",
+        coverage=f"No location is covered: {escape_markdown(who)}.", covered=False,
+    ),
+    "location_change": lambda org, who, s: location_change_card(
+        org_name=org, location_name=who, before=OFF, after=s, changed_by=who, at=AT,
+        source="command", coverage=f"{escape_markdown(who)}: not covered.", covered=None,
+    ),
+    "all_locations_confirm": lambda org, who, s: disable_confirm_card(
+        org_name=org, setting=s, requested_by=who, token="tok-1", expires_at=AT,
+        question="Turn off email for all locations?",
+        confirm_label="Turn off email for all locations", keep_label="Keep it on",
+        consequence=f"This leaves 1 of 2 locations uncovered: {who}.",
     ),
     "edit_form": lambda org, who, s: edit_form_card(
         org_name=org, setting=s, token="tok-1", expires_at=AT
@@ -291,6 +306,45 @@ def test_change_card_highlights_only_changed_fields() -> None:
     assert highlighted == ["On"]
     assert "Off → **On**" in message.markdown and "(none) (unchanged)" in message.markdown
     assert "Ann" in strings(message.card) and "2024-05-01 14:03 UTC" in strings(message.card)
+
+
+def test_change_card_states_coverage_in_its_colour() -> None:
+    for covered, colour in ((True, "good"), (False, "attention"), (None, "default")):
+        message = change_card(org_name="Acme", before=OFF, after=ON, changed_by="Ann", at=AT,
+                              source="card", coverage="Every location is covered.",
+                              covered=covered)
+        [line] = [n for n in walk(message.card) if n.get("text") == "Every location is covered."]
+        assert line["color"] == colour
+        assert "**Every location is covered.**" in message.markdown
+    plain = change_card(org_name="Acme", before=OFF, after=ON, changed_by="Ann", at=AT,
+                        source="card")
+    assert not [n for n in walk(plain.card) if "covered" in str(n.get("text", ""))]
+
+
+def test_location_change_card_shows_only_the_fields_that_changed() -> None:
+    message = location_change_card(
+        org_name="Acme", location_name="HQ", before=SettingView(False, "hq@a.example", False),
+        after=SettingView(True, "hq@a.example", False), changed_by="Ann", at=AT,
+        source="command", coverage="HQ: not covered — notifications are off.", covered=False)
+    text = strings(message.card)
+    assert "Location's own notification" in text and "HQ: not covered" in " ".join(text)
+    assert "Location's notification email" not in text
+    assert "Location's own notification: Off → **On**" in message.markdown
+    assert "hq@a.example" not in message.markdown
+
+
+def test_confirm_card_asks_its_own_question_with_its_own_buttons() -> None:
+    message = disable_confirm_card(
+        org_name="Acme", setting=ON, requested_by="Ann", token="tok-9", expires_at=AT,
+        question="Turn off email for all locations?", confirm_label="Turn it off",
+        keep_label="Keep it on", consequence="This leaves 2 of 3 locations uncovered: [x](y).")
+    text = " ".join(strings(message.card))
+    assert "Turn off email for all locations?" in text and "115-127" in text
+    assert "uncovered: \\[x\\](y)" in text  # a location's name is shown as typed
+    assert submits(message.card)["Turn it off"]["data"] == {"action": "confirm_disable",
+                                                            "token": "tok-9"}
+    assert submits(message.card)["Keep it on"]["data"] == {"action": "cancel", "token": "tok-9"}
+    assert "turn off email for all locations?" in message.markdown
 
 
 def test_times_are_shown_in_utc() -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bot.compliance.reach import may_uncover
 from bot.conversation import location_form, places
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import AT, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
-from bot.conversation.setting import ask_to_disable, reply_change, view
+from bot.conversation.setting import ask_to_disable, confirm_uncovering, reply_change, view
 from bot.email_address import InvalidEmail, parse_email
 from bot.models import NotificationSetting, SaveSettings
 from bot.security import Permission
@@ -57,6 +58,9 @@ async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) ->
     await ctx.tokens.use(ctx, token)
     if shown.enabled and not wanted.enabled:
         await ask_to_disable(ctx, shown, wanted)
+        return
+    if may_uncover(shown, wanted):  # e.g. all-locations switched off: confirm first
+        await confirm_uncovering(ctx, "save", shown, wanted)
         return
     result = await ctx.changes.apply(ctx, "save", lambda _: wanted, expected=shown)
     if result.outcome == "stale":

@@ -15,10 +15,11 @@ from bot.compliance.coverage import judge
 from bot.compliance.targets import SettingTarget, all_locations, location_target, match_location
 from bot.conversation.actions import LOCATION_KEY
 from bot.conversation.context import Context
-from bot.errors import BotError
+from bot.errors import BotError, WebexError
 from bot.models import NotificationSetting
 from bot.store import CardToken
 from bot.views import cards
+from bot.views.location_cards import location_change_card
 from bot.webex.locations import CallingLocation, LocationSetting
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,26 @@ async def status(ctx: Context, place: CallingLocation) -> None:
         style="good" if verdict.covered else "attention", facts=facts))
 
 
+async def coverage_now(ctx: Context, place: CallingLocation) -> tuple[str, bool | None]:
+    """The location's coverage as Webex now has it (read back: its own setting and the
+    organization's), one line of the bot's markdown; or that it could not be read."""
+    name = cards.escape_markdown(place.name)
+    try:
+        own = await ctx.locations.get(ctx.org_id, place.id)
+        verdict = judge(own.organization or await ctx.setting.get(ctx.org_id), own)
+    except WebexError as error:
+        log.info("event %s: %s not read back for its coverage (tracking id %s)",
+                 ctx.event_key, place.id, error.tracking_id)
+        tracking = f" (Webex tracking ID {cards.escape_markdown(error.tracking_id)})" \
+            if error.tracking_id else ""
+        return (f"{name}: I could not read it back{tracking}, so I cannot say whether it is "
+                f"covered: ask “status at {name}”."), None
+    if verdict.covered:
+        return (f"{name}: covered — emergency calls email "
+                f"{cards.escape_markdown(verdict.email or '')} ({verdict.reason})."), True
+    return f"{name}: not covered — {verdict.reason}.", False
+
+
 async def reply_change(ctx: Context, place: CallingLocation,
                        result: ChangeResult[LocationSetting]) -> None:
     before, after = result.before, result.after
@@ -131,14 +152,11 @@ async def reply_change(ctx: Context, place: CallingLocation,
         await ctx.notice(f"Nothing to change — {place.name}",
                          "The location's setting was already like that.")
         return
-    facts = [cards.Fact("Location's own notification", f"{_on(before.enabled)} → "
-                                                        f"{_on(after.enabled)}"),
-             cards.Fact("Location's notification email", f"{before.email or cards.NONE_TEXT} → "
-                                                          f"{after.email or cards.NONE_TEXT}")]
-    await ctx.send(cards.notice_card(
-        title=f"{place.name}: setting changed — {await ctx.org_name()}",
-        text=f"Changed by {ctx.who} via {ctx.source}, {cards.format_utc(ctx.now())}.",
-        style="good", facts=facts))
+    coverage, covered = await coverage_now(ctx, place)
+    await ctx.send(location_change_card(
+        org_name=await ctx.org_name(), location_name=place.name, before=setting_view(before),
+        after=setting_view(after), changed_by=ctx.who, at=ctx.now(), source=ctx.source,
+        coverage=coverage, covered=covered))
 
 
 async def change(ctx: Context, action: str, place: CallingLocation,

@@ -1,11 +1,13 @@
-"""The setting commands: status, enable, disable (confirmed by a card), set email, all-locations."""
+"""The setting commands: status, enable, disable (confirmed by a card), set email, all-locations
+(confirmed by the same card when turning it off uncovers locations)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from bot.compliance.changes import ChangeResult
-from bot.conversation import places
+from bot.compliance.reach import may_uncover
+from bot.conversation import places, uncovering
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
@@ -52,11 +54,12 @@ async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting], 
         return
     address = result_after.email if check_address else None
     edit_token = (await ctx.tokens.issue(ctx, "menu")).token if address else None
+    coverage, covered = await uncovering.coverage_line(ctx, result_before, result_after)
     message_id = await ctx.send(
         cards.change_card(
             org_name=org_name, before=view(result_before), after=view(result_after),
             changed_by=ctx.who, at=ctx.now(), source=ctx.source,
-            address_check=address, edit_token=edit_token,
+            address_check=address, edit_token=edit_token, coverage=coverage, covered=covered,
         ),
     )
     if edit_token:
@@ -64,8 +67,36 @@ async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting], 
 
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
-    result = await ctx.changes.apply(ctx, action, lambda s: s.changed(**fields))
+    """Change these fields; one that would uncover locations asks for confirmation first."""
+    if fields.get("all_locations") is False:  # the only fields a command can uncover with
+        current = await ctx.setting.get(ctx.org_id)
+        if may_uncover(current, current.changed(**fields)):
+            await confirm_uncovering(ctx, action, current, current.changed(**fields))
+            return
+
+    def unless_uncovering(s: NotificationSetting) -> NotificationSetting:
+        # Changed since it was read so that this change now uncovers: not without asking.
+        return s if may_uncover(s, s.changed(**fields)) else s.changed(**fields)
+
+    result = await ctx.changes.apply(ctx, action, unless_uncovering)
+    held = result.before.changed(**fields)
+    if result.before == result.after != held and may_uncover(result.before, held):
+        await confirm_uncovering(ctx, action, result.before, held)
+        return
     await reply_change(ctx, result)
+
+
+async def confirm_uncovering(ctx: Context, action: str, shown: NotificationSetting,
+                             target: NotificationSetting) -> None:
+    """A change that may uncover locations: the confirmation card naming how many (or that it
+    cannot tell), or the change itself when every location was read and none would be."""
+    read = await uncovering.read_snapshot(ctx)
+    found = uncovering.what_it_uncovers(read, shown, target)
+    if not isinstance(found, Exception) and found.unknown is None and not found.lost:
+        await apply_confirmed(ctx, action, shown, target, asked=False)
+        return
+    await ask_to_disable(ctx, shown, target, action=action,
+                         asked=uncovering.question(shown, target, found))
 
 
 @COMMANDS.register("status", permission=Permission.READ,
@@ -144,15 +175,20 @@ async def disable_command(ctx: Context, args: Args) -> None:
 
 
 async def ask_to_disable(ctx: Context, shown: NotificationSetting,
-                         target: NotificationSetting) -> None:
-    """Post the confirmation card; only its requester can confirm it."""
+                         target: NotificationSetting, *, action: str = "disable",
+                         asked: uncovering.Question | None = None) -> None:
+    """Post the confirmation card (turning notifications off, or `asked`: another change that
+    uncovers locations, audited as `action`); only its requester can confirm it."""
     issued = await ctx.tokens.issue(
         ctx, "confirm_disable", bound_to=ctx.person_id,
-        payload={"expected": shown.to_webex(), "target": target.to_webex()},
+        payload={"expected": shown.to_webex(), "target": target.to_webex(), "action": action},
     )
+    words = {} if asked is None else {
+        "question": asked.question, "confirm_label": asked.confirm_label,
+        "keep_label": asked.keep_label, "consequence": asked.consequence}
     card = cards.disable_confirm_card(
         org_name=await ctx.org_name(), setting=view(shown),
-        requested_by=ctx.who, token=issued.token, expires_at=issued.expires_at,
+        requested_by=ctx.who, token=issued.token, expires_at=issued.expires_at, **words,
     )
     await ctx.tokens.attach(issued.token, await ctx.send(card))
 
@@ -188,14 +224,23 @@ async def confirm_disable(ctx: Context, submission: ConfirmDisable, token: CardT
     if places.LOCATION in token.payload:
         await places.confirm_disable(ctx, token)
         return
-    expected = NotificationSetting.model_validate(token.payload["expected"])
-    target = NotificationSetting.model_validate(token.payload["target"])
-    result = await ctx.changes.apply(ctx, "disable", lambda current: target, expected=expected)
+    await apply_confirmed(
+        ctx, token.payload.get("action", "disable"),  # cards posted before it had one: disable
+        NotificationSetting.model_validate(token.payload["expected"]),
+        NotificationSetting.model_validate(token.payload["target"]))
+
+
+async def apply_confirmed(ctx: Context, action: str, expected: NotificationSetting,
+                          target: NotificationSetting, *, asked: bool = True) -> None:
+    """Make a change that was asked about (or, `asked` False, found to uncover nothing),
+    unless the setting moved since it was shown (read)."""
+    result = await ctx.changes.apply(ctx, action, lambda current: target, expected=expected)
     if result.outcome == "stale":
+        what = "turn notifications off" if action == "disable" else "make this change"
+        since = "this card was posted" if asked else "I read it"
         await ctx.notice(
-            "The setting changed", "Someone changed the setting after this card was "
-            "posted, so I did not turn notifications off. Here is the current setting.",
-            style="warning")
+            "The setting changed", f"Someone changed the setting after {since}, so I did "
+            f"not {what}. Here is the current setting.", style="warning")
         await status_command(ctx, Args())
         return
     await reply_change(ctx, result)

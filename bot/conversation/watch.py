@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.compliance.reach import may_uncover
 from bot.conversation import places
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import Args, Takes, Value, quoted
 from bot.conversation.context import Context, WatchControl
 from bot.conversation.dispatch import CommandTable
-from bot.conversation.setting import ask_to_disable, reply_change
+from bot.conversation.setting import ask_to_disable, confirm_uncovering, reply_change
 from bot.models import NotificationSetting, RestoreChange
 from bot.security import Permission
 from bot.store import CardToken
@@ -96,6 +97,9 @@ async def watch_restore(ctx: Context, submission: RestoreChange, token: CardToke
             await _stale(ctx)
         else:
             await ask_to_disable(ctx, expected, target)
+        return
+    if may_uncover(expected, target):  # e.g. all-locations back off: confirm first
+        await confirm_uncovering(ctx, "restore", expected, target)
         return
     result = await ctx.changes.apply(ctx, "restore", lambda current: target, expected=expected)
     if result.outcome == "stale":

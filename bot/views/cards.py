@@ -28,6 +28,7 @@ __all__ = [
     "HistoryRow",
     "SettingView",
     "change_card",
+    "change_message",
     "disable_confirm_card",
     "edit_form_card",
     "escape_markdown",
@@ -161,6 +162,10 @@ def status_card(
     return _message("status", data, lines)
 
 
+Covered = bool | None  # a coverage line's verdict: covered, not, or not known
+_COVERAGE_COLORS = {True: "good", False: "attention", None: "default"}
+
+
 def change_card(
     *,
     org_name: str,
@@ -171,15 +176,30 @@ def change_card(
     source: str,
     address_check: str | None = None,
     edit_token: str | None = None,
+    coverage: str | None = None,
+    covered: Covered = None,
 ) -> CardMessage:
     """Confirmation of a change: each field before → after, who, where, when. With
     `address_check` its first line asks whether notifications should go to that address (one
-    the person did not just give); with `edit_token` it has an Edit button."""
-    title, when = _title(org_name), format_utc(at)
+    the person did not just give); with `edit_token` it has an Edit button; `coverage` (the
+    bot's markdown) says what the change left covered (`covered`: its colour)."""
     rows = [
         (label, old, new)
         for (label, old), (_, new) in zip(_fields(before), _fields(after), strict=True)
     ]
+    return change_message(
+        title=_title(org_name), org_name=org_name, rows=rows, changed_by=changed_by, at=at,
+        source=source, address_check=address_check, edit_token=edit_token,
+        coverage=coverage, covered=covered)
+
+
+def change_message(
+    *, title: str, org_name: str, rows: Sequence[tuple[str, str, str]], changed_by: str,
+    at: datetime, source: str, address_check: str | None = None,
+    edit_token: str | None = None, coverage: str | None = None, covered: Covered = None,
+) -> CardMessage:
+    """The change card (cards/change.json) from (label, before, after) rows of plain text."""
+    when = format_utc(at)
     fields = [
         {"label": k, "before": escape_markdown(old), "after": escape_markdown(new),
          "changed": old != new} for k, old, new in rows
@@ -195,11 +215,16 @@ def change_card(
         "addressCheck": escape_markdown(address_check or ""),
         "hasEditToken": edit_token is not None,
         "editToken": edit_token,
+        "hasCoverage": coverage is not None,
+        "coverage": coverage or "",
+        "coverageColor": _COVERAGE_COLORS[covered],
     }
     lines = [f"**{escape_markdown(title)}**: setting changed"]
     if address_check is not None:
         lines.insert(0, f"**Notifications now go to {escape_markdown(address_check)} — is that "
                         "still right?**")
+    if coverage is not None:
+        lines.append(f"**{coverage}**")
     for label, old, new in rows:
         if old != new:
             lines.append(f"- {label}: {escape_markdown(old)} → **{escape_markdown(new)}**")
@@ -226,26 +251,31 @@ def edit_form_card(
 
 def disable_confirm_card(
     *, org_name: str, setting: SettingView, requested_by: str, token: str, expires_at: datetime,
-    consequence: str | None = None,
+    consequence: str | None = None, question: str = "Turn off emergency call notifications?",
+    confirm_label: str = "Turn off notifications", keep_label: str = "Keep them on",
 ) -> CardMessage:
-    """Ask the requester to confirm turning notifications off, stating what Kari's Law expects
-    and what follows (`consequence` replaces the organization's sentence, e.g. for a location)."""
+    """Ask the requester to confirm a change that uncovers locations (turning notifications
+    off, by default), stating what Kari's Law expects and what follows (`consequence` replaces
+    the organization's sentence, e.g. for a location or for all-locations off)."""
     title, expires = _title(org_name), format_utc(expires_at)
     data = {
         "title": escape_markdown(title),
+        "question": question,
+        "confirmLabel": confirm_label,
+        "keepLabel": keep_label,
         "orgName": escape_markdown(org_name),
         "setting": _setting_data(setting),
         "requestedBy": escape_markdown(requested_by),
         "token": token,
         "expiresAt": expires,
         "hasConsequence": consequence is not None,
-        "consequence": consequence or "",
+        "consequence": escape_markdown(consequence or ""),  # plain text, like the fallback's
         "orgWithEmail": consequence is None and bool(setting.email),
         "orgWithoutEmail": consequence is None and not setting.email,
     }
     to = f" to {escape_markdown(setting.email)}" if setting.email else ""
     lines = [
-        f"**{escape_markdown(title)}**: turn off emergency call notifications?",
+        f"**{escape_markdown(title)}**: {question[:1].lower()}{question[1:]}",
         "Kari's Law (U.S. Public Law 115-127) requires that every emergency call notify someone "
         "who can respond, such as a front desk or security.",
         escape_markdown(consequence) if consequence is not None else

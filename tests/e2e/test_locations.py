@@ -32,7 +32,7 @@ async def test_enable_at_a_location_sends_exactly_its_two_fields(
         "emergencyCallNotificationEnabled": True, "emailAddress": "hq-desk@acme.example"})]
     assert not emu.calls("PUT", "/telephony/config/emergencyCallNotification")
     text = card_text(reply)
-    assert "Headquarters" in text and "Off → On" in text and "hq-desk@acme.example" in text
+    assert "Headquarters" in text and "Off → **On**" in text and "hq-desk@acme.example" in text
     [row] = await bot.store.list_audit(emu.seed.org_id, target_id=lid(emu, "Headquarters"))
     assert (row.action, row.outcome, row.target_type, row.target_name) == (
         "enable", "applied", "location", "Headquarters")
@@ -184,7 +184,7 @@ async def test_disable_at_a_location_confirms_and_says_what_is_left(
     assert location_puts(emu) == [(lid(emu, "Riverside Clinic"), {
         "emergencyCallNotificationEnabled": False,
         "emailAddress": "riverside-desk@acme.example"})]
-    assert "On → Off" in card_text(answer)
+    assert "On → **Off**" in card_text(answer)
 
 
 async def test_disable_at_a_location_says_when_nothing_is_left(
