@@ -153,24 +153,28 @@ async def test_a_location_administrators_report_is_about_her_locations_and_says_
     assert [c.status for c in emu.calls("GET", ECN)] == [403]  # Webex refuses her the org's
 
 
-@pytest.fixture
-async def large_admin(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
-    """40 calling locations, and the bot with CHANGES_WITH=admin."""
+async def _signing_in(tmp_path: Path, locations: int
+                      ) -> AsyncIterator[tuple[Emulator, RunningBot]]:
+    """`locations` calling locations, and the bot with CHANGES_WITH=admin."""
     port = free_port()
-    async with running_emulator(Seed.default().with_locations(40)) as emu, \
+    async with running_emulator(Seed.default().with_locations(locations)) as emu, \
             running_bot(emu, tmp_path, webhooks=False, port=port,
                         **sign_in_settings(emu, port)) as bot:
         yield emu, bot
+
+
+@pytest.fixture
+async def large_admin(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
+    """40 calling locations."""
+    async for running in _signing_in(tmp_path, 40):
+        yield running
 
 
 @pytest.fixture
 async def none_of_lous(tmp_path: Path) -> AsyncIterator[tuple[Emulator, RunningBot]]:
-    """12 calling locations, none of them lou's, and the bot with CHANGES_WITH=admin."""
-    port = free_port()
-    async with running_emulator(Seed.default().with_locations(12)) as emu, \
-            running_bot(emu, tmp_path, webhooks=False, port=port,
-                        **sign_in_settings(emu, port)) as bot:
-        yield emu, bot
+    """12 calling locations, none of them lou's."""
+    async for running in _signing_in(tmp_path, 12):
+        yield running
 
 
 async def test_a_location_administrator_who_sees_no_location_gets_an_empty_report(
