@@ -100,10 +100,12 @@ def question(shown: NotificationSetting, target: NotificationSetting,
             said += (f" Of those I read, {_plural(len(found.lost))} would be: "
                      f"{_names(found.lost)}.")
     else:
+        # Not "no notification of their own": a location whose own is on without an address
+        # is lost too. What is true of every one of them is that the organization's no longer
+        # reaches it.
         said = (f"This leaves {len(found.lost)} of {_plural(found.total)} uncovered: emergency "
-                f"calls from {_names(found.lost)} would send no email notification, as "
-                f"{'it has' if len(found.lost) == 1 else 'they have'} no notification of "
-                f"{'its' if len(found.lost) == 1 else 'their'} own.")
+                f"calls from {_names(found.lost)} would send no email notification, as the "
+                f"organization's would no longer reach {'it' if len(found.lost) == 1 else 'them'}.")
     return Question(*asked, said)
 
 

@@ -23,6 +23,9 @@ async def test_all_locations_off_that_uncovers_asks_first_naming_how_many(
     assert "This leaves 3 of 4 locations uncovered" in text
     for name in ("Headquarters", "Lakeside Pharmacy", "Northgate Urgent Care"):
         assert name in text
+    # Northgate's own notification is on, without an address: the reason given fits it too.
+    assert "as the organization's would no longer reach them" in text
+    assert "no notification of their own" not in text
     assert puts(emu) == [] and emu.setting()["allowEmailNotificationAllLocationEnabled"]
 
     refused = await press(emu, "uma", confirm, "Turn off email for all locations")
