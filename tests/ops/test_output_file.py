@@ -59,3 +59,28 @@ def test_a_link_is_written_where_it_points(tmp_path: Path) -> None:
     write_whole(str(link), rows)
 
     assert link.is_symlink() and real.read_text() == "a\nb\n"
+
+
+def test_a_pipe_the_shell_opened_is_written_to(tmp_path: Path) -> None:
+    # `--output /dev/stdout | jq`, or `--output >(gzip > x.gz)`: a descriptor, not a file.
+    read_end, write_end = os.pipe()
+    try:
+        assert write_whole(f"/dev/fd/{write_end}", rows) == 2
+        os.close(write_end)
+        assert os.read(read_end, 100) == b"a\nb\n"
+    finally:
+        os.close(read_end)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_the_shell_opened_to_append_keeps_what_it_had(tmp_path: Path) -> None:
+    # `--output /dev/stdout >> log.csv`: the earlier rows stay, the new ones follow them.
+    log = tmp_path / "log.csv"
+    log.write_text("earlier\n")
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    try:
+        write_whole(f"/dev/fd/{fd}", rows)
+    finally:
+        os.close(fd)
+    assert log.read_text() == "earlier\na\nb\n"
+    assert list(tmp_path.iterdir()) == [log]
