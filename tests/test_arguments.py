@@ -62,6 +62,16 @@ def test_at_takes_every_word_after_it_as_the_location() -> None:
         takes.parse("maybe at Boston")
 
 
+@pytest.mark.parametrize(("typed", "name"), [
+    ("'Veterans' Center'", "Veterans' Center"),  # a plural possessive inside the quotes
+    ("‘Veterans’ Hall’", "Veterans’ Hall"),  # the same, typed with smart punctuation
+    ("'s-Hertogenbosch Office", "'s-Hertogenbosch Office"),  # an apostrophe, not a quote
+    ("‘s-Hertogenbosch", "‘s-Hertogenbosch"),
+])
+def test_apostrophes_in_a_name_are_the_names(typed: str, name: str) -> None:
+    assert Takes(options=(AT,)).parse(f"at {typed}") == Args(None, {"at": name})
+
+
 def test_usage_is_generated_from_what_each_command_takes() -> None:
     assert {c.name: c.usage for c in COMMANDS.commands.values()} == {
         "help": "help", "status": "status [at <location>]",

@@ -41,16 +41,30 @@ def split_target(args: str) -> tuple[str, str | None]:
 
 
 def quoted_name(typed: str) -> tuple[str, str]:
-    """(a location's name as typed, the words after its closing quote): a name that starts
-    with a quote ends at the quote that closes it (the first one a space or the end follows,
-    so `'Joe's Cafe'` keeps its apostrophe); without an opening quote all of it is the name.
-    UnclosedQuote when an opening quote is never closed."""
+    """(a location's name as typed, the words after its closing quote).
+
+    A name between a pair of quotes that opens and ends `typed` is all that is between them
+    (`'Veterans' Center'`, `‘Joe’s Cafe’`: the apostrophes inside are the name's). Otherwise a
+    name that starts with a quote ends at the first of its closing quotes that a space follows
+    (a double quote: else at its first closing quote), and what follows is returned apart, to
+    be refused by name. A name without an opening quote is all of `typed`, and so is one that
+    opens with an apostrophe no spaced apostrophe closes (`'s-Hertogenbosch Office`).
+    UnclosedQuote when a double quote opens it and none closes it.
+    """
     typed = typed.strip()
     close = _QUOTES.get(typed[:1])
     if close is None:
         return typed, ""
-    ends = [i for i in range(1, len(typed)) if typed[i] == close]
-    if not ends:
+    if len(typed) >= 2 and typed.endswith(close):
+        return typed[1:-1].strip(), ""
+    closes = [i for i in range(1, len(typed)) if typed[i] == close]
+    spaced = [i for i in closes if typed[i + 1:i + 2].isspace()]
+    if close in ("'", "’"):
+        if not spaced:
+            return typed, ""  # an apostrophe, not a quote
+        end = spaced[0]
+    elif not closes:
         raise UnclosedQuote(typed)
-    end = next((i for i in ends if i + 1 == len(typed) or typed[i + 1].isspace()), ends[0])
+    else:
+        end = (spaced or closes)[0]  # `"Headquarters"please`: the quote closes it all the same
     return typed[1:end].strip(), typed[end + 1:].strip()
