@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from bot.compliance.coverage import CoverageSnapshot
+from bot.compliance.coverage import CoverageSnapshot, Reason
 from bot.compliance.reach import Reach, Uncovering, reach, uncovering
 from bot.conversation.context import Context
 from bot.errors import WebexError
@@ -60,13 +60,20 @@ async def coverage_line(ctx: Context, before: NotificationSetting,
     if isinstance(read, WebexError):
         return (f"Only locations with a notification of their own are covered ({why}); I could "
                 "not read the locations back to say which: ask `coverage`."), None
-    uncovered = tuple(escape_markdown(c.name) for c in read.counted if not c.covered)
+    unreadable = tuple(escape_markdown(c.name) for c in read.counted
+                       if c.verdict.reason is Reason.UNREADABLE)
+    uncovered = tuple(escape_markdown(c.name) for c in read.counted
+                      if not c.covered and c.verdict.reason is not Reason.UNREADABLE)
     total = len(read.counted)
     text = f"{read.covered} of {_plural(total)} covered ({why})"
     if uncovered:
         text += f"; not covered: {_names(uncovered)}"
+    if unreadable:  # not known to be uncovered: never listed, nor coloured, as if they were
+        text += f"; {_names(unreadable)} could not be read"
     if not read.complete:
         return text + "; a page of the location list could not be read: ask `coverage`.", None
+    if unreadable:
+        return text + ": ask `coverage`.", None
     return text + ".", not uncovered
 
 

@@ -130,3 +130,20 @@ async def test_a_location_change_card_shows_only_what_changed(
     assert "Location's notification email" not in text
     assert "hq@acme.example → hq@acme.example" not in text
 
+
+
+async def test_a_location_that_cannot_be_read_back_is_not_called_uncovered(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(**ALL_ON)
+    for name in ("Headquarters", "Lakeside Pharmacy", "Northgate Urgent Care"):
+        emu.places.set(name, emergencyCallNotificationEnabled=True, emailAddress="d@acme.example")
+    hq = READS.replace("*", emu.places.find("Headquarters")["id"])
+    emu.faults.add(path=hq, method="GET", status=500, times=None)
+    confirm = await say(emu, "alice", "direct_alice", "set all-locations off")
+    assert "1 location could not be read" in card_text(confirm)
+    done = card_text(await press(emu, "alice", confirm, "Turn off email for all locations"))
+    assert [w.json["allowEmailNotificationAllLocationEnabled"] for w in puts(emu)] == [False]
+    assert "3 of 4 locations covered (all-locations is off); Headquarters could not be read: " \
+           "ask `coverage`." in done
+    assert "not covered: Headquarters" not in done
