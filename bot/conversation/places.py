@@ -69,7 +69,10 @@ async def find(ctx: Context, typed: str, action: str | None) -> CallingLocation 
         more = f" and {fits - len(match.closest)} more ({fits} in all)" \
             if fits > len(match.closest) else ""
         text = f"“{shown}” fits more than one location: {names}{more}. Say the whole name."
-    elif (other := await _without_calling(ctx, typed)) is not None:
+    elif ctx.effects.acting is None and (other := await _without_calling(ctx, typed)):
+        # Not with a person's own sign-in: their Calling list is what their token sees, and
+        # Webex does not say that its list of every location is narrowed the same way, so a
+        # Calling location hidden from them could be called one "without Calling".
         text = (f"A location called “{other}” exists, but it is not enabled for Webex Calling, "
                 "so it has no emergency call notification setting.")
     else:

@@ -229,3 +229,16 @@ async def test_webex_refusing_a_signed_in_admins_report_is_shown_with_its_tracki
     text = card_text(await say(emu, "rita", "direct_rita", "coverage"))
     assert "Webex refused this with your own Webex authorization" in text
     assert "locations covered" not in text and "Webex tracking ID: EMU_" in text
+
+
+async def test_with_a_persons_sign_in_no_location_is_called_one_without_calling(
+    emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
+) -> None:
+    # Her Calling list is what her token sees; Webex does not say its list of every location is
+    # narrowed the same way, so a name missing from hers is not claimed to have no Calling.
+    assert (await sign_in(emu, browser, "alice"))[0] == 200
+    await told(emu, "alice", "You are signed in")
+    text = card_text(await say(emu, "alice", "direct_alice", "status at Warehouse"))
+    assert "No Webex Calling location your Webex sign-in can see is called “Warehouse”" in text
+    assert "not enabled for Webex Calling" not in text
+    assert emu.calls("GET", "/locations") == []
