@@ -60,14 +60,19 @@ async def save_form(ctx: Context, submission: SaveSettings, token: CardToken) ->
         await ask_to_disable(ctx, shown, wanted)
         return
     if may_uncover(shown, wanted):  # e.g. all-locations switched off: confirm first
-        await confirm_uncovering(ctx, "save", shown, wanted)
+        if (moved := await confirm_uncovering(ctx, "save", shown, wanted)) is not None:
+            await _moved(ctx, moved)
         return
     result = await ctx.changes.apply(ctx, "save", lambda _: wanted, expected=shown)
     if result.outcome == "stale":
-        await ctx.notice(
-            "The setting changed meanwhile",
-            "Someone changed the setting after this form was posted, so I did not save it. "
-            "Here is a fresh form with the current setting.", style="warning")
-        await post_form(ctx, result.before)
+        await _moved(ctx, result.before)
         return
     await reply_change(ctx, result)
+
+
+async def _moved(ctx: Context, now: NotificationSetting) -> None:
+    await ctx.notice(
+        "The setting changed meanwhile",
+        "Someone changed the setting after this form was posted, so I did not save it. "
+        "Here is a fresh form with the current setting.", style="warning")
+    await post_form(ctx, now)

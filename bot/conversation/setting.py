@@ -12,6 +12,7 @@ from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
+from bot.errors import WebexError
 from bot.models import ConfirmDisable, NotificationSetting
 from bot.security import Permission
 from bot.store import CardToken
@@ -68,35 +69,38 @@ async def reply_change(ctx: Context, result: ChangeResult[NotificationSetting], 
 
 async def change(ctx: Context, action: str, **fields: object) -> None:
     """Change these fields; one that would uncover locations asks for confirmation first."""
-    if fields.get("all_locations") is False:  # the only fields a command can uncover with
+    if fields.get("all_locations") is False:  # the only change a command can uncover with
         current = await ctx.setting.get(ctx.org_id)
-        if may_uncover(current, current.changed(**fields)):
-            await confirm_uncovering(ctx, action, current, current.changed(**fields))
-            return
-
-    def unless_uncovering(s: NotificationSetting) -> NotificationSetting:
-        # Changed since it was read so that this change now uncovers: not without asking.
-        return s if may_uncover(s, s.changed(**fields)) else s.changed(**fields)
-
-    result = await ctx.changes.apply(ctx, action, unless_uncovering)
-    held = result.before.changed(**fields)
-    if result.before == result.after != held and may_uncover(result.before, held):
-        await confirm_uncovering(ctx, action, result.before, held)
+        target = current.changed(**fields)
+        if not may_uncover(current, target):
+            # Made as read or not at all: moved since, it could uncover without being asked.
+            await apply_confirmed(ctx, action, current, target, asked=False)
+        elif await confirm_uncovering(ctx, action, current, target) is not None:
+            await _moved(ctx, "I read it", "make this change")
         return
-    await reply_change(ctx, result)
+    await reply_change(ctx, await ctx.changes.apply(ctx, action, lambda s: s.changed(**fields)))
 
 
 async def confirm_uncovering(ctx: Context, action: str, shown: NotificationSetting,
-                             target: NotificationSetting) -> None:
-    """A change that may uncover locations: the confirmation card naming how many (or that it
-    cannot tell), or the change itself when every location was read and none would be."""
-    read = await uncovering.read_snapshot(ctx)
-    found = uncovering.what_it_uncovers(read, shown, target)
+                             target: NotificationSetting) -> NotificationSetting | None:
+    """A change from `shown` that may uncover locations: the confirmation card naming how many
+    (or that it cannot tell), or the change itself when every location was read and none
+    would be. The setting as Webex has it now, with nothing asked or changed, when it is no
+    longer `shown`: the caller says so in its own words (a fresh form, a stale alert)."""
+    snapshot = await uncovering.read_snapshot(ctx)
+    if not isinstance(snapshot, WebexError) and snapshot.organization is not None \
+            and snapshot.organization != shown:
+        return snapshot.organization  # what it would uncover was judged from another setting
+    found = uncovering.what_it_uncovers(snapshot, shown, target)
     if not isinstance(found, Exception) and found.unknown is None and not found.lost:
-        await apply_confirmed(ctx, action, shown, target, asked=False)
-        return
+        result = await ctx.changes.apply(ctx, action, lambda current: target, expected=shown)
+        if result.outcome == "stale":
+            return result.before
+        await reply_change(ctx, result)
+        return None
     await ask_to_disable(ctx, shown, target, action=action,
                          asked=uncovering.question(shown, target, found))
+    return None
 
 
 @COMMANDS.register("status", permission=Permission.READ,
@@ -236,11 +240,14 @@ async def apply_confirmed(ctx: Context, action: str, expected: NotificationSetti
     unless the setting moved since it was shown (read)."""
     result = await ctx.changes.apply(ctx, action, lambda current: target, expected=expected)
     if result.outcome == "stale":
-        what = "turn notifications off" if action == "disable" else "make this change"
-        since = "this card was posted" if asked else "I read it"
-        await ctx.notice(
-            "The setting changed", f"Someone changed the setting after {since}, so I did "
-            f"not {what}. Here is the current setting.", style="warning")
-        await status_command(ctx, Args())
+        await _moved(ctx, "this card was posted" if asked else "I read it",
+                     "turn notifications off" if action == "disable" else "make this change")
         return
     await reply_change(ctx, result)
+
+
+async def _moved(ctx: Context, since: str, what: str) -> None:
+    await ctx.notice(
+        "The setting changed", f"Someone changed the setting after {since}, so I did not "
+        f"{what}. Here is the current setting.", style="warning")
+    await status_command(ctx, Args())

@@ -99,7 +99,8 @@ async def watch_restore(ctx: Context, submission: RestoreChange, token: CardToke
             await ask_to_disable(ctx, expected, target)
         return
     if may_uncover(expected, target):  # e.g. all-locations back off: confirm first
-        await confirm_uncovering(ctx, "restore", expected, target)
+        if await confirm_uncovering(ctx, "restore", expected, target) is not None:
+            await _stale(ctx)
         return
     result = await ctx.changes.apply(ctx, "restore", lambda current: target, expected=expected)
     if result.outcome == "stale":

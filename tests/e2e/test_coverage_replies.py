@@ -147,3 +147,17 @@ async def test_a_location_that_cannot_be_read_back_is_not_called_uncovered(
     assert "3 of 4 locations covered (all-locations is off); Headquarters could not be read: " \
            "ask `coverage`." in done
     assert "not covered: Headquarters" not in done
+
+
+async def test_a_form_saved_after_the_setting_moved_is_not_asked_about_as_it_was(
+    emu: Emulator, bot: RunningBot
+) -> None:
+    emu.set_setting(**ALL_ON)
+    form = await say(emu, "alice", "direct_alice", "edit")
+    emu.set_setting(emailAddress="moved@acme.example")  # Control Hub, after the form was posted
+    reply = await press(emu, "alice", form, "Save", allLocations="false")
+    text = card_text(reply)
+    # What it would uncover was judged from a setting that no longer holds: not asked at all.
+    assert "This leaves" not in text and "Turn off email for all locations?" not in text
+    assert "Someone changed the setting after this form was posted" in text
+    assert puts(emu) == [] and emu.setting()["allowEmailNotificationAllLocationEnabled"]
