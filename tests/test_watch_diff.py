@@ -106,12 +106,13 @@ def test_a_location_broken_by_its_own_change_under_the_new_org_is_not_on_the_org
     assert rows(hq) == [("Hq", True, False, False)] and hq.alert and hq.undo_helps
 
 
-def test_a_loss_either_change_alone_would_cause_is_shared_and_the_location_has_no_undo() -> None:
+def test_a_loss_either_change_alone_would_cause_is_shared_and_both_may_be_undone() -> None:
     # The organization turned off and hq turned itself off with all-locations off: undoing
     # either alone leaves hq uncovered.
     org, hq = diff(seen(OWN_ONLY, hq=OWN), seen({**OWN_ONLY, "emergencyCallNotificationEnabled":
                                                  False}, hq=NONE))  # fmt: skip
     assert rows(org) == rows(hq) == [("Hq", True, False, True)]
-    assert org.alert and org.undo_helps  # turning notifications back on is still needed
-    assert hq.alert and not hq.undo_helps
+    # Each turned notifications off: undoing either uncovers nothing, and both are needed.
+    assert org.alert and org.undo_helps
+    assert hq.alert and hq.undo_helps
     assert Change.from_json(hq.to_json()) == hq

@@ -105,13 +105,16 @@ class Change:
 
     @property
     def undo_helps(self) -> bool:
-        """Undoing this change alone is worth offering: for a location, it covers the location
-        again under the organization's setting now (its flip's `before`, never a shared one);
-        for the organization, it turns notifications back on or covers a location again."""
+        """Undoing this change alone is worth offering: it turns notifications back on (the
+        organization's or the location's own: that uncovers nothing, whatever it covers), or it
+        covers a location again (for a location, under the organization's setting now: its
+        flip's `before`; never a shared loss, which undoing one change does not mend)."""
+        if self.turned_off:
+            return True
         if self.target_type == "location":
             return any(f.before is not None and f.before.covered and not f.shared
                        for f in self.locations)  # fmt: skip
-        return self.turned_off or any(f.lost and not f.shared for f in self.locations)
+        return any(f.lost and not f.shared for f in self.locations)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
