@@ -70,6 +70,7 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
     change nothing and leave the card usable for whoever may press it."""
     name = submission.action
     action = table.actions[name]
+    audited = action.audited  # what a refused press is audited as (below: the card's change)
     try:
         token = await ctx.tokens.check(ctx, submission.token, name)
         ctx = replace(ctx, thread_id=token.payload.get(THREAD),
@@ -84,12 +85,15 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
             roles = ctx.access.refusal(action.permission, "this organization") if ctx.access else ""
             raise CardRefused(
                 f"You are not allowed to use this card, so I did nothing. {roles}".strip(),
-                thread=token.payload.get(THREAD))
+                thread=token.payload.get(THREAD), audited=token.payload.get("action"))
+        # A confirmation card names the change it is for (set all-locations, save, restore):
+        # a refused press is audited as that change, not as the action's usual one.
+        audited = token.payload.get("action", action.audited) if action.audited else None
         await require_sign_in(ctx, action.audited is not None)
         await action.handler(ctx, submission, token)
     except NotSignedIn as error:
         ctx.metrics.command(f"card:{name}", "refused")
-        await refuse_not_signed_in(ctx, error, action.audited)
+        await refuse_not_signed_in(ctx, error, audited)
         return
     except CardRefused as refused:
         if refused.thread is not None:
@@ -97,7 +101,8 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
         ctx.metrics.command(f"card:{name}", "refused")
         log.info("event %s: card %s refused for %s: %s", ctx.event_key, name, ctx.person_id,
                  refused.user_message)
-        await _refuse_once(ctx, action, refused.user_message)
+        await _refuse_once(ctx, action, refused.user_message,
+                           (refused.audited or action.audited) if action.audited else None)
         return
     except BotError as error:
         ctx.metrics.command(f"card:{name}", "failed")
@@ -106,7 +111,7 @@ async def press(ctx: Context, table: ActionTable, submission: Any) -> None:
     ctx.metrics.command(f"card:{name}", "refused" if ctx.outbox.refused else "ok")
 
 
-async def _refuse_once(ctx: Context, action: Action, why: str) -> None:
+async def _refuse_once(ctx: Context, action: Action, why: str, audited: str | None) -> None:
     """Answer and audit a refused press once per window per person and card; the repeats
     are counted on that audit row, so that presses in a loop neither flood the space nor
     bury `history`."""
@@ -119,8 +124,8 @@ async def _refuse_once(ctx: Context, action: Action, why: str) -> None:
         if repeat.audit_id is not None:
             await ctx.audit.count_audit_repeats(repeat.audit_id, repeat.count)
         return
-    if action.audited is not None:  # an attempted change, refused: the audit trail shows it
-        row = await ctx.changes.refused(ctx, action.audited, why)
+    if audited is not None:  # an attempted change, refused: the audit trail shows it
+        row = await ctx.changes.refused(ctx, audited, why)
         if row.id is not None:
             await ctx.effects.rate_limiter.remember(key, row.id)
     await ctx.notice("Card not accepted", why, style="attention")

@@ -34,9 +34,11 @@ ROOM_TYPE = "_room_type"  # direct or group: Webex's card-action events do not s
 class CardRefused(BotError):
     """A card press that is not honoured; nothing changes and the token is not used up."""
 
-    def __init__(self, user_message: str, *, thread: str | None = None) -> None:
+    def __init__(self, user_message: str, *, thread: str | None = None,
+                 audited: str | None = None) -> None:
         super().__init__(user_message)
         self.thread = thread  # the card's thread, when the card is known
+        self.audited = audited  # the change the card was for, when it names one
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ class CardTokens:
         elif found.person_id is not None and found.person_id != press.person_id:
             why = "Only the person who asked for this card can confirm it."
         if why is not None:
-            raise CardRefused(why, thread=found.payload.get(THREAD))
+            raise CardRefused(why, thread=found.payload.get(THREAD),
+                              audited=found.payload.get("action"))
         return found
 
     async def use(self, press: Request, token: CardToken) -> None:
@@ -110,7 +113,8 @@ class CardTokens:
         if not await self._store.consume_card_token(token.token, press.person_id,
                                                     self._clock(), press.event_key):
             raise CardRefused("This card was already used, so I did nothing.",
-                              thread=token.payload.get(THREAD))
+                              thread=token.payload.get(THREAD),
+                              audited=token.payload.get("action"))
         # The card pressed (check() made sure it is the token's own card once that is known; a
         # press can beat the bot's recording of which message carries it).
         pressed = token.message_id or press.message_id
