@@ -13,6 +13,13 @@ ALL_ON = {"emergencyCallNotificationEnabled": True,
           "allowEmailNotificationAllLocationEnabled": True}
 
 
+def every_location_its_own(emu: Emulator) -> None:
+    """All-locations on, and every location covered by a notification of its own as well."""
+    emu.set_setting(**ALL_ON)
+    for name in ("Headquarters", "Lakeside Pharmacy", "Northgate Urgent Care"):
+        emu.places.set(name, emergencyCallNotificationEnabled=True, emailAddress="d@acme.example")
+
+
 async def test_all_locations_off_that_uncovers_asks_first_naming_how_many(
     emu: Emulator, bot: RunningBot
 ) -> None:
@@ -56,9 +63,7 @@ async def test_keeping_all_locations_on_changes_nothing(emu: Emulator, bot: Runn
 async def test_all_locations_off_that_uncovers_nothing_is_made_and_says_so(
     emu: Emulator, bot: RunningBot
 ) -> None:
-    emu.set_setting(**ALL_ON)
-    for name in ("Headquarters", "Lakeside Pharmacy", "Northgate Urgent Care"):
-        emu.places.set(name, emergencyCallNotificationEnabled=True, emailAddress="d@acme.example")
+    every_location_its_own(emu)
     reply = await say(emu, "alice", "direct_alice", "set all-locations off")
     assert [w.json["allowEmailNotificationAllLocationEnabled"] for w in puts(emu)] == [False]
     assert "4 of 4 locations covered (all-locations is off)." in card_text(reply)
@@ -136,9 +141,7 @@ async def test_a_location_change_card_shows_only_what_changed(
 async def test_a_location_that_cannot_be_read_back_is_not_called_uncovered(
     emu: Emulator, bot: RunningBot
 ) -> None:
-    emu.set_setting(**ALL_ON)
-    for name in ("Headquarters", "Lakeside Pharmacy", "Northgate Urgent Care"):
-        emu.places.set(name, emergencyCallNotificationEnabled=True, emailAddress="d@acme.example")
+    every_location_its_own(emu)
     hq = READS.replace("*", emu.places.find("Headquarters")["id"])
     emu.faults.add(path=hq, method="GET", status=500, times=None)
     confirm = await say(emu, "alice", "direct_alice", "set all-locations off")
