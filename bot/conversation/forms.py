@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.compliance.reach import may_uncover
-from bot.conversation import location_form, places
+from bot.conversation import location_form, place_names
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import AT, Args, Takes
 from bot.conversation.context import Context
@@ -24,7 +24,7 @@ ACTIONS = ActionTable()
                    aliases=("settings", "configure"), takes=Takes(options=(AT,)))
 async def edit_command(ctx: Context, args: Args) -> None:
     if (name := args.options.get("at")) is not None:
-        if (place := await places.find(ctx, name, None)) is not None:
+        if (place := await place_names.find(ctx, name, None)) is not None:
             await location_form.post_form(ctx, place)
         return
     await post_form(ctx, await ctx.setting.get(ctx.org_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.conversation import places
+from bot.conversation import place_names
 from bot.conversation.arguments import AT, Args, Takes, number
 from bot.conversation.context import Context
 from bot.conversation.dispatch import CommandTable
@@ -45,7 +45,7 @@ async def history_command(ctx: Context, args: Args) -> None:
     name = args.options.get("at")
     target_id, org_name = None, await ctx.org_name()
     if name is not None:
-        place = await places.find(ctx, name, None)
+        place = await place_names.find(ctx, name, None)
         if place is None:
             return
         target_id, org_name = place.id, f"{org_name} · {place.name}"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from bot.conversation.actions import ActionTable
 from bot.conversation.context import Context
+from bot.conversation.place_names import refuse
 from bot.conversation.places import (
     LOCATION,
     ask_to_disable,
     change,
     place_of,
-    refuse,
     reply_change,
     setting_view,
     target,

@@ -7,7 +7,7 @@ import asyncio
 
 from bot.compliance.changes import ChangeResult
 from bot.compliance.reach import may_uncover
-from bot.conversation import places, uncovering
+from bot.conversation import place_names, places, uncovering
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
 from bot.conversation.context import Context
@@ -108,7 +108,7 @@ async def confirm_uncovering(ctx: Context, action: str, shown: NotificationSetti
                    aliases=("show", "get"), takes=Takes(options=(AT,)))
 async def status_command(ctx: Context, args: Args) -> None:
     if (name := args.options.get("at")) is not None:
-        if (place := await places.find(ctx, name, None)) is not None:
+        if (place := await place_names.find(ctx, name, None)) is not None:
             await places.status(ctx, place)
         return
     issuing = None
@@ -132,7 +132,7 @@ async def status_command(ctx: Context, args: Args) -> None:
                    aliases=("on",), changes=True, takes=Takes(EMAIL, options=(AT,)))
 async def enable_command(ctx: Context, args: Args) -> None:
     if (name := args.options.get("at")) is not None:
-        if (place := await places.find(ctx, name, "enable")) is not None:
+        if (place := await place_names.find(ctx, name, "enable")) is not None:
             await places.enable(ctx, args.value, place)
         return
     if args.value is not None:
@@ -167,7 +167,7 @@ async def _set_in_last_change(ctx: Context, address: str | None) -> bool:
                    changes=True, takes=Takes(options=(AT,)))
 async def disable_command(ctx: Context, args: Args) -> None:
     if (name := args.options.get("at")) is not None:
-        if (place := await places.find(ctx, name, "disable")) is not None:
+        if (place := await place_names.find(ctx, name, "disable")) is not None:
             await places.disable(ctx, place)
         return
     current = await ctx.setting.get(ctx.org_id)
@@ -202,7 +202,7 @@ async def ask_to_disable(ctx: Context, shown: NotificationSetting,
                    takes=Takes(ADDRESS, required=True, options=(AT,)))
 async def set_email_command(ctx: Context, args: Args) -> None:
     if (name := args.options.get("at")) is not None:
-        if (place := await places.find(ctx, name, "set email")) is not None:
+        if (place := await place_names.find(ctx, name, "set email")) is not None:
             await places.set_email(ctx, args.value, place)
         return
     await change(ctx, "set email", email=args.value)
