@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from bot.compliance.changes import ChangeResult
-from bot.compliance.coverage import judge
+from bot.compliance.coverage import Verdict, judge
 from bot.compliance.targets import SettingTarget, location_target
 from bot.conversation.actions import LOCATION_KEY
 from bot.conversation.context import Context
@@ -39,10 +39,17 @@ def target(ctx: Context, place: CallingLocation) -> SettingTarget[LocationSettin
     return location_target(ctx.locations, place)
 
 
-async def status(ctx: Context, place: CallingLocation) -> None:
+async def _read(ctx: Context, place: CallingLocation
+                ) -> tuple[LocationSetting, NotificationSetting, Verdict]:
+    """The location's own setting and the organization's as Webex has them now (the
+    organization's from the location's answer when it carries it), and their verdict."""
     own = await ctx.locations.get(ctx.org_id, place.id)
     org = own.organization or await ctx.setting.get(ctx.org_id)
-    verdict = judge(org, own)
+    return own, org, judge(org, own)
+
+
+async def status(ctx: Context, place: CallingLocation) -> None:
+    own, org, verdict = await _read(ctx, place)
     if verdict.covered:
         text = (f"Covered: emergency calls from {place.name} email {verdict.email} "
                 f"({verdict.reason}).")
@@ -66,8 +73,7 @@ async def coverage_now(ctx: Context, place: CallingLocation) -> tuple[str, bool 
     organization's), one line of the bot's markdown; or that it could not be read."""
     name = cards.escape_markdown(place.name)
     try:
-        own = await ctx.locations.get(ctx.org_id, place.id)
-        verdict = judge(own.organization or await ctx.setting.get(ctx.org_id), own)
+        verdict = (await _read(ctx, place))[2]
     except WebexError as error:
         log.info("event %s: %s not read back for its coverage (tracking id %s)",
                  ctx.event_key, place.id, error.tracking_id)

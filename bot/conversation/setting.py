@@ -7,6 +7,7 @@ import asyncio
 
 from bot.compliance.changes import ChangeResult
 from bot.compliance.reach import may_uncover
+from bot.compliance.reach import uncovering as lost_by
 from bot.conversation import place_names, places, uncovering
 from bot.conversation.actions import ActionTable
 from bot.conversation.arguments import ADDRESS, AT, EMAIL, ON_OFF, Args, Takes
@@ -91,7 +92,7 @@ async def confirm_uncovering(ctx: Context, action: str, shown: NotificationSetti
     if not isinstance(snapshot, WebexError) and snapshot.organization is not None \
             and snapshot.organization != shown:
         return snapshot.organization  # what it would uncover was judged from another setting
-    found = uncovering.what_it_uncovers(snapshot, shown, target)
+    found = snapshot if isinstance(snapshot, WebexError) else lost_by(snapshot, shown, target)
     if not isinstance(found, Exception) and found.unknown is None and not found.lost:
         result = await ctx.changes.apply(ctx, action, lambda current: target, expected=shown)
         if result.outcome == "stale":

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from bot.compliance.coverage import CoverageSnapshot, Reason
-from bot.compliance.reach import Reach, Uncovering, reach, uncovering
+from bot.compliance.reach import Reach, Uncovering, reach
 from bot.conversation.context import Context
 from bot.errors import WebexError
 from bot.models import NotificationSetting
@@ -114,8 +114,3 @@ def question(shown: NotificationSetting, target: NotificationSetting,
                 f"calls from {_names(found.lost)} would send no email notification, as the "
                 f"organization's would no longer reach {'it' if len(found.lost) == 1 else 'them'}.")
     return Question(*asked, said)
-
-
-def what_it_uncovers(read: CoverageSnapshot | WebexError, shown: NotificationSetting,
-                     target: NotificationSetting) -> Uncovering | WebexError:
-    return read if isinstance(read, WebexError) else uncovering(read, shown, target)

@@ -79,31 +79,27 @@ class LocationsClient:
 
     async def pages(self, org_id: str) -> AsyncIterator[list[CallingLocation]]:
         """Each page of the list in turn; a page that cannot be read raises WebexError."""
-        answer = await self._call(
-            "GET", LIST_PATH, org_id, endpoint=f"GET {LIST_PATH}",
-            params={"orgId": org_id, "max": str(PAGE_SIZE)},
-        )
-        while True:
-            yield _locations(answer.body)
-            if answer.next_url is None:
-                return
-            answer = await self._call("GET", answer.next_url, org_id,
-                                      endpoint=f"GET {LIST_PATH}")
+        async for body in self._every_page(LIST_PATH, org_id, {"max": str(PAGE_SIZE)}):
+            yield _locations(body)
 
     async def names_containing(self, org_id: str, name: str) -> list[str]:
         """The names of every location, Webex Calling or not, whose name contains `name`
         (Webex's own filter, case-insensitive), every page; WebexError otherwise."""
         # orgId as for the telephony list: Webex takes it from partners (another org's
         # admins); for an organization's own admin it names the organization it is in.
-        answer = await self._call("GET", EVERY_PATH, org_id, endpoint=f"GET {EVERY_PATH}",
-                                  params={"orgId": org_id, "name": name})
-        names: list[str] = []
+        return [n async for body in self._every_page(EVERY_PATH, org_id, {"name": name})
+                for n in _names(body)]
+
+    async def _every_page(self, path: str, org_id: str,
+                          params: dict[str, str]) -> AsyncIterator[Any]:
+        """The body of each page of the list at `path`, following Webex's `Link: rel="next"`."""
+        answer = await self._call("GET", path, org_id, endpoint=f"GET {path}",
+                                  params={"orgId": org_id, **params})
         while True:
-            names += _names(answer.body)
+            yield answer.body
             if answer.next_url is None:
-                return names
-            answer = await self._call("GET", answer.next_url, org_id,
-                                      endpoint=f"GET {EVERY_PATH}")
+                return
+            answer = await self._call("GET", answer.next_url, org_id, endpoint=f"GET {path}")
 
     async def get(self, org_id: str, location_id: str) -> LocationSetting:
         """The location's setting; WebexError (status 404 when it is gone) otherwise."""

@@ -67,3 +67,9 @@ async def sign_in(emu: Emulator, http: aiohttp.ClientSession, who: str,
     card = await say(emu, who, f"direct_{who}", "sign in")
     location = await authorize_as(http, sign_in_url(card), emu.identity(approver or who).id)
     return await open_callback(http, location)
+
+
+async def signed_in(emu: Emulator, http: aiohttp.ClientSession, who: str) -> None:
+    """`who` signs in (the callback answers 200) and is told so in their 1:1 space."""
+    assert (await sign_in(emu, http, who))[0] == 200
+    await told(emu, who, "You are signed in")

@@ -11,7 +11,7 @@ import pytest
 from bot.emulator import Emulator, Seed, running_emulator
 from tests.e2e.harness import RunningBot, running_bot
 from tests.e2e.helpers import bot_messages, card_of, card_text, next_bot_message, puts, say
-from tests.e2e.signing import ECN, admin_bot, browser, sign_in, sign_in_settings, told
+from tests.e2e.signing import ECN, admin_bot, browser, sign_in_settings, signed_in
 from tests.procs import free_port
 
 __all__ = ["admin_bot", "browser"]  # fixtures
@@ -119,8 +119,7 @@ async def test_a_signed_in_full_administrators_coverage_is_read_with_her_own_tok
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:
     emu.set_setting(emergencyCallNotificationEnabled=True)
-    assert (await sign_in(emu, browser, "alice"))[0] == 200
-    await told(emu, "alice", "You are signed in")
+    await signed_in(emu, browser, "alice")
     text = card_text(await say(emu, "alice", "direct_alice", "coverage"))
     assert "1 of 4 locations covered" in text and LIMITED not in text
     assert len(emu.calls("GET", READS)) == 4
@@ -140,8 +139,7 @@ async def test_a_location_administrators_report_is_about_her_locations_and_says_
 ) -> None:
     emu.set_setting(emergencyCallNotificationEnabled=True,
                     allowEmailNotificationAllLocationEnabled=True)
-    assert (await sign_in(emu, browser, "lou"))[0] == 200
-    await told(emu, "lou", "You are signed in")
+    await signed_in(emu, browser, "lou")
     reply = await say(emu, "lou", "direct_lou", "coverage")
     text = card_text(reply)
     assert f"2 of 2 locations covered {LIMITED}" in text
@@ -181,8 +179,7 @@ async def test_a_location_administrator_who_sees_no_location_gets_an_empty_repor
     none_of_lous: tuple[Emulator, RunningBot], browser: aiohttp.ClientSession
 ) -> None:
     emu, _ = none_of_lous
-    assert (await sign_in(emu, browser, "lou"))[0] == 200
-    await told(emu, "lou", "You are signed in")
+    await signed_in(emu, browser, "lou")
     reply = await say(emu, "lou", "direct_lou", "coverage")
     text = card_text(reply)
     assert f"0 of 0 locations covered {LIMITED}" in text
@@ -201,8 +198,7 @@ async def test_a_401_in_the_middle_of_a_report_refreshes_once_and_reads_on(
     emu, _ = large_admin
     emu.set_setting(emergencyCallNotificationEnabled=True,
                     allowEmailNotificationAllLocationEnabled=True)
-    assert (await sign_in(emu, browser, "alice"))[0] == 200
-    await told(emu, "alice", "You are signed in")
+    await signed_in(emu, browser, "alice")
     alice = emu.identity("alice").id
     refreshes = len(emu.calls("POST", "/access_token"))
     # Webex refuses the token on one location's read, after the list and the organization's
@@ -223,8 +219,7 @@ async def test_a_401_in_the_middle_of_a_report_refreshes_once_and_reads_on(
 async def test_webex_refusing_a_signed_in_admins_report_is_shown_with_its_tracking_id(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:
-    assert (await sign_in(emu, browser, "rita"))[0] == 200
-    await told(emu, "rita", "You are signed in")
+    await signed_in(emu, browser, "rita")
     emu.faults.add(path=ECN, method="GET", status=403, message="Not for you.")
     text = card_text(await say(emu, "rita", "direct_rita", "coverage"))
     assert "Webex refused this with your own Webex authorization" in text
@@ -236,8 +231,7 @@ async def test_with_a_persons_sign_in_no_location_is_called_one_without_calling(
 ) -> None:
     # Her Calling list is what her token sees; Webex does not say its list of every location is
     # narrowed the same way, so a name missing from hers is not claimed to have no Calling.
-    assert (await sign_in(emu, browser, "alice"))[0] == 200
-    await told(emu, "alice", "You are signed in")
+    await signed_in(emu, browser, "alice")
     text = card_text(await say(emu, "alice", "direct_alice", "status at Warehouse"))
     assert "No Webex Calling location your Webex sign-in can see is called “Warehouse”" in text
     assert "not enabled for Webex Calling" not in text

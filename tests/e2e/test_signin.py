@@ -19,6 +19,7 @@ from tests.e2e.signing import (
     sign_in,
     sign_in_settings,
     sign_in_url,
+    signed_in,
     told,
 )
 from tests.emulator import authorize_as
@@ -64,8 +65,7 @@ async def test_an_admin_signs_in_and_the_change_is_made_with_her_own_token(
 async def test_sign_out_says_so_when_webex_did_not_confirm_the_revocation(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:
-    assert (await sign_in(emu, browser, "alice"))[0] == 200
-    await told(emu, "alice", "You are signed in")
+    await signed_in(emu, browser, "alice")
     emu.faults.add(path="/authorizations", method="DELETE", status=503, times=None)
     text = card_text(await say(emu, "alice", "direct_alice", "sign out"))
     assert "Webex did not confirm the revocation (tracking id EMU_" in text
@@ -79,8 +79,7 @@ async def test_sign_out_says_so_when_webex_did_not_confirm_the_revocation(
 async def test_a_read_only_admin_signing_out_is_told_webex_did_not_revoke(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:
-    assert (await sign_in(emu, browser, "rita"))[0] == 200
-    await told(emu, "rita", "You are signed in")
+    await signed_in(emu, browser, "rita")
     text = card_text(await say(emu, "rita", "direct_rita", "sign out"))
     [refused] = emu.calls("DELETE", "/authorizations")
     assert refused.status == 403  # Webex's admin API: not for Read-only Administrators
@@ -91,8 +90,7 @@ async def test_a_read_only_admin_signing_out_is_told_webex_did_not_revoke(
 async def test_a_read_only_admin_is_refused_by_the_bot_and_reads_with_her_own_token(
     emu: Emulator, admin_bot: RunningBot, browser: aiohttp.ClientSession
 ) -> None:
-    assert (await sign_in(emu, browser, "rita"))[0] == 200
-    await told(emu, "rita", "You are signed in")
+    await signed_in(emu, browser, "rita")
     refused = await say(emu, "rita", "direct_rita", "enable ops@acme.example")
     assert "Not allowed" in card_text(refused)
     assert puts(emu) == []
